@@ -1,0 +1,32 @@
+"""E2E fixtures: a shared real server (asyncio worker) for tests that need no special config."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.harness import ServerProcess
+from tests.fakes.anthropic_upstream import FakeUpstream
+
+
+@pytest.fixture(scope="session")
+def server(upstream: FakeUpstream) -> Iterator[ServerProcess]:
+    with ServerProcess(upstream.url) as proc:
+        yield proc
+
+
+@pytest.fixture
+def base_url(server: ServerProcess) -> str:
+    return f"{server.url}/v1"
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    report = yield
+    if report.when == "call" and report.failed:
+        for name in ("server",):
+            proc = item.funcargs.get(name) if hasattr(item, "funcargs") else None
+            if isinstance(proc, ServerProcess):
+                report.sections.append(("server log (tail)", proc.log()[-6000:]))
+    return report

@@ -1,0 +1,184 @@
+"""Starting the real server under hypercorn as a subprocess, wired to the fake upstream.
+
+The child environment is built from scratch for safety: every inherited
+``ANTHROPIC_*`` / ``CLAUDE_*`` variable and every variable this server reads is
+dropped, then the fake upstream's loopback URL, a throwaway API key and a temp
+``HOME`` are set. No test ever talks to anything but 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+from wrapper.config import documented_variables
+
+ROOT = Path(__file__).resolve().parents[2]
+FAKE_KEY = "sk-ant-fake-test-key"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def clean_env(upstream_url: str, home: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """An environment for the server (and its CLI children) that only reaches loopback."""
+    ours = set(documented_variables())
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("ANTHROPIC_", "CLAUDE_", "AWS_", "GOOGLE_", "CLOUD_ML"))
+        and key not in ours
+        and key not in {"HOME", "XDG_CONFIG_HOME", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"}
+    }
+    env.update(
+        {
+            "ANTHROPIC_BASE_URL": upstream_url,
+            "ANTHROPIC_API_KEY": FAKE_KEY,
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            "HOME": home,
+            "NO_PROXY": "127.0.0.1,localhost",
+            "LOG_FORMAT": "json",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+class ServerProcess:
+    """The real server (``hypercorn wrapper.asgi:app``) in a child process."""
+
+    def __init__(
+        self,
+        upstream_url: str,
+        *,
+        env: Mapping[str, str] | None = None,
+        worker_class: str = "asyncio",
+        http2: bool = True,
+    ) -> None:
+        self.tmp = tempfile.TemporaryDirectory(prefix="wrapper-e2e-")
+        home = Path(self.tmp.name) / "home"
+        home.mkdir()
+        data = Path(self.tmp.name) / "data"
+        base = {"DATA_DIR": str(data)}
+        base.update(env or {})
+        self.env = clean_env(upstream_url, str(home), base)
+        self.port = free_port()
+        self.worker_class = worker_class
+        self.log_path = Path(self.tmp.name) / "server.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> ServerProcess:
+        command = [
+            sys.executable,
+            "-m",
+            "hypercorn",
+            "wrapper.asgi:app",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--worker-class",
+            self.worker_class,
+            "--graceful-timeout",
+            "10",
+        ]
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"server did not become healthy:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        return self.process.returncode
+
+    def close(self) -> None:
+        self.stop()
+        self.tmp.cleanup()
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def descendants(pid: int) -> list[int]:
+    """Live descendant pids of ``pid`` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if fields and fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: list[int] = []
+    stack = [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def cli_processes(pid: int) -> list[int]:
+    """Descendants of ``pid`` that are the ``claude`` CLI."""
+    result = []
+    for child in descendants(pid):
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"_bundled/claude" in cmdline or cmdline.startswith(b"claude"):
+            result.append(child)
+    return result
+
+
+def wait_until(predicate: object, timeout: float = 10.0, interval: float = 0.05) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` passes (no fixed sleeps)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return True
+        time.sleep(interval)
+    return bool(predicate())  # type: ignore[operator]

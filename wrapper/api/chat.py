@@ -1,0 +1,46 @@
+"""``POST /v1/chat/completions``: the OpenAI Chat Completions endpoint."""
+
+from __future__ import annotations
+
+from wrapper.api.context import AppContext
+from wrapper.http.error_pages import openai_stream_error_frame
+from wrapper.http.request import Request, decode_json
+from wrapper.http.responses import Response, StreamResponse, json_response
+from wrapper.schemas.openai_chat import REQUEST_DECODER
+from wrapper.translate.openai_chat_request import chat_request_to_turn
+from wrapper.translate.openai_chat_response import new_completion_id, now
+from wrapper.translate.openai_chat_turns import ChatPlan, chat_stream_producer, complete_chat
+
+SSE_HEADERS = [("content-type", "text/event-stream"), ("cache-control", "no-cache")]
+SSE_HEADERS.append(("x-accel-buffering", "no"))
+
+
+class ChatAPI:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    async def completions(self, request: Request) -> Response:
+        body = decode_json(await request.body(self.ctx.settings.max_request_size), REQUEST_DECODER)
+        turn = chat_request_to_turn(
+            body,
+            default_model=self.ctx.default_model,
+            headers=request.headers,
+            allow_server_tools=self.ctx.settings.enable_server_tools,
+        )
+        plan = ChatPlan(
+            turn=turn,
+            n=body.n or 1,
+            completion_id=new_completion_id(),
+            created=now(),
+            model=turn.model,
+            include_usage=bool(body.stream_options and body.stream_options.include_usage),
+            legacy_functions=bool(body.functions),
+        )
+        if body.stream:
+            return StreamResponse(
+                chat_stream_producer(self.ctx.backend, plan),
+                openai_stream_error_frame,
+                SSE_HEADERS,
+            )
+        result = await complete_chat(self.ctx.backend, plan)
+        return json_response(result)

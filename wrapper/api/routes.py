@@ -1,0 +1,24 @@
+"""The route table: every endpoint, its handler, endpoint group and error dialect."""
+
+from __future__ import annotations
+
+from wrapper.api.chat import ChatAPI
+from wrapper.api.context import AppContext
+from wrapper.api.health import HealthAPI
+from wrapper.api.models import ModelsAPI
+from wrapper.http.routing import Route, Router
+
+
+def build_router(ctx: AppContext) -> Router:
+    chat = ChatAPI(ctx)
+    models = ModelsAPI(ctx)
+    health = HealthAPI(ctx)
+    return Router(
+        [
+            Route("GET", "/health", health.health, name="health", group="health", auth=False),
+            Route("GET", "/version", health.version, name="version", group="health", auth=False),
+            Route("POST", "/v1/chat/completions", chat.completions, name="chat", group="chat"),
+            Route("GET", "/v1/models", models.list, name="models.list"),
+            Route("GET", "/v1/models/{model_id}", models.get, name="models.get"),
+        ]
+    )

@@ -1,0 +1,322 @@
+"""The ASGI application: lifespan, dispatch, auth, CORS, rendering, request logging.
+
+Handlers return response values and never call ``send``; this module sends
+them, renders every :class:`WrapperError` in the route's dialect, and is the
+last-resort handler (log with traceback, answer 500, never leak the text).
+Dependencies are built in the lifespan and live in one :class:`AppContext`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from typing import Any
+
+import anyio
+import anyio.abc
+import structlog
+
+from wrapper.api.context import AppContext
+from wrapper.api.routes import build_router
+from wrapper.config import ConfigError, Settings, load_settings
+from wrapper.errors import (
+    AuthenticationError,
+    BackendUnavailableError,
+    InternalError,
+    NotFoundError,
+    WrapperError,
+)
+from wrapper.http.error_pages import render_error
+from wrapper.http.pump import pump_stream
+from wrapper.http.request import ClientDisconnectedError, Request
+from wrapper.http.responses import (
+    Headers,
+    JSONResponse,
+    Response,
+    StreamResponse,
+    body_message,
+    start_message,
+)
+from wrapper.http.routing import Route, Router
+from wrapper.logging import configure_logging, get_logger
+from wrapper.wiring import build_context
+from wrapper.taskgroups import first_error
+
+log = get_logger(__name__)
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_EXPOSED = "x-request-id, request-id, retry-after, x-claude-cost-usd, x-claude-model"
+
+
+class App:
+    """The hand-written ASGI app. ``wrapper.asgi.app`` is its one instance."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._settings_override = settings
+        self.settings: Settings | None = None
+        self.ctx: AppContext | None = None
+        self.router: Router | None = None
+        self._stack: AsyncExitStack | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        elif kind == "websocket":
+            await send({"type": "websocket.close", "code": 1003})
+
+    # ---------------------------------------------------------------------------------
+    # Lifespan
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        message = await receive()
+        if message["type"] != "lifespan.startup":
+            return
+        try:
+            await self.startup()
+        except ConfigError as exc:
+            await send({"type": "lifespan.startup.failed", "message": str(exc)})
+            return
+        except Exception as exc:  # noqa: BLE001 - reported to the server, which exits
+            log.exception("app.startup_failed")
+            await send({"type": "lifespan.startup.failed", "message": f"startup failed: {exc}"})
+            return
+        await send({"type": "lifespan.startup.complete"})
+        message = await receive()
+        await self.shutdown()
+        if message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+
+    async def startup(self) -> None:
+        """Read settings, configure logging, build the backend and the routes."""
+        settings = self._settings_override or load_settings()
+        configure_logging(settings.log_format, "debug" if settings.debug_mode else settings.log_level)
+        stack = AsyncExitStack()
+        await stack.__aenter__()
+        try:
+            self.ctx = await build_context(settings, stack)
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+        self.settings = settings
+        self.router = build_router(self.ctx)
+        if settings.api_key is None:
+            log.warning(
+                "app.api_open",
+                message="API_KEY is not set: every /v1 endpoint is open to anyone who can reach it.",
+            )
+        log.info(
+            "app.started",
+            default_model=self.ctx.default_model,
+            cwd=settings.claude_cwd or "isolated temp dir",
+        )
+
+    async def shutdown(self) -> None:
+        """Release what startup built (the backend, temp dirs)."""
+        if self._stack is not None:
+            stack, self._stack = self._stack, None
+            with anyio.CancelScope(shield=True):
+                await stack.aclose()
+        log.info("app.stopped")
+
+    # ---------------------------------------------------------------------------------
+    # HTTP
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        inbound_id = _header(scope, b"x-request-id")
+        request_id = inbound_id if inbound_id and _REQUEST_ID.match(inbound_id) else None
+        request_id = request_id or f"req_{uuid.uuid4().hex}"
+        request = Request(scope, receive, request_id)
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        status = 500
+        route: Route | None = None
+        extra = ""
+        try:
+            status, route, extra = await self._dispatch(request, receive, send)
+        finally:
+            log.info(
+                "request.completed",
+                method=request.method,
+                path=request.path,
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                route=route.name if route else None,
+                client=request.client_ip,
+                **({"outcome": extra} if extra else {}),
+            )
+            structlog.contextvars.unbind_contextvars("request_id")
+
+    def _base_headers(self, request: Request) -> Headers:
+        headers: Headers = [("x-request-id", request.request_id)]
+        origin = request.headers.get("origin")
+        if origin and self.settings is not None:
+            allowed = self.settings.cors_origins
+            if "*" in allowed:
+                headers.append(("access-control-allow-origin", "*"))
+            elif origin in allowed:
+                headers += [("access-control-allow-origin", origin), ("vary", "origin")]
+            if allowed:
+                headers.append(("access-control-expose-headers", _EXPOSED))
+        return headers
+
+    async def _dispatch(
+        self, request: Request, receive: Receive, send: Send
+    ) -> tuple[int, Route | None, str]:
+        headers = self._base_headers(request)
+        router = self.router
+        dialect = "anthropic" if request.path.startswith("/v1/messages") else "openai"
+        route: Route | None = None
+        try:
+            if router is None or self.ctx is None:
+                raise BackendUnavailableError("The server is starting or stopping.", retry_after=1)
+            dialect = router.dialect_for(request.path)
+            if request.method == "OPTIONS":
+                return await self._preflight(request, router, headers, send), None, ""
+            route, request.path_params = router.resolve(request.method, request.path)
+            dialect = route.dialect
+            if dialect == "anthropic":
+                headers.append(("request-id", request.request_id))
+            if route.auth:
+                self._authenticate(request)
+            if request.method in _BODY_METHODS:
+                await request.body(self.ctx.settings.max_request_size)
+            response = await _run_watched(route.handler, request, receive)
+            if response is None:
+                return 499, route, "client_disconnected"
+            if isinstance(response, StreamResponse):
+                return await self._stream(request, response, headers, dialect, receive, send), route, ""
+            await _send_json(send, response, headers, head=request.method == "HEAD")
+            return response.status, route, ""
+        except ClientDisconnectedError:
+            return 499, route, "client_disconnected"
+        except WrapperError as error:
+            rendered = render_error(error, dialect, request.request_id)  # type: ignore[arg-type]
+            await _send_json(send, rendered, headers)
+            return rendered.status, route, error.code
+        except Exception:  # noqa: BLE001 - the last-resort handler; logged, never leaked
+            log.exception("request.failed")
+            rendered = render_error(
+                InternalError("The server failed to handle this request."),
+                dialect,  # type: ignore[arg-type]
+                request.request_id,
+            )
+            await _send_json(send, rendered, headers)
+            return rendered.status, route, "internal_error"
+
+    def _authenticate(self, request: Request) -> None:
+        expected = self.ctx.settings.api_key if self.ctx else None
+        if not expected:
+            return
+        presented = request.headers.get("x-api-key")
+        authorization = request.headers.get("authorization", "")
+        if presented is None and authorization[:7].lower() == "bearer ":
+            presented = authorization[7:].strip()
+        if presented is None or not hmac.compare_digest(
+            presented.encode("utf-8"), expected.encode("utf-8")
+        ):
+            raise AuthenticationError(
+                "Missing or invalid API key: send Authorization: Bearer <API_KEY> or x-api-key.",
+                headers=[("www-authenticate", 'Bearer realm="claude-wrapper"')],
+            )
+
+    async def _preflight(
+        self, request: Request, router: Router, headers: Headers, send: Send
+    ) -> int:
+        methods: list[str] = []
+        for method in ("GET", "POST", "DELETE"):
+            try:
+                router.resolve(method, request.path)
+            except WrapperError:
+                continue
+            methods.append(method)
+        if not methods:
+            raise NotFoundError(f"No route for {request.path}.")
+        allow = ", ".join([*methods, "OPTIONS"])
+        headers = [*headers, ("allow", allow)]
+        if any(name == "access-control-allow-origin" for name, _ in headers):
+            requested = request.headers.get("access-control-request-headers", "")
+            headers += [
+                ("access-control-allow-methods", allow),
+                ("access-control-allow-headers", requested or "authorization, content-type"),
+                ("access-control-max-age", "600"),
+            ]
+        await send(start_message(204, headers))
+        await send(body_message(b""))
+        return 204
+
+    async def _stream(
+        self,
+        request: Request,
+        response: StreamResponse,
+        headers: Headers,
+        dialect: str,
+        receive: Receive,
+        send: Send,
+    ) -> int:
+        assert self.settings is not None
+        outcome = await pump_stream(
+            response,
+            send,
+            receive,
+            headers=headers + response.headers,
+            render_error=lambda error: render_error(error, dialect, request.request_id),  # type: ignore[arg-type]
+            ping_interval=self.settings.ping_interval_s,
+            first_byte_deadline=self.settings.first_byte_deadline_s,
+        )
+        if outcome.disconnected:
+            return 499
+        return outcome.status
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def _send_json(send: Send, response: JSONResponse, headers: Headers, head: bool = False) -> None:
+    all_headers = [
+        *headers,
+        *response.headers,
+        ("content-type", response.media_type),
+        ("content-length", str(len(response.body))),
+    ]
+    await send(start_message(response.status, all_headers))
+    await send(body_message(b"" if head else response.body))
+
+
+async def _run_watched(
+    handler: Callable[[Request], Awaitable[Response]], request: Request, receive: Receive
+) -> Response | None:
+    """Run ``handler``; if the client disconnects first, cancel it and return None."""
+    result: Response | None = None
+
+    async def watch(group: anyio.abc.TaskGroup) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        group.cancel_scope.cancel()
+
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(watch, group)
+            try:
+                result = await handler(request)
+            finally:
+                group.cancel_scope.cancel()
+    except BaseExceptionGroup as errors:
+        raise first_error(errors) from None
+    return result

@@ -1,0 +1,146 @@
+"""How a Turn becomes ``ClaudeAgentOptions``: the CLI flags and environment of a process.
+
+The defaults send the model only what the client asked for: the client's own
+system prompt (as a plain string, the only shape the SDK passes on), none of
+Claude Code's built-in tools, no filesystem settings, CLAUDE.md, hooks or
+plugins, and the client's tools as in-process MCP tools under their own names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from claude_agent_sdk import ClaudeAgentOptions, SdkMcpTool, create_sdk_mcp_server
+
+from wrapper.events import ToolSpec, Turn
+
+CLIENT_TOOL_SERVER = "client"
+
+# Environment every CLI process gets (merged over the inherited environment).
+_FIXED_ENV: dict[str, str] = {
+    # Client tools are offered directly, not behind the ToolSearch tool.
+    "ENABLE_TOOL_SEARCH": "false",
+    # In-process MCP tools keep the client's names (no ``mcp__client__`` prefix).
+    "CLAUDE_AGENT_SDK_MCP_NO_PREFIX": "1",
+    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+    "DISABLE_AUTOUPDATER": "1",
+    "DISABLE_TELEMETRY": "1",
+    # This server retries itself, before any output, and never after.
+    "CLAUDE_CODE_MAX_RETRIES": "0",
+}
+
+# Variables of this server that must never reach the CLI (the model could read them
+# through a shell tool). The SDK merges over the inherited environment, so they are
+# blanked rather than removed.
+_MASKED = ("API_KEY",)
+
+
+class CliRuntime(msgspec.Struct, frozen=True, kw_only=True):
+    """What every CLI process of this server shares; built once at startup."""
+
+    config_dir: str
+    cwd: str
+    auth_env: dict[str, str] = {}
+    load_filesystem_settings: bool = False
+    extra_env: dict[str, str] = {}
+
+    def env(self) -> dict[str, str]:
+        """The environment overrides for a CLI process."""
+        env = dict(_FIXED_ENV)
+        env.update({name: "" for name in _MASKED})
+        env.update(self.auth_env)
+        env["CLAUDE_CONFIG_DIR"] = self.config_dir
+        env.update(self.extra_env)
+        return env
+
+    @property
+    def config_path(self) -> Path:
+        return Path(self.config_dir)
+
+
+class Profile(msgspec.Struct, frozen=True, kw_only=True):
+    """What is fixed when a CLI process starts; processes are reused per profile."""
+
+    system_prompt: str
+    tools: tuple[ToolSpec, ...] = ()
+    output_schema: dict[str, Any] | None = None
+    server_tools: bool = False
+
+    @classmethod
+    def of(cls, turn: Turn) -> Profile:
+        return cls(
+            system_prompt=turn.system or "",
+            tools=turn.tools,
+            output_schema=turn.output_schema,
+            server_tools=turn.server_tools,
+        )
+
+    @property
+    def key(self) -> str:
+        """A stable digest of the profile (for pool buckets and logs)."""
+        raw = msgspec.json.encode(self, order="deterministic")
+        return hashlib.sha256(raw).hexdigest()[:16]
+
+
+async def _never_called(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """Client tools are answered by the client, never by this process."""
+    return {
+        "content": [{"type": "text", "text": "This tool is run by the client."}],
+        "is_error": True,
+    }
+
+
+def client_tool_server(tools: tuple[ToolSpec, ...]) -> Any:
+    """An in-process MCP server that offers ``tools`` under their own names."""
+    definitions = [
+        SdkMcpTool(
+            name=spec.name,
+            description=spec.description,
+            input_schema=spec.input_schema,
+            handler=_never_called,
+        )
+        for spec in tools
+    ]
+    return create_sdk_mcp_server(CLIENT_TOOL_SERVER, tools=definitions)
+
+
+def build_options(
+    runtime: CliRuntime,
+    profile: Profile,
+    *,
+    model: str | None,
+    resume: str | None = None,
+    persist: bool = False,
+) -> ClaudeAgentOptions:
+    """The SDK options of a process serving ``profile``."""
+    mcp_servers: dict[str, Any] = {}
+    allowed: list[str] = []
+    if profile.tools:
+        mcp_servers[CLIENT_TOOL_SERVER] = client_tool_server(profile.tools)
+        allowed.append(f"mcp__{CLIENT_TOOL_SERVER}")
+    extra_args: dict[str, str | None] = {}
+    if not persist:
+        extra_args["no-session-persistence"] = None
+    output_format = None
+    if profile.output_schema is not None:
+        output_format = {"type": "json_schema", "schema": profile.output_schema}
+    return ClaudeAgentOptions(
+        system_prompt=profile.system_prompt,
+        tools=None if profile.server_tools else [],
+        setting_sources=None if runtime.load_filesystem_settings else [],
+        strict_mcp_config=True,
+        mcp_servers=mcp_servers,
+        allowed_tools=allowed,
+        include_partial_messages=True,
+        model=model,
+        cwd=runtime.cwd,
+        env=runtime.env(),
+        resume=resume,
+        output_format=output_format,
+        extra_args=extra_args,
+    )
+

@@ -1,0 +1,108 @@
+"""The one place where failures of the SDK, the CLI and Claude's API become WrapperErrors.
+
+Claude's API errors reach us as a synthetic assistant message (``error`` set,
+model ``<synthetic>``) followed by an error result carrying the HTTP status.
+Both are classified here; raw exception or stderr text never reaches a client,
+but the API's own error message (which describes the client's request, e.g. a
+context that is too long) is passed on.
+"""
+
+from __future__ import annotations
+
+import re
+
+from wrapper.errors import (
+    BackendUnavailableError,
+    InvalidRequestError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    UpstreamAuthenticationError,
+    UpstreamError,
+    UpstreamOverloadedError,
+    UpstreamRateLimitedError,
+    WrapperError,
+)
+
+_STATUS_IN_TEXT = re.compile(r"API Error: (?:[^0-9]{0,40}\()?(\d{3})")
+_AUTH_MARKERS = ("not logged in", "please run /login", "invalid api key", "invalid x-api-key")
+_MAX_UPSTREAM_MESSAGE = 500
+
+
+def upstream_message(text: str | None) -> str:
+    """The part of a CLI error text worth showing a client, bounded in length."""
+    if not text:
+        return "Claude's API returned an error."
+    cleaned = " ".join(text.split())
+    return cleaned[:_MAX_UPSTREAM_MESSAGE]
+
+
+def status_from_text(text: str | None) -> int | None:
+    """The HTTP status the CLI quoted in an ``API Error: ...`` text, if any."""
+    if not text:
+        return None
+    match = _STATUS_IN_TEXT.search(text)
+    return int(match.group(1)) if match else None
+
+
+def error_for_status(status: int | None, text: str | None, kind: str | None = None) -> WrapperError:
+    """Classify an upstream failure by HTTP status, falling back to the CLI's error kind."""
+    message = upstream_message(text)
+    lowered = (text or "").lower()
+    if status == 401 or kind == "authentication_failed" or any(m in lowered for m in _AUTH_MARKERS):
+        return UpstreamAuthenticationError(
+            "Claude rejected this server's credentials (check ANTHROPIC_API_KEY or the CLI login)."
+        )
+    if status == 402 or kind == "billing_error":
+        return PermissionDeniedError(f"Claude's API refused the request: {message}", code="billing_error")
+    if status == 403:
+        return PermissionDeniedError(f"Claude's API refused the request: {message}")
+    if status == 404:
+        return NotFoundError(f"Claude's API did not find it: {message}", code="model_not_found")
+    if status == 413:
+        return PayloadTooLargeError(f"Claude's API refused the request size: {message}")
+    if status == 429 or kind == "rate_limit":
+        return UpstreamRateLimitedError(f"Claude's API is rate limiting: {message}", retry_after=30)
+    if status == 529 or "overloaded" in lowered:
+        return UpstreamOverloadedError(f"Claude's API is overloaded: {message}", retry_after=30)
+    if status is not None and 400 <= status < 500:
+        return InvalidRequestError(f"Claude's API rejected the request: {message}")
+    if kind == "invalid_request":
+        return InvalidRequestError(f"Claude's API rejected the request: {message}")
+    return UpstreamError(
+        f"Claude's API failed: {message}", upstream_status=status, code="upstream_error"
+    )
+
+
+def error_for_result(
+    subtype: str, api_error_status: int | None, text: str | None, assistant_kind: str | None
+) -> WrapperError:
+    """Classify an ``is_error`` result message from the CLI."""
+    if subtype == "error_max_structured_output_retries":
+        return UpstreamError(
+            "The model did not produce output valid against the requested JSON schema.",
+            code="structured_output_failed",
+        )
+    if subtype == "error_max_turns":
+        return UpstreamError("The turn reached its maximum number of steps.", code="max_turns")
+    if subtype == "error_max_budget_usd":
+        return UpstreamError("The turn reached its budget limit.", code="max_budget")
+    status = api_error_status or status_from_text(text)
+    if status is None and assistant_kind is None and subtype == "error_during_execution":
+        return UpstreamError("Claude Code failed while running the turn.", code=subtype)
+    return error_for_status(status, text, assistant_kind)
+
+
+def error_for_exception(exc: Exception, stderr_tail: str = "") -> WrapperError:
+    """Classify an exception raised by the SDK (process start, crash, protocol)."""
+    name = type(exc).__name__
+    lowered = f"{exc} {stderr_tail}".lower()
+    if any(marker in lowered for marker in _AUTH_MARKERS):
+        return UpstreamAuthenticationError(
+            "Claude rejected this server's credentials (check ANTHROPIC_API_KEY or the CLI login)."
+        )
+    if name == "CLINotFoundError":
+        return BackendUnavailableError("The Claude CLI is not installed on this server.")
+    if name in {"CLIConnectionError", "ProcessError", "CLIJSONDecodeError", "ResultError"}:
+        return UpstreamError("The Claude CLI process failed.", code="cli_process_failed")
+    return UpstreamError("The Claude backend failed.", code="backend_failed")

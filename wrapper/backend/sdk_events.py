@@ -1,0 +1,315 @@
+"""SDK messages in, neutral :mod:`wrapper.events` out: a pure, synchronous state machine.
+
+The CLI forwards Claude's raw stream events (``include_partial_messages``). The
+reader renumbers content blocks by their position in what the client sees,
+hides what the client must not see (the ``StructuredOutput`` tool, tools Claude
+Code runs itself), and decides when the turn is over for the client:
+
+* at the ``message_stop`` of a reply that calls a client tool (the call goes back
+  to the client; Claude Code must not run it), or
+* at the CLI's result message otherwise.
+
+Errors are raised as :class:`~wrapper.errors.WrapperError` (classified in
+:mod:`wrapper.backend.sdk_errors`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from typing import Any
+
+from claude_agent_sdk import AssistantMessage, ResultMessage, StreamEvent, SystemMessage
+
+from wrapper.backend.sdk_errors import error_for_result
+from wrapper.events import (
+    AgentEvent,
+    BlockStart,
+    BlockStop,
+    BlockType,
+    MessageStart,
+    SignatureDelta,
+    StopReason,
+    TextDelta,
+    ThinkingDelta,
+    ToolInputDelta,
+    TurnEnd,
+    Usage,
+)
+
+STRUCTURED_OUTPUT_TOOL = "StructuredOutput"
+
+_STOP_REASONS: frozenset[str] = frozenset(
+    {
+        "end_turn",
+        "max_tokens",
+        "stop_sequence",
+        "tool_use",
+        "pause_turn",
+        "refusal",
+        "model_context_window_exceeded",
+    }
+)
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def usage_from(raw: dict[str, Any] | None) -> Usage:
+    """A :class:`Usage` from the usage object of Claude's API or the CLI's result."""
+    if not raw:
+        return Usage()
+    details = raw.get("output_tokens_details") or {}
+    thinking = details.get("thinking_tokens") if isinstance(details, dict) else None
+    return Usage(
+        input_tokens=_int(raw.get("input_tokens")),
+        output_tokens=_int(raw.get("output_tokens")),
+        cache_read_input_tokens=_int(raw.get("cache_read_input_tokens")),
+        cache_creation_input_tokens=_int(raw.get("cache_creation_input_tokens")),
+        reasoning_tokens=thinking if isinstance(thinking, int) else None,
+    )
+
+
+def _add(a: Usage, b: Usage) -> Usage:
+    reasoning = None
+    if a.reasoning_tokens is not None or b.reasoning_tokens is not None:
+        reasoning = (a.reasoning_tokens or 0) + (b.reasoning_tokens or 0)
+    return Usage(
+        input_tokens=a.input_tokens + b.input_tokens,
+        output_tokens=a.output_tokens + b.output_tokens,
+        cache_read_input_tokens=a.cache_read_input_tokens + b.cache_read_input_tokens,
+        cache_creation_input_tokens=a.cache_creation_input_tokens + b.cache_creation_input_tokens,
+        reasoning_tokens=reasoning,
+    )
+
+
+class TurnReader:
+    """Turns the SDK messages of one turn into :data:`AgentEvent` values.
+
+    Feed every message to :meth:`feed`; it returns the events to emit and sets
+    :attr:`done` once the turn is over for the client.
+    """
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        client_tools: Collection[str] = (),
+        structured_output: bool = False,
+        parallel_tool_calls: bool = True,
+    ) -> None:
+        self.model = model
+        self.client_tools = frozenset(client_tools)
+        self.structured_output = structured_output
+        self.parallel_tool_calls = parallel_tool_calls
+        self.done = False
+        self.started = False
+        self.session_id: str | None = None
+        self._next_index = 0
+        self._blocks: dict[int, int | None] = {}
+        self._open: dict[int, BlockType] = {}
+        self._client_calls_in_message = 0
+        self._client_calls_total = 0
+        self._stop_reason: str | None = None
+        self._stop_sequence: str | None = None
+        self._message_usage = Usage()
+        self._turn_usage = Usage()
+        self._assistant_error: tuple[str, str] | None = None
+
+    # ---------------------------------------------------------------------------------
+
+    def feed(self, message: Any) -> list[AgentEvent]:
+        """Events for one SDK message.
+
+        Raises:
+            WrapperError: the turn failed (classified from the CLI's result).
+        """
+        if self.done:
+            return []
+        if isinstance(message, StreamEvent):
+            if message.parent_tool_use_id is not None:
+                return []
+            self.session_id = message.session_id or self.session_id
+            return self._on_stream_event(message.event)
+        if isinstance(message, AssistantMessage):
+            if message.error is not None and message.parent_tool_use_id is None:
+                text = " ".join(
+                    getattr(block, "text", "") for block in message.content if hasattr(block, "text")
+                )
+                self._assistant_error = (message.error, text)
+            return []
+        if isinstance(message, ResultMessage):
+            return self._on_result(message)
+        if isinstance(message, SystemMessage) and message.subtype == "init":
+            session = message.data.get("session_id")
+            if isinstance(session, str):
+                self.session_id = session
+        return []
+
+    # ---------------------------------------------------------------------------------
+
+    def _on_stream_event(self, event: dict[str, Any]) -> list[AgentEvent]:
+        kind = event.get("type")
+        if kind == "message_start":
+            return self._on_message_start(event.get("message") or {})
+        if kind == "content_block_start":
+            return self._on_block_start(event)
+        if kind == "content_block_delta":
+            return self._on_block_delta(event)
+        if kind == "content_block_stop":
+            return self._on_block_stop(event)
+        if kind == "message_delta":
+            delta = event.get("delta") or {}
+            self._stop_reason = delta.get("stop_reason") or self._stop_reason
+            self._stop_sequence = delta.get("stop_sequence") or self._stop_sequence
+            usage = event.get("usage") or {}
+            if isinstance(usage.get("output_tokens"), int):
+                details = usage.get("output_tokens_details") or {}
+                thinking = details.get("thinking_tokens") if isinstance(details, dict) else None
+                self._message_usage = Usage(
+                    input_tokens=self._message_usage.input_tokens,
+                    output_tokens=usage["output_tokens"],
+                    cache_read_input_tokens=self._message_usage.cache_read_input_tokens,
+                    cache_creation_input_tokens=self._message_usage.cache_creation_input_tokens,
+                    reasoning_tokens=thinking if isinstance(thinking, int) else None,
+                )
+            return []
+        if kind == "message_stop":
+            return self._on_message_stop()
+        return []
+
+    def _on_message_start(self, message: dict[str, Any]) -> list[AgentEvent]:
+        self._blocks = {}
+        self._open = {}
+        self._client_calls_in_message = 0
+        self._stop_reason = None
+        self._stop_sequence = None
+        self._message_usage = usage_from(message.get("usage"))
+        if self.started:
+            return []
+        self.started = True
+        return [MessageStart(model=self.model, usage=self._message_usage)]
+
+    def _visible_tool(self, name: str) -> bool:
+        if name not in self.client_tools:
+            return False
+        return self.parallel_tool_calls or self._client_calls_total == 0
+
+    def _on_block_start(self, event: dict[str, Any]) -> list[AgentEvent]:
+        upstream = event.get("index")
+        block = event.get("content_block") or {}
+        kind = block.get("type")
+        if not isinstance(upstream, int):
+            return []
+        start: BlockStart | None = None
+        if kind == "text" and not self.structured_output:
+            start = BlockStart(index=self._next_index, type="text")
+        elif kind == "thinking":
+            start = BlockStart(index=self._next_index, type="thinking")
+        elif kind == "redacted_thinking":
+            start = BlockStart(
+                index=self._next_index, type="redacted_thinking", data=block.get("data")
+            )
+        elif kind == "tool_use" and self._visible_tool(str(block.get("name"))):
+            self._client_calls_in_message += 1
+            self._client_calls_total += 1
+            start = BlockStart(
+                index=self._next_index,
+                type="tool_use",
+                tool_id=block.get("id"),
+                tool_name=block.get("name"),
+            )
+        if start is None:
+            self._blocks[upstream] = None
+            return []
+        self._blocks[upstream] = start.index
+        self._open[start.index] = start.type
+        self._next_index += 1
+        events: list[AgentEvent] = [start]
+        text = block.get("text") if kind == "text" else None
+        if text:
+            events.append(TextDelta(index=start.index, text=text))
+        thinking = block.get("thinking") if kind == "thinking" else None
+        if thinking:
+            events.append(ThinkingDelta(index=start.index, thinking=thinking))
+        return events
+
+    def _on_block_delta(self, event: dict[str, Any]) -> list[AgentEvent]:
+        index = self._blocks.get(event.get("index"))  # type: ignore[arg-type]
+        if index is None:
+            return []
+        delta = event.get("delta") or {}
+        kind = delta.get("type")
+        if kind == "text_delta" and delta.get("text"):
+            return [TextDelta(index=index, text=delta["text"])]
+        if kind == "thinking_delta" and delta.get("thinking"):
+            return [ThinkingDelta(index=index, thinking=delta["thinking"])]
+        if kind == "signature_delta" and delta.get("signature"):
+            return [SignatureDelta(index=index, signature=delta["signature"])]
+        if kind == "input_json_delta":
+            return [ToolInputDelta(index=index, partial_json=delta.get("partial_json") or "")]
+        return []
+
+    def _on_block_stop(self, event: dict[str, Any]) -> list[AgentEvent]:
+        index = self._blocks.get(event.get("index"))  # type: ignore[arg-type]
+        if index is None or index not in self._open:
+            return []
+        del self._open[index]
+        return [BlockStop(index=index)]
+
+    def _on_message_stop(self) -> list[AgentEvent]:
+        self._turn_usage = _add(self._turn_usage, self._message_usage)
+        self._message_usage = Usage()
+        if self._stop_reason == "tool_use" and self._client_calls_in_message:
+            self.done = True
+            return [*self._close_open_blocks(), self._end("tool_use", self._turn_usage, None)]
+        return []
+
+    def _close_open_blocks(self) -> list[AgentEvent]:
+        closing: list[AgentEvent] = [BlockStop(index=index) for index in sorted(self._open)]
+        self._open.clear()
+        return closing
+
+    # ---------------------------------------------------------------------------------
+
+    def _on_result(self, result: ResultMessage) -> list[AgentEvent]:
+        self.done = True
+        self.session_id = result.session_id or self.session_id
+        if result.is_error:
+            kind, text = self._assistant_error or (None, None)
+            raise error_for_result(
+                result.subtype, result.api_error_status, text or result.result, kind
+            )
+        events: list[AgentEvent] = self._close_open_blocks()
+        usage = usage_from(result.usage) if result.usage else self._turn_usage
+        stop = result.stop_reason if result.stop_reason in _STOP_REASONS else "end_turn"
+        if self.structured_output:
+            stop = "end_turn"
+            if result.structured_output is not None:
+                if not self.started:
+                    self.started = True
+                    events.append(MessageStart(model=self.model))
+                text = json.dumps(result.structured_output, ensure_ascii=False)
+                index = self._next_index
+                self._next_index += 1
+                events += [
+                    BlockStart(index=index, type="text"),
+                    TextDelta(index=index, text=text),
+                    BlockStop(index=index),
+                ]
+        elif not self.started:
+            self.started = True
+            events.append(MessageStart(model=self.model, usage=usage))
+        events.append(self._end(stop, usage, result.total_cost_usd))  # type: ignore[arg-type]
+        return events
+
+    def _end(self, stop: StopReason, usage: Usage, cost: float | None) -> TurnEnd:
+        return TurnEnd(
+            stop_reason=stop,
+            stop_sequence=self._stop_sequence if stop == "stop_sequence" else None,
+            usage=usage,
+            model=self.model,
+            cost_usd=cost,
+            session_id=self.session_id,
+        )

@@ -1,0 +1,145 @@
+"""The stream pump: one anyio task group per streaming response.
+
+* The **producer** runs the response's ``produce`` (which owns the backend
+  turn) and feeds its frames into a small memory stream, so backpressure reaches
+  the CLI. A :class:`WrapperError` it meets is handed to the writer as an item.
+* The **writer** is the only caller of ``send``. It defers the response headers
+  until the first frame (a failure before any output still gets its own status
+  and error body), sends them anyway once ``first_byte_deadline`` passes, and
+  sends ``: ping`` comments while the stream is idle.
+* The **watcher** waits on ``receive()`` for ``http.disconnect``. Hypercorn
+  speaks ASGI 2.1, so ``send`` does not raise after a disconnect: the watcher is
+  how the pump learns of it, and it cancels the group, which cancels the
+  producer, which then ends the backend turn (shielded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import anyio.abc
+
+from wrapper.errors import InternalError, WrapperError
+from wrapper.http.responses import (
+    Headers,
+    JSONResponse,
+    StreamResponse,
+    body_message,
+    start_message,
+)
+from wrapper.http.sse import PING_FRAME
+from wrapper.logging import get_logger
+
+log = get_logger(__name__)
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+
+
+class _End:
+    """Marks the end of the frame stream."""
+
+
+Item = bytes | WrapperError | _End
+
+
+class PumpOutcome:
+    """What the pump did, for the request log."""
+
+    __slots__ = ("disconnected", "error", "finished", "frames", "status")
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.frames = 0
+        self.disconnected = False
+        self.finished = False
+        self.error: WrapperError | None = None
+
+
+async def pump_stream(
+    response: StreamResponse,
+    send: Send,
+    receive: Receive,
+    *,
+    headers: Headers,
+    render_error: Callable[[WrapperError], JSONResponse],
+    ping_interval: float,
+    first_byte_deadline: float,
+) -> PumpOutcome:
+    """Send ``response`` until its frames end, it fails, or the client leaves."""
+    outcome = PumpOutcome()
+    sender, receiver = anyio.create_memory_object_stream[Item](max_buffer_size=8)
+
+    async def produce() -> None:
+        async with sender:
+            try:
+                await response.produce(sender.send)
+            except WrapperError as exc:
+                await sender.send(exc)
+                return
+            except Exception:  # noqa: BLE001 - the stream's last-resort handler
+                log.exception("stream.producer_failed")
+                await sender.send(InternalError("The server failed while streaming."))
+                return
+            await sender.send(_End())
+
+    async def write(group: anyio.abc.TaskGroup) -> None:
+        started = False
+
+        async def start(status: int = 200, extra: Headers | None = None) -> None:
+            nonlocal started
+            started = True
+            outcome.status = status
+            await send(start_message(status, headers + (extra or [])))
+
+        async with receiver:
+            while True:
+                item: Item | None = None
+                with anyio.move_on_after(ping_interval if started else first_byte_deadline):
+                    item = await receiver.receive()
+                if item is None:
+                    if not started:
+                        await start()
+                    await send(body_message(PING_FRAME, more=True))
+                    continue
+                if isinstance(item, _End):
+                    break
+                if isinstance(item, WrapperError):
+                    outcome.error = item
+                    if not started:
+                        rendered = render_error(item)
+                        outcome.status = rendered.status
+                        error_headers = [
+                            (name, value) for name, value in headers if name != "content-type"
+                        ]
+                        error_headers.append(("content-type", rendered.media_type))
+                        outcome.finished = True
+                        await send(start_message(rendered.status, error_headers + rendered.headers))
+                        await send(body_message(rendered.body))
+                        group.cancel_scope.cancel()
+                        return
+                    await send(body_message(response.error_frame(item), more=True))
+                    break
+                if not started:
+                    await start()
+                outcome.frames += 1
+                await send(body_message(item, more=True))
+        outcome.finished = True
+        await send(body_message(b""))
+        group.cancel_scope.cancel()
+
+    async def watch(group: anyio.abc.TaskGroup) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                outcome.disconnected = not outcome.finished
+                group.cancel_scope.cancel()
+                return
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(produce)
+        group.start_soon(write, group)
+        group.start_soon(watch, group)
+    return outcome

@@ -1,0 +1,136 @@
+"""The request as handlers see it: method, path, headers, and a size-limited body.
+
+The body limit counts the bytes actually received, so a chunked upload (no
+``Content-Length``) cannot slip past it. Decoding errors are classified here,
+once: malformed JSON and schema violations both become
+:class:`~wrapper.errors.InvalidRequestError`, keeping msgspec's ``$.path``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl
+
+import msgspec
+
+from wrapper.errors import InvalidRequestError, PayloadTooLargeError
+
+T = TypeVar("T")
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+
+
+class ClientDisconnectedError(Exception):
+    """The client went away before the request body was read."""
+
+
+class Request:
+    """One HTTP request. Built by the app per request; never shared."""
+
+    __slots__ = (
+        "_body",
+        "_receive",
+        "client_ip",
+        "headers",
+        "method",
+        "path",
+        "path_params",
+        "query",
+        "request_id",
+        "scope",
+    )
+
+    def __init__(self, scope: Scope, receive: Any, request_id: str) -> None:
+        self.scope = scope
+        self._receive = receive
+        self.method: str = scope["method"]
+        self.path: str = scope["path"]
+        self.request_id = request_id
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope.get("headers", ()):
+            headers[raw_name.decode("latin-1").lower()] = raw_value.decode("latin-1")
+        self.headers: Mapping[str, str] = headers
+        query_string = scope.get("query_string", b"").decode("latin-1")
+        self.query: Mapping[str, str] = dict(parse_qsl(query_string, keep_blank_values=True))
+        client = scope.get("client")
+        self.client_ip: str = client[0] if client else "unknown"
+        self.path_params: dict[str, str] = {}
+        self._body: bytes | None = None
+
+    async def body(self, limit: int) -> bytes:
+        """Read the whole body, refusing more than ``limit`` bytes.
+
+        Raises:
+            PayloadTooLargeError: the declared or received size exceeds ``limit``.
+            ClientDisconnectedError: the client disconnected while sending.
+        """
+        if self._body is not None:
+            return self._body
+        declared = self.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLargeError(_too_large_message(limit))
+        chunks: list[bytes] = []
+        received = 0
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnectedError
+            chunk = message.get("body", b"")
+            if chunk:
+                received += len(chunk)
+                if received > limit:
+                    raise PayloadTooLargeError(_too_large_message(limit))
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        self._body = b"".join(chunks)
+        return self._body
+
+    async def json(self, decoder: msgspec.json.Decoder[T], limit: int) -> T:
+        """Read and decode the body with a prebuilt msgspec decoder.
+
+        Raises:
+            InvalidRequestError: the body is empty, not JSON, or violates the schema.
+            PayloadTooLargeError: see :meth:`body`.
+            ClientDisconnectedError: see :meth:`body`.
+        """
+        raw = await self.body(limit)
+        return decode_json(raw, decoder)
+
+
+def decode_json(raw: bytes, decoder: msgspec.json.Decoder[T]) -> T:
+    """Decode ``raw`` with ``decoder``, classifying failures as 400s.
+
+    Raises:
+        InvalidRequestError: the body is empty, not JSON, or violates the schema.
+    """
+    if not raw.strip():
+        raise InvalidRequestError("The request body is empty; send a JSON object.")
+    try:
+        return decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        raise InvalidRequestError(
+            f"Invalid request: {message}", param=_param_from_message(message)
+        ) from None
+    except msgspec.DecodeError as exc:
+        raise InvalidRequestError(f"The request body is not valid JSON: {exc}") from None
+
+
+def _param_from_message(message: str) -> str | None:
+    """Pull msgspec's ``$.a.b[0]`` path out of a validation message."""
+    marker = "`$"
+    start = message.rfind(marker)
+    if start == -1:
+        return None
+    end = message.find("`", start + 1)
+    if end == -1:
+        return None
+    path = message[start + 3 : end]
+    return path or None
+
+
+def _too_large_message(limit: int) -> str:
+    return f"Request body too large: the limit is {limit} bytes (MAX_REQUEST_SIZE)."

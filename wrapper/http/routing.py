@@ -1,0 +1,102 @@
+"""A small route table: literal segments and ``{name}`` parameters, matched per method.
+
+A path that matches no route raises :class:`NotFoundError`; a path that matches
+only for other methods raises :class:`MethodNotAllowedError` listing them (the
+app turns that into ``405`` with ``Allow``). Every route names its endpoint
+*group* (for rate limits and metrics) and its error *dialect*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Literal
+
+from wrapper.errors import MethodNotAllowedError, NotFoundError
+
+from wrapper.schemas.errors import Dialect
+Handler = Callable[[Any], Awaitable[Any]]
+
+
+class Route:
+    """One method and path pattern, bound to a handler."""
+
+    __slots__ = ("auth", "dialect", "group", "handler", "method", "name", "pattern", "segments")
+
+    def __init__(
+        self,
+        method: str,
+        pattern: str,
+        handler: Handler,
+        *,
+        name: str,
+        group: str = "general",
+        dialect: Dialect = "openai",
+        auth: bool = True,
+    ) -> None:
+        if not pattern.startswith("/"):
+            raise ValueError(f"route pattern must start with '/': {pattern!r}")
+        self.method = method.upper()
+        self.pattern = pattern
+        self.handler = handler
+        self.name = name
+        self.group = group
+        self.dialect: Dialect = dialect
+        self.auth = auth
+        self.segments = tuple(pattern.strip("/").split("/")) if pattern != "/" else ()
+
+    def match(self, parts: Sequence[str]) -> dict[str, str] | None:
+        """Path parameters if ``parts`` fit this pattern, else ``None``."""
+        if len(parts) != len(self.segments):
+            return None
+        params: dict[str, str] = {}
+        for segment, part in zip(self.segments, parts, strict=True):
+            if segment.startswith("{") and segment.endswith("}"):
+                if not part:
+                    return None
+                params[segment[1:-1]] = part
+            elif segment != part:
+                return None
+        return params
+
+
+class Router:
+    """Matches a method and path against the route table."""
+
+    def __init__(self, routes: Sequence[Route]) -> None:
+        self.routes = tuple(routes)
+
+    def resolve(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        """The route for ``method path`` and its path parameters.
+
+        ``HEAD`` is served by a ``GET`` route.
+
+        Raises:
+            NotFoundError: no route has this path.
+            MethodNotAllowedError: routes have this path, but not this method.
+        """
+        parts = _split(path)
+        allowed: list[str] = []
+        for route in self.routes:
+            params = route.match(parts)
+            if params is None:
+                continue
+            if route.method == method or (method == "HEAD" and route.method == "GET"):
+                return route, params
+            allowed.append(route.method)
+        if allowed:
+            raise MethodNotAllowedError(method, sorted(set(allowed)))
+        raise NotFoundError(f"No route for {path}; see GET /v1/models and the README.")
+
+    def dialect_for(self, path: str) -> Dialect:
+        """The error dialect of the routes under ``path`` (for 404/405 bodies)."""
+        parts = _split(path)
+        for route in self.routes:
+            if route.match(parts) is not None:
+                return route.dialect
+        return "anthropic" if path.startswith("/v1/messages") else "openai"
+
+
+def _split(path: str) -> tuple[str, ...]:
+    stripped = path.strip("/")
+    return tuple(stripped.split("/")) if stripped else ()
+
