@@ -39,6 +39,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     debug_mode: bool = False
     ping_interval_s: float = 10.0
     first_byte_deadline_s: float = 10.0
+    shutdown_grace_s: float = 30.0
     enable_server_tools: bool = False
     load_filesystem_settings: bool = False
 
@@ -136,6 +137,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("DEBUG_MODE", "debug_mode", _parse_bool),
     ("SSE_PING_INTERVAL_SECONDS", "ping_interval_s", _parse_positive_float),
     ("FIRST_BYTE_DEADLINE_SECONDS", "first_byte_deadline_s", _parse_positive_float),
+    ("SHUTDOWN_GRACE_SECONDS", "shutdown_grace_s", _parse_positive_float),
     ("ENABLE_SERVER_TOOLS", "enable_server_tools", _parse_bool),
     ("LOAD_FILESYSTEM_SETTINGS", "load_filesystem_settings", _parse_bool),
 )

@@ -197,6 +197,8 @@ class FakeUpstream:
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
+        # Clients (the CLI) hang up mid-stream on purpose in tests; that is not an error here.
+        loop.set_exception_handler(lambda _loop, _context: None)
         self._loop = loop
         asyncio.set_event_loop(loop)
         config = Config()

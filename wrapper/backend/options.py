@@ -31,6 +31,9 @@ _FIXED_ENV: dict[str, str] = {
     "DISABLE_TELEMETRY": "1",
     # This server retries itself, before any output, and never after.
     "CLAUDE_CODE_MAX_RETRIES": "0",
+    # A stream that fails midway must fail, not be silently redone without streaming
+    # (the redone text would not match what the client already received).
+    "CLAUDE_CODE_DISABLE_NONSTREAMING_FALLBACK": "1",
 }
 
 # Variables of this server that must never reach the CLI (the model could read them

@@ -1,0 +1,51 @@
+# claude-wrapper — two commands on a fresh clone: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP_FLAGS ?= --disable-pip-version-check --quiet
+
+.PHONY: run test test-unit test-e2e lint format typecheck bench install install-dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install $(PIP_FLAGS) --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install $(PIP_FLAGS) -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## Serve on $PORT (default 8000), bound to $CLAUDE_WRAPPER_HOST (default 0.0.0.0).
+run: install
+	$(BIN)/claude-wrapper
+
+## The whole suite: unit, in-process ASGI and end-to-end (real CLI, fake upstream).
+test: install-dev
+	$(BIN)/python -m pytest
+
+test-unit: install-dev
+	$(BIN)/python -m pytest tests/unit tests/asgi
+
+test-e2e: install-dev
+	$(BIN)/python -m pytest tests/e2e
+
+lint: install-dev
+	$(BIN)/ruff check wrapper tests benchmarks
+	$(BIN)/ruff format --check wrapper tests benchmarks
+	$(BIN)/mypy
+
+format: install-dev
+	$(BIN)/ruff format wrapper tests benchmarks
+	$(BIN)/ruff check --fix wrapper tests benchmarks
+
+bench: install-dev
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

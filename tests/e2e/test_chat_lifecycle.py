@@ -1,0 +1,201 @@
+"""Process lifetime and transport: timeouts, disconnects, concurrency, HTTP/2, curl, trio."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import anyio
+import httpx
+import openai
+import pytest
+
+from tests.e2e.harness import ServerProcess, cli_processes, wait_until
+from tests.fakes.anthropic_upstream import FakeUpstream, Reply
+
+pytestmark = pytest.mark.e2e
+
+CHAT = "/v1/chat/completions"
+
+
+def marker() -> str:
+    return f"L{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="module")
+def short_timeout(upstream: FakeUpstream) -> Iterator[ServerProcess]:
+    with ServerProcess(upstream.url, env={"MAX_TIMEOUT": "2500"}) as proc:
+        yield proc
+
+
+def test_timeout_before_output_is_504_and_the_cli_is_gone(
+    short_timeout: ServerProcess, upstream: FakeUpstream
+) -> None:
+    tag = marker()
+    upstream.script(tag, Reply.text("never", first_delay=30))
+    started = time.monotonic()
+    response = httpx.post(
+        short_timeout.url + CHAT, json={"messages": [{"role": "user", "content": tag}]}, timeout=60
+    )
+    assert response.status_code == 504
+    assert response.json()["error"]["code"] == "timeout"
+    assert time.monotonic() - started < 20
+    assert short_timeout.process is not None
+    assert wait_until(lambda: not cli_processes(short_timeout.process.pid), timeout=10)
+
+
+def test_timeout_after_output_is_an_in_stream_error(
+    short_timeout: ServerProcess, upstream: FakeUpstream
+) -> None:
+    tag = marker()
+    upstream.script(tag, Reply.text("a b c d e f", hang_after_chunks=2))
+    with httpx.stream(
+        "POST",
+        short_timeout.url + CHAT,
+        json={"stream": True, "messages": [{"role": "user", "content": tag}]},
+        timeout=60,
+    ) as response:
+        assert response.status_code == 200
+        frames = [line[6:] for line in response.iter_lines() if line.startswith("data: ")]
+    payloads = [json.loads(f) for f in frames if f != "[DONE]"]
+    assert payloads[-1]["error"]["code"] == "timeout"
+    assert short_timeout.process is not None
+    assert wait_until(lambda: not cli_processes(short_timeout.process.pid), timeout=10)
+
+
+def test_client_disconnect_mid_stream_leaves_no_cli_process(
+    server: ServerProcess, upstream: FakeUpstream
+) -> None:
+    assert server.process is not None
+    for _ in range(3):
+        tag = marker()
+        upstream.script(tag, Reply.text(" ".join(["word"] * 200), delay=0.1))
+        with httpx.stream(
+            "POST",
+            server.url + CHAT,
+            json={"stream": True, "messages": [{"role": "user", "content": tag}]},
+            timeout=60,
+        ) as response:
+            for line in response.iter_lines():
+                if '"content":"word' in line:
+                    break
+            assert cli_processes(server.process.pid)
+        # Leaving the block closed the connection mid-stream.
+        assert wait_until(lambda: not cli_processes(server.process.pid), timeout=8)
+
+
+def test_health_answers_while_a_stream_is_in_flight(
+    server: ServerProcess, upstream: FakeUpstream
+) -> None:
+    tag = marker()
+    upstream.script(tag, Reply.text(" ".join(["slow"] * 12), delay=0.2))
+    finished = threading.Event()
+    health_during: list[int] = []
+
+    def stream() -> None:
+        with httpx.stream(
+            "POST",
+            server.url + CHAT,
+            json={"stream": True, "messages": [{"role": "user", "content": tag}]},
+            timeout=60,
+        ) as response:
+            for _ in response.iter_lines():
+                pass
+        finished.set()
+
+    worker = threading.Thread(target=stream)
+    worker.start()
+    assert wait_until(lambda: bool(upstream.recorded(tag)), timeout=20)
+    while not finished.is_set() and len(health_during) < 5:
+        health_during.append(httpx.get(server.url + "/health", timeout=5).status_code)
+    in_flight = not finished.is_set()
+    worker.join(60)
+    assert in_flight
+    assert health_during and all(code == 200 for code in health_during)
+
+
+def test_sixteen_concurrent_requests_each_get_their_own_answer(server: ServerProcess) -> None:
+    client = openai.OpenAI(base_url=server.url + "/v1", api_key="x", max_retries=0, timeout=120)
+    tags = [marker() for _ in range(16)]
+
+    def ask(tag: str) -> str:
+        completion = client.chat.completions.create(
+            model="claude-sonnet-4-6", messages=[{"role": "user", "content": f"echo {tag}"}]
+        )
+        return completion.choices[0].message.content or ""
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(ask, tags))
+    assert answers == [f"You said: echo {tag}" for tag in tags]
+
+
+def test_http2_prior_knowledge(server: ServerProcess, upstream: FakeUpstream) -> None:
+    tag = marker()
+    upstream.script(tag, Reply.text("over h2"))
+
+    async def main() -> tuple[str, str, list[str]]:
+        async with httpx.AsyncClient(http1=False, http2=True, timeout=60) as client:
+            plain = await client.post(
+                server.url + CHAT, json={"messages": [{"role": "user", "content": tag}]}
+            )
+            frames: list[str] = []
+            async with client.stream(
+                "POST",
+                server.url + CHAT,
+                json={"stream": True, "messages": [{"role": "user", "content": tag}]},
+            ) as streamed:
+                async for line in streamed.aiter_lines():
+                    if line.startswith("data: "):
+                        frames.append(line[6:])
+                version = streamed.http_version
+            return plain.http_version, version, frames
+
+    plain_version, stream_version, frames = anyio.run(main)
+    assert plain_version == "HTTP/2"
+    assert stream_version == "HTTP/2"
+    assert frames[-1] == "[DONE]"
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is installed by .ci/run")
+def test_curl_n_prints_frames_as_they_come(server: ServerProcess, upstream: FakeUpstream) -> None:
+    tag = marker()
+    upstream.script(tag, Reply.text("c1 c2 c3 c4 c5", delay=0.3))
+    body = json.dumps({"stream": True, "messages": [{"role": "user", "content": tag}]})
+    arrivals: list[float] = []
+    with subprocess.Popen(
+        ["curl", "-sN", "-H", "content-type: application/json", "-d", body, server.url + CHAT],
+        stdout=subprocess.PIPE,
+    ) as process:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            if b'"content":"c' in raw:
+                arrivals.append(time.monotonic())
+        process.wait(30)
+    assert len(arrivals) == 5
+    assert arrivals[-1] - arrivals[0] >= 0.9
+
+
+def test_the_server_runs_on_the_trio_worker(upstream: FakeUpstream) -> None:
+    tag = marker()
+    upstream.script(tag, Reply.text("trio works"))
+    with ServerProcess(upstream.url, worker_class="trio") as proc:
+        client = openai.OpenAI(base_url=proc.url + "/v1", api_key="x", max_retries=0)
+        reply = client.chat.completions.create(
+            model="claude-sonnet-4-6", messages=[{"role": "user", "content": tag}]
+        )
+        assert reply.choices[0].message.content == "trio works"
+        chunks = list(
+            client.chat.completions.create(
+                model="claude-sonnet-4-6", messages=[{"role": "user", "content": tag}], stream=True
+            )
+        )
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert text == "trio works"
+        assert proc.process is not None
+        assert wait_until(lambda: not cli_processes(proc.process.pid), timeout=10)

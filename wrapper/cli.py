@@ -1,0 +1,43 @@
+"""The ``claude-wrapper`` console script: serve the app with hypercorn.
+
+Binds ``CLAUDE_WRAPPER_HOST:PORT`` (defaults 0.0.0.0:8000). Signals are handled
+by hypercorn: SIGTERM/SIGINT stop accepting and let in-flight responses finish
+within the graceful timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from hypercorn.config import Config
+from hypercorn.run import run
+
+from wrapper.config import ConfigError, load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="claude-wrapper", description=__doc__)
+    parser.add_argument("--port", type=int, help="port (default: $PORT or 8000)")
+    parser.add_argument("--host", help="bind address (default: $CLAUDE_WRAPPER_HOST or 0.0.0.0)")
+    parser.add_argument(
+        "--worker-class", default="asyncio", choices=["asyncio", "uvloop", "trio"],
+        help="hypercorn worker class (default: asyncio)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"claude-wrapper: {exc}", file=sys.stderr)
+        return 2
+    config = Config()
+    config.application_path = "wrapper.asgi:app"
+    config.bind = [f"{args.host or settings.host}:{args.port or settings.port}"]
+    config.worker_class = args.worker_class
+    config.accesslog = None
+    config.graceful_timeout = settings.shutdown_grace_s
+    return run(config)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
