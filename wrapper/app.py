@@ -43,8 +43,9 @@ from wrapper.http.responses import (
 )
 from wrapper.http.routing import Route, Router
 from wrapper.logging import configure_logging, get_logger
-from wrapper.wiring import build_context
+from wrapper.schemas.errors import Dialect
 from wrapper.taskgroups import first_error
+from wrapper.wiring import build_context
 
 log = get_logger(__name__)
 
@@ -54,6 +55,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_OPEN_WARNING = "API_KEY is not set: every /v1 endpoint is open to anyone who can reach it."
 _EXPOSED = "x-request-id, request-id, retry-after, x-claude-cost-usd, x-claude-model"
 
 
@@ -88,7 +90,7 @@ class App:
         except ConfigError as exc:
             await send({"type": "lifespan.startup.failed", "message": str(exc)})
             return
-        except Exception as exc:  # noqa: BLE001 - reported to the server, which exits
+        except Exception as exc:
             log.exception("app.startup_failed")
             await send({"type": "lifespan.startup.failed", "message": f"startup failed: {exc}"})
             return
@@ -101,7 +103,9 @@ class App:
     async def startup(self) -> None:
         """Read settings, configure logging, build the backend and the routes."""
         settings = self._settings_override or load_settings()
-        configure_logging(settings.log_format, "debug" if settings.debug_mode else settings.log_level)
+        configure_logging(
+            settings.log_format, "debug" if settings.debug_mode else settings.log_level
+        )
         stack = AsyncExitStack()
         await stack.__aenter__()
         try:
@@ -113,10 +117,7 @@ class App:
         self.settings = settings
         self.router = build_router(self.ctx)
         if settings.api_key is None:
-            log.warning(
-                "app.api_open",
-                message="API_KEY is not set: every /v1 endpoint is open to anyone who can reach it.",
-            )
+            log.warning("app.api_open", message=_OPEN_WARNING)
         log.info(
             "app.started",
             default_model=self.ctx.default_model,
@@ -175,46 +176,64 @@ class App:
     async def _dispatch(
         self, request: Request, receive: Receive, send: Send
     ) -> tuple[int, Route | None, str]:
+        """Serve ``request``; returns (status, route, outcome) for the request log."""
         headers = self._base_headers(request)
-        router = self.router
-        dialect = "anthropic" if request.path.startswith("/v1/messages") else "openai"
-        route: Route | None = None
+        state = _DispatchState(
+            dialect="anthropic" if request.path.startswith("/v1/messages") else "openai"
+        )
         try:
-            if router is None or self.ctx is None:
-                raise BackendUnavailableError("The server is starting or stopping.", retry_after=1)
-            dialect = router.dialect_for(request.path)
-            if request.method == "OPTIONS":
-                return await self._preflight(request, router, headers, send), None, ""
-            route, request.path_params = router.resolve(request.method, request.path)
-            dialect = route.dialect
-            if dialect == "anthropic":
-                headers.append(("request-id", request.request_id))
-            if route.auth:
-                self._authenticate(request)
-            if request.method in _BODY_METHODS:
-                await request.body(self.ctx.settings.max_request_size)
-            response = await _run_watched(route.handler, request, receive)
-            if response is None:
-                return 499, route, "client_disconnected"
-            if isinstance(response, StreamResponse):
-                return await self._stream(request, response, headers, dialect, receive, send), route, ""
-            await _send_json(send, response, headers, head=request.method == "HEAD")
-            return response.status, route, ""
+            status = await self._serve(request, receive, send, headers, state)
         except ClientDisconnectedError:
-            return 499, route, "client_disconnected"
+            return 499, state.route, "client_disconnected"
         except WrapperError as error:
-            rendered = render_error(error, dialect, request.request_id)  # type: ignore[arg-type]
+            rendered = render_error(error, state.dialect, request.request_id)
             await _send_json(send, rendered, headers)
-            return rendered.status, route, error.code
-        except Exception:  # noqa: BLE001 - the last-resort handler; logged, never leaked
+            return rendered.status, state.route, error.code
+        except Exception:
             log.exception("request.failed")
-            rendered = render_error(
-                InternalError("The server failed to handle this request."),
-                dialect,  # type: ignore[arg-type]
-                request.request_id,
-            )
+            internal = InternalError("The server failed to handle this request.")
+            rendered = render_error(internal, state.dialect, request.request_id)
             await _send_json(send, rendered, headers)
-            return rendered.status, route, "internal_error"
+            return rendered.status, state.route, "internal_error"
+        return status, state.route, "client_disconnected" if status == 499 else ""
+
+    async def _serve(
+        self,
+        request: Request,
+        receive: Receive,
+        send: Send,
+        headers: Headers,
+        state: _DispatchState,
+    ) -> int:
+        router, ctx = self.router, self.ctx
+        if router is None or ctx is None:
+            raise BackendUnavailableError("The server is starting or stopping.", retry_after=1)
+        state.dialect = router.dialect_for(request.path)
+        if request.method == "OPTIONS":
+            return await self._preflight(request, router, headers, send)
+        route, request.path_params = router.resolve(request.method, request.path)
+        state.route = route
+        state.dialect = route.dialect
+        if route.dialect == "anthropic":
+            headers.append(("request-id", request.request_id))
+        if route.auth:
+            self._authenticate(request)
+        if request.method in _BODY_METHODS:
+            await request.body(ctx.settings.max_request_size)
+        response = await _run_watched(route.handler, request, receive)
+        if response is None:
+            return 499
+        if isinstance(response, StreamResponse):
+            return await self._stream(
+                request,
+                response,
+                headers=headers,
+                dialect=state.dialect,
+                receive=receive,
+                send=send,
+            )
+        await _send_json(send, response, headers, head=request.method == "HEAD")
+        return response.status
 
     def _authenticate(self, request: Request) -> None:
         expected = self.ctx.settings.api_key if self.ctx else None
@@ -261,8 +280,9 @@ class App:
         self,
         request: Request,
         response: StreamResponse,
+        *,
         headers: Headers,
-        dialect: str,
+        dialect: Dialect,
         receive: Receive,
         send: Send,
     ) -> int:
@@ -272,13 +292,23 @@ class App:
             send,
             receive,
             headers=headers + response.headers,
-            render_error=lambda error: render_error(error, dialect, request.request_id),  # type: ignore[arg-type]
+            render_error=lambda error: render_error(error, dialect, request.request_id),
             ping_interval=self.settings.ping_interval_s,
             first_byte_deadline=self.settings.first_byte_deadline_s,
         )
         if outcome.disconnected:
             return 499
         return outcome.status
+
+
+class _DispatchState:
+    """What dispatch learned so far (for error rendering and the request log)."""
+
+    __slots__ = ("dialect", "route")
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect: Dialect = dialect
+        self.route: Route | None = None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -288,7 +318,9 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def _send_json(send: Send, response: JSONResponse, headers: Headers, head: bool = False) -> None:
+async def _send_json(
+    send: Send, response: JSONResponse, headers: Headers, head: bool = False
+) -> None:
     all_headers = [
         *headers,
         *response.headers,

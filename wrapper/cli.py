@@ -21,7 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, help="port (default: $PORT or 8000)")
     parser.add_argument("--host", help="bind address (default: $CLAUDE_WRAPPER_HOST or 0.0.0.0)")
     parser.add_argument(
-        "--worker-class", default="asyncio", choices=["asyncio", "uvloop", "trio"],
+        "--worker-class",
+        default="asyncio",
+        choices=["asyncio", "uvloop", "trio"],
         help="hypercorn worker class (default: asyncio)",
     )
     args = parser.parse_args(argv)

@@ -42,6 +42,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     shutdown_grace_s: float = 30.0
     enable_server_tools: bool = False
     load_filesystem_settings: bool = False
+    # -- pool (issue 5): fields below this line --
+    # -- sessions (issue 6): fields below this line --
+    # -- operations (issue 7): fields below this line --
+    # -- cost and isolation (issue 8): fields below this line --
 
     @property
     def max_timeout_s(self) -> float:
@@ -140,6 +144,10 @@ _SPEC: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("SHUTDOWN_GRACE_SECONDS", "shutdown_grace_s", _parse_positive_float),
     ("ENABLE_SERVER_TOOLS", "enable_server_tools", _parse_bool),
     ("LOAD_FILESYSTEM_SETTINGS", "load_filesystem_settings", _parse_bool),
+    # -- pool (issue 5): entries below this line --
+    # -- sessions (issue 6): entries below this line --
+    # -- operations (issue 7): entries below this line --
+    # -- cost and isolation (issue 8): entries below this line --
 )
 
 # Variables read by the server that are not Settings fields: they are passed to the

@@ -20,7 +20,7 @@ class ModelInfo(msgspec.Struct, frozen=True, kw_only=True):
     max_output_tokens: int
 
 
-def _m(
+def _m(  # noqa: PLR0917 - a compact table row
     model_id: str, name: str, family: str, created: int, window: int, max_out: int
 ) -> ModelInfo:
     return ModelInfo(

@@ -7,7 +7,8 @@ usual error rendering applies.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 import anyio
 
@@ -35,7 +36,7 @@ def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return leaves[0]
 
 
-async def run_all(tasks: Sequence[Callable[[], Awaitable[None]]]) -> None:
+async def run_all(tasks: Sequence[Callable[[], Coroutine[Any, Any, None]]]) -> None:
     """Run ``tasks`` concurrently; if any fails, cancel the rest and raise its error.
 
     Raises:

@@ -11,9 +11,12 @@ import tempfile
 from contextlib import AsyncExitStack
 from pathlib import Path
 
+import anyio
+
 from wrapper.api.context import AppContext
 from wrapper.backend.cold import ColdBackend
 from wrapper.backend.options import CliRuntime
+from wrapper.backend.versions import CLI_VERSION, SDK_VERSION
 from wrapper.config import Settings
 from wrapper.models_catalogue import (
     FALLBACK_DEFAULT_MODEL,
@@ -41,6 +44,13 @@ def _catalogue(settings: Settings) -> tuple[ModelInfo, ...]:
     )
 
 
+def _config_directory(settings: Settings) -> Path:
+    """``DATA_DIR/claude``: the CLI's own config dir (transcripts), isolated from HOME."""
+    config_dir = Path(settings.data_dir).expanduser().resolve() / "claude"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    return config_dir
+
+
 def _working_directory(settings: Settings, stack: AsyncExitStack) -> str:
     if settings.claude_cwd:
         return settings.claude_cwd
@@ -51,9 +61,7 @@ def _working_directory(settings: Settings, stack: AsyncExitStack) -> str:
 
 async def build_context(settings: Settings, stack: AsyncExitStack) -> AppContext:
     """The AppContext for ``settings``; its resources are released by ``stack``."""
-    data_dir = Path(settings.data_dir).expanduser().resolve()
-    config_dir = data_dir / "claude"
-    config_dir.mkdir(parents=True, exist_ok=True)
+    config_dir = await anyio.to_thread.run_sync(_config_directory, settings)
     runtime = CliRuntime(
         config_dir=str(config_dir),
         cwd=_working_directory(settings, stack),
@@ -66,6 +74,16 @@ async def build_context(settings: Settings, stack: AsyncExitStack) -> AppContext
         or latest_of_family(models, "sonnet")
         or (models[0].id if models else FALLBACK_DEFAULT_MODEL)
     )
+    extras: dict[str, object] = {}
+    # -- OpenAI Responses (issue 4): components below this line --
+    # -- sessions (issue 6): components below this line --
+    # -- operations (issue 7): components below this line --
     return AppContext(
-        settings=settings, backend=backend, models=models, default_model=default_model
+        settings=settings,
+        backend=backend,
+        models=models,
+        default_model=default_model,
+        sdk_version=SDK_VERSION,
+        cli_version=CLI_VERSION,
+        **extras,  # type: ignore[arg-type]
     )

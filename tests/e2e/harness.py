@@ -32,7 +32,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def clean_env(upstream_url: str, home: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def clean_env(
+    upstream_url: str, home: str, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """An environment for the server (and its CLI children) that only reaches loopback."""
     ours = set(documented_variables())
     env = {

@@ -33,7 +33,11 @@ def test_non_stream_returns_the_models_reply_and_real_usage(
         tag,
         Reply.text(
             "Hello from the fake",
-            usage={"input_tokens": 21, "cache_read_input_tokens": 5, "cache_creation_input_tokens": 3},
+            usage={
+                "input_tokens": 21,
+                "cache_read_input_tokens": 5,
+                "cache_creation_input_tokens": 3,
+            },
         ),
     )
     completion = client.chat.completions.create(
@@ -93,12 +97,12 @@ def test_earlier_turns_reach_the_model_as_real_alternating_turns(
     assert roles == ["user", "assistant", "user"]
     assert messages[0]["content"][0]["text"] == f"My name is Alice {tag}"
     assert messages[1]["content"][0]["text"] == "Nice to meet you, Alice."
-    assert any(
-        block.get("text") == "What is my name?" for block in messages[2]["content"]
-    )
+    assert any(block.get("text") == "What is my name?" for block in messages[2]["content"])
 
 
-def test_stream_sends_role_first_one_finish_reason_and_done(base_url: str, upstream: FakeUpstream) -> None:
+def test_stream_sends_role_first_one_finish_reason_and_done(
+    base_url: str, upstream: FakeUpstream
+) -> None:
     tag = marker()
     upstream.script(tag, Reply.text("one two three"))
     frames: list[str] = []
@@ -122,7 +126,9 @@ def test_stream_sends_role_first_one_finish_reason_and_done(base_url: str, upstr
     assert len({c["id"] for c in chunks}) == 1
     assert len({c["created"] for c in chunks}) == 1
     assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
-    finishes = [c["choices"][0]["finish_reason"] for c in chunks if c["choices"][0]["finish_reason"]]
+    finishes = [
+        c["choices"][0]["finish_reason"] for c in chunks if c["choices"][0]["finish_reason"]
+    ]
     assert finishes == ["stop"]
     assert all(c.get("usage") is None for c in chunks)
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
@@ -130,7 +136,9 @@ def test_stream_sends_role_first_one_finish_reason_and_done(base_url: str, upstr
     assert sum(1 for c in chunks if c["choices"][0]["delta"].get("content")) == 3
 
 
-def test_stream_include_usage_adds_one_usage_chunk(client: openai.OpenAI, upstream: FakeUpstream) -> None:
+def test_stream_include_usage_adds_one_usage_chunk(
+    client: openai.OpenAI, upstream: FakeUpstream
+) -> None:
     tag = marker()
     upstream.script(tag, Reply.text("alpha beta", usage={"input_tokens": 30}))
     stream = client.chat.completions.create(

@@ -35,7 +35,9 @@ def assert_openai_error(response: httpx.Response, status: int) -> dict[str, obje
 
 def test_malformed_json_is_400(server: ServerProcess) -> None:
     response = httpx.post(
-        server.url + CHAT, content=b'{"model": "x", "messages": [', headers={"content-type": "application/json"}
+        server.url + CHAT,
+        content=b'{"model": "x", "messages": [',
+        headers={"content-type": "application/json"},
     )
     error = assert_openai_error(response, 400)
     assert error["type"] == "invalid_request_error"

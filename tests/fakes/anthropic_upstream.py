@@ -424,8 +424,13 @@ async def _stream(body: dict[str, Any], reply: Reply, send: Send) -> None:
         if count:
             sent += 1
             if reply.fail_after_chunks is not None and sent >= reply.fail_after_chunks:
-                error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
-                await send({"type": "http.response.body", "body": _sse("error", error), "more_body": False})
+                error = {
+                    "type": "error",
+                    "error": {"type": "overloaded_error", "message": "Overloaded"},
+                }
+                await send(
+                    {"type": "http.response.body", "body": _sse("error", error), "more_body": False}
+                )
                 raise _Done
             if reply.hang_after_chunks is not None and sent >= reply.hang_after_chunks:
                 await asyncio.sleep(3600)
@@ -450,7 +455,11 @@ async def _stream(body: dict[str, Any], reply: Reply, send: Send) -> None:
             if isinstance(block, Text):
                 await emit(
                     "content_block_start",
-                    {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}},
+                    {
+                        "type": "content_block_start",
+                        "index": index,
+                        "content_block": {"type": "text", "text": ""},
+                    },
                 )
                 for piece in block.pieces():
                     output_tokens += 1

@@ -18,4 +18,9 @@ class AppContext(msgspec.Struct, frozen=True, kw_only=True):
     backend: Backend
     models: tuple[ModelInfo, ...]
     default_model: str
+    sdk_version: str = "unknown"
+    cli_version: str = "unknown"
+    # -- OpenAI Responses (issue 4): fields below this line --
+    # -- sessions (issue 6): fields below this line --
+    # -- operations (issue 7): fields below this line --
     started_at: float = msgspec.field(default_factory=time.time)

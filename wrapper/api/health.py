@@ -33,9 +33,10 @@ class HealthAPI:
         return json_response(Health(status="healthy"))
 
     async def version(self, request: Request) -> Response:
-        from claude_agent_sdk import __version__ as sdk_version
-        from claude_agent_sdk._cli_version import __cli_version__
-
         return json_response(
-            Version(version=__version__, sdk_version=sdk_version, cli_version=__cli_version__)
+            Version(
+                version=__version__,
+                sdk_version=self.ctx.sdk_version,
+                cli_version=self.ctx.cli_version,
+            )
         )

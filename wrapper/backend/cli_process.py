@@ -10,7 +10,6 @@ for that reason.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
@@ -132,5 +131,3 @@ class CliProcess:
 
 async def _once(message: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
     yield message
-
-

@@ -54,7 +54,7 @@ class CliRuntime(msgspec.Struct, frozen=True, kw_only=True):
     def env(self) -> dict[str, str]:
         """The environment overrides for a CLI process."""
         env = dict(_FIXED_ENV)
-        env.update({name: "" for name in _MASKED})
+        env.update(dict.fromkeys(_MASKED, ""))
         env.update(self.auth_env)
         env["CLAUDE_CONFIG_DIR"] = self.config_dir
         env.update(self.extra_env)
@@ -146,4 +146,3 @@ def build_options(
         output_format=output_format,
         extra_args=extra_args,
     )
-

@@ -54,7 +54,9 @@ def error_for_status(status: int | None, text: str | None, kind: str | None = No
             "Claude rejected this server's credentials (check ANTHROPIC_API_KEY or the CLI login)."
         )
     if status == 402 or kind == "billing_error":
-        return PermissionDeniedError(f"Claude's API refused the request: {message}", code="billing_error")
+        return PermissionDeniedError(
+            f"Claude's API refused the request: {message}", code="billing_error"
+        )
     if status == 403:
         return PermissionDeniedError(f"Claude's API refused the request: {message}")
     if status == 404:

@@ -135,7 +135,9 @@ class TurnReader:
         if isinstance(message, AssistantMessage):
             if message.error is not None and message.parent_tool_use_id is None:
                 text = " ".join(
-                    getattr(block, "text", "") for block in message.content if hasattr(block, "text")
+                    getattr(block, "text", "")
+                    for block in message.content
+                    if hasattr(block, "text")
                 )
                 self._assistant_error = (message.error, text)
             return []

@@ -79,7 +79,7 @@ async def pump_stream(
             except WrapperError as exc:
                 await sender.send(exc)
                 return
-            except Exception:  # noqa: BLE001 - the stream's last-resort handler
+            except Exception:
                 log.exception("stream.producer_failed")
                 await sender.send(InternalError("The server failed while streaming."))
                 return

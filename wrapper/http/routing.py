@@ -9,11 +9,11 @@ app turns that into ``405`` with ``Allow``). Every route names its endpoint
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Literal
+from typing import Any
 
 from wrapper.errors import MethodNotAllowedError, NotFoundError
-
 from wrapper.schemas.errors import Dialect
+
 Handler = Callable[[Any], Awaitable[Any]]
 
 
@@ -99,4 +99,3 @@ class Router:
 def _split(path: str) -> tuple[str, ...]:
     stripped = path.strip("/")
     return tuple(stripped.split("/")) if stripped else ()
-

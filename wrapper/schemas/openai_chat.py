@@ -109,7 +109,12 @@ class FunctionMessage(msgspec.Struct, frozen=True, tag_field="role", tag="functi
 
 
 ChatMessage = (
-    SystemMessage | DeveloperMessage | UserMessage | AssistantMessage | ToolMessage | FunctionMessage
+    SystemMessage
+    | DeveloperMessage
+    | UserMessage
+    | AssistantMessage
+    | ToolMessage
+    | FunctionMessage
 )
 
 

@@ -34,9 +34,9 @@ def merge_roles(messages: Iterable[tuple[Role, Sequence[Part]]]) -> list[Message
 def _results_first(role: Role, parts: list[Part]) -> tuple[Part, ...]:
     if role != "user":
         return tuple(parts)
-    results = [part for part in parts if isinstance(part, ToolResultPart)]
-    others = [part for part in parts if not isinstance(part, ToolResultPart)]
-    return tuple(results + others)
+    results: list[Part] = [part for part in parts if isinstance(part, ToolResultPart)]
+    others: list[Part] = [part for part in parts if not isinstance(part, ToolResultPart)]
+    return (*results, *others)
 
 
 def check_conversation(messages: Sequence[Message], param: str = "messages") -> tuple[Message, ...]:

@@ -12,7 +12,9 @@ from wrapper.events import DocumentPart, ImagePart
 IMAGE_MEDIA_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 DOCUMENT_MEDIA_TYPES = frozenset({"application/pdf", "text/plain"})
 
-_DATA_URI = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)(?P<params>(;[^,;]*)*?);base64,(?P<data>.*)$", re.S)
+_DATA_URI = re.compile(
+    r"^data:(?P<type>[\w.+-]+/[\w.+-]+)(?P<params>(;[^,;]*)*?);base64,(?P<data>.*)$", re.S
+)
 
 
 def _decode_data_uri(uri: str, param: str) -> tuple[str, str]:

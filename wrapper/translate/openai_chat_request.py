@@ -76,12 +76,16 @@ def _user_parts(content: oa.Content, param: str) -> list[Part]:
                     param=f"{where}.file",
                 )
             parts.append(
-                document_from_data(part.file.file_data, f"{where}.file.file_data", part.file.filename)
+                document_from_data(
+                    part.file.file_data, f"{where}.file.file_data", part.file.filename
+                )
             )
         elif isinstance(part, oa.AudioContentPart):
             raise InvalidRequestError("Audio input is not supported by Claude.", param=where)
         else:
-            raise InvalidRequestError("A refusal part is only valid in assistant messages.", param=where)
+            raise InvalidRequestError(
+                "A refusal part is only valid in assistant messages.", param=where
+            )
     return parts
 
 
@@ -89,7 +93,9 @@ def _arguments(raw: str, param: str) -> dict[str, Any]:
     try:
         value = json.loads(raw) if raw.strip() else {}
     except json.JSONDecodeError:
-        raise InvalidRequestError("Tool call arguments must be a JSON object.", param=param) from None
+        raise InvalidRequestError(
+            "Tool call arguments must be a JSON object.", param=param
+        ) from None
     if not isinstance(value, dict):
         raise InvalidRequestError("Tool call arguments must be a JSON object.", param=param)
     return value
@@ -130,7 +136,9 @@ def _assistant_parts(message: oa.AssistantMessage, param: str, legacy_ids: list[
             ToolUsePart(
                 id=call_id,
                 name=message.function_call.name,
-                input=_arguments(message.function_call.arguments, f"{param}.function_call.arguments"),
+                input=_arguments(
+                    message.function_call.arguments, f"{param}.function_call.arguments"
+                ),
             )
         )
     return parts
@@ -155,7 +163,9 @@ def _conversation(
         elif isinstance(message, oa.ToolMessage):
             text = _text_of(message.content, param)
             content = (TextPart(text=text),) if text else ()
-            turns.append(("user", [ToolResultPart(tool_use_id=message.tool_call_id, content=content)]))
+            turns.append(
+                ("user", [ToolResultPart(tool_use_id=message.tool_call_id, content=content)])
+            )
         else:
             if not legacy_ids:
                 raise InvalidRequestError(
@@ -172,7 +182,9 @@ def _tools(request: oa.ChatCompletionRequest) -> tuple[ToolSpec, ...]:
     param = "tools"
     if request.functions:
         if definitions:
-            raise InvalidRequestError("Send either tools or functions, not both.", param="functions")
+            raise InvalidRequestError(
+                "Send either tools or functions, not both.", param="functions"
+            )
         definitions = list(request.functions)
         param = "functions"
     specs = [
@@ -211,7 +223,8 @@ def _output_schema(request: oa.ChatCompletionRequest) -> tuple[dict[str, Any] | 
         schema = fmt.json_schema.schema
         if schema is None:
             raise InvalidRequestError(
-                "response_format.json_schema.schema is required.", param="response_format.json_schema"
+                "response_format.json_schema.schema is required.",
+                param="response_format.json_schema",
             )
         return schema, False
     if isinstance(fmt, oa.ResponseFormatJSONObject):

@@ -106,9 +106,7 @@ class ChoiceCollector:
         content = "".join(self.text) or None
         tool_calls: list[oa.ResponseToolCall] | None = None
         function_call: oa.ResponseFunctionCall | None = None
-        calls = [
-            (call_id, name, _arguments("".join(parts))) for call_id, name, parts in self.calls
-        ]
+        calls = [(call_id, name, _arguments("".join(parts))) for call_id, name, parts in self.calls]
         if calls and self.legacy_functions:
             function_call = oa.ResponseFunctionCall(name=calls[0][1], arguments=calls[0][2])
         elif calls:
@@ -128,7 +126,9 @@ class ChoiceCollector:
                 function_call=function_call,
                 reasoning_content="".join(self.reasoning) or None,
             ),
-            finish_reason=finish_reason(self.end.stop_reason, legacy_functions=self.legacy_functions),
+            finish_reason=finish_reason(
+                self.end.stop_reason, legacy_functions=self.legacy_functions
+            ),
         )
 
 
@@ -216,7 +216,9 @@ class ChunkTranslator:
                 ordinal = self._calls[event.index]
                 if self.legacy_functions:
                     if ordinal == 0:
-                        delta = oa.Delta(function_call=oa.DeltaFunction(arguments=event.partial_json))
+                        delta = oa.Delta(
+                            function_call=oa.DeltaFunction(arguments=event.partial_json)
+                        )
                         chunks.append(self._chunk(delta))
                 else:
                     call = oa.DeltaToolCall(

@@ -6,7 +6,7 @@ interleave by choice index, each choice ending with its own ``finish_reason``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 
 import msgspec
@@ -14,6 +14,7 @@ import msgspec
 from wrapper.events import AgentEvent, Backend, Turn, Usage
 from wrapper.http.responses import Emit, Producer
 from wrapper.http.sse import encode_event
+from wrapper.schemas import openai_chat as oa
 from wrapper.taskgroups import run_all
 from wrapper.translate.openai_chat_response import (
     ChoiceCollector,
@@ -22,7 +23,6 @@ from wrapper.translate.openai_chat_response import (
     sum_usage,
 )
 from wrapper.translate.stops import apply_stop_sequences
-from wrapper.schemas import openai_chat as oa
 
 _ENCODER = msgspec.json.Encoder()
 DONE_FRAME = encode_event("[DONE]")
@@ -40,7 +40,9 @@ class ChatPlan(msgspec.Struct, frozen=True, kw_only=True):
     legacy_functions: bool = False
 
 
-def _events(backend_events: AsyncIterator[AgentEvent], turn: Turn) -> AsyncIterator[AgentEvent]:
+def _events(
+    backend_events: AsyncIterator[AgentEvent], turn: Turn
+) -> AsyncGenerator[AgentEvent, None]:
     return apply_stop_sequences(backend_events, turn.stop_sequences)
 
 
@@ -51,10 +53,12 @@ async def complete_chat(backend: Backend, plan: ChatPlan) -> oa.ChatCompletion:
     ]
 
     async def run(collector: ChoiceCollector) -> None:
-        async with backend.open(plan.turn) as events:
-            async with aclosing(_events(events, plan.turn)) as stream:
-                async for event in stream:
-                    collector.add(event)
+        async with (
+            backend.open(plan.turn) as events,
+            aclosing(_events(events, plan.turn)) as stream,
+        ):
+            async for event in stream:
+                collector.add(event)
 
     await run_all([lambda c=c: run(c) for c in collectors])  # type: ignore[misc]
     return completion(plan.completion_id, plan.created, plan.model, collectors)
@@ -76,11 +80,13 @@ def chat_stream_producer(backend: Backend, plan: ChatPlan) -> Producer:
         ]
 
         async def run(translator: ChunkTranslator) -> None:
-            async with backend.open(plan.turn) as events:
-                async with aclosing(_events(events, plan.turn)) as stream:
-                    async for event in stream:
-                        for chunk in translator.translate(event):
-                            await emit(encode_event(_ENCODER.encode(chunk).decode()))
+            async with (
+                backend.open(plan.turn) as events,
+                aclosing(_events(events, plan.turn)) as stream,
+            ):
+                async for event in stream:
+                    for chunk in translator.translate(event):
+                        await emit(encode_event(_ENCODER.encode(chunk).decode()))
 
         await run_all([lambda t=t: run(t) for t in translators])  # type: ignore[misc]
         if plan.include_usage:
@@ -90,4 +96,3 @@ def chat_stream_producer(backend: Backend, plan: ChatPlan) -> Producer:
         await emit(DONE_FRAME)
 
     return produce
-

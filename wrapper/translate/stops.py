@@ -7,7 +7,7 @@ the backend turn still runs to its end so that usage is Claude's real count.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 
 from wrapper.events import AgentEvent, BlockStart, BlockStop, TextDelta, TurnEnd
 
@@ -47,7 +47,7 @@ class StopScanner:
 
 async def apply_stop_sequences(
     events: AsyncIterator[AgentEvent], stops: Sequence[str]
-) -> AsyncIterator[AgentEvent]:
+) -> AsyncGenerator[AgentEvent, None]:
     """``events`` with text cut at the first stop sequence and the stop reason set."""
     if not stops:
         async for event in events:
