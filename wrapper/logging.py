@@ -43,6 +43,10 @@ def configure_logging(log_format: str = "auto", level: str = "info") -> None:
     )
     # Library loggers (the SDK logs through stdlib logging) stay quiet below WARNING.
     logging.basicConfig(level=max(numeric_level, logging.WARNING), stream=sys.stderr)
+    # The SDK logs the exit of every CLI this server stops on purpose as an error;
+    # its failures are classified (and logged) by wrapper.backend instead.
+    if numeric_level > logging.DEBUG:
+        logging.getLogger("claude_agent_sdk").setLevel(logging.CRITICAL)
 
 
 def get_logger(name: str) -> Any:

@@ -77,7 +77,7 @@ class Reply:
 
     blocks: list[Block] = field(default_factory=list)
     stop_reason: str | None = None
-    usage: dict[str, int] = field(default_factory=dict)
+    usage: dict[str, Any] = field(default_factory=dict)
     delay: float = 0.0
     first_delay: float = 0.0
     status: int = 200
@@ -367,7 +367,7 @@ def _sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
 
 
-def _usage(reply: Reply, output_tokens: int) -> dict[str, int]:
+def _usage(reply: Reply, output_tokens: int) -> dict[str, Any]:
     usage = {
         "input_tokens": 12,
         "output_tokens": output_tokens,
@@ -508,7 +508,11 @@ async def _stream(body: dict[str, Any], reply: Reply, send: Send) -> None:
                         count=True,
                     )
             await emit("content_block_stop", {"type": "content_block_stop", "index": index})
-        final = {"output_tokens": reply.usage.get("output_tokens", max(1, output_tokens))}
+        final: dict[str, Any] = {
+            "output_tokens": reply.usage.get("output_tokens", max(1, output_tokens))
+        }
+        if "output_tokens_details" in reply.usage:
+            final["output_tokens_details"] = reply.usage["output_tokens_details"]
         await emit(
             "message_delta",
             {

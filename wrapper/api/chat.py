@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from wrapper.api.context import AppContext
+from wrapper.errors import InvalidRequestError, WrapperError
 from wrapper.http.error_pages import openai_stream_error_frame
 from wrapper.http.request import Request, decode_json
 from wrapper.http.responses import Response, StreamResponse, json_response
 from wrapper.schemas.openai_chat import REQUEST_DECODER
+from wrapper.translate.openai_chat_fields import report
 from wrapper.translate.openai_chat_request import chat_request_to_turn
 from wrapper.translate.openai_chat_response import new_completion_id, now
 from wrapper.translate.openai_chat_turns import ChatPlan, chat_stream_producer, complete_chat
 
 SSE_HEADERS = [("content-type", "text/event-stream"), ("cache-control", "no-cache")]
 SSE_HEADERS.append(("x-accel-buffering", "no"))
+_ANY_OBJECT = msgspec.json.Decoder(dict[str, object])
 
 
 class ChatAPI:
@@ -43,4 +48,23 @@ class ChatAPI:
                 SSE_HEADERS,
             )
         result = await complete_chat(self.ctx.backend, plan)
+        return json_response(result)
+
+    async def compatibility(self, request: Request) -> Response:
+        """What this server would do with a chat request, field by field."""
+        raw = await request.body(self.ctx.settings.max_request_size)
+        fields = decode_json(raw, _ANY_OBJECT)
+        result = report(fields, request.headers)
+        try:
+            chat_request_to_turn(
+                decode_json(raw, REQUEST_DECODER),
+                default_model=self.ctx.default_model,
+                headers=request.headers,
+                allow_server_tools=self.ctx.settings.enable_server_tools,
+            )
+        except InvalidRequestError as error:
+            result.accepted = False
+            result.error = error.message
+        except WrapperError:
+            result.accepted = False
         return json_response(result)

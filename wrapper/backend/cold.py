@@ -1,8 +1,12 @@
 """The cold backend: one fresh CLI process per turn (``POOL_ENABLED=false``).
 
-Earlier turns of the conversation are written as a session transcript and the
-process is started with ``resume``, so the model sees them as real turns. The
-process is stopped when the turn's context exits, however it exits.
+A single user message is sent on the CLI's stdin. A longer conversation is
+written, whole, as a session transcript (the last user message included) and
+the process is started with ``resume``: the CLI then answers that last message
+as the continuation of an interrupted turn, so the model sees every turn —
+tool calls and tool results included — exactly as the client sent them, and no
+extra prompt. The process is stopped when the turn's context exits, however it
+exits.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import anyio
 
 from wrapper.backend.cli_process import CliProcess
 from wrapper.backend.content import blocks
-from wrapper.backend.options import CliRuntime, Profile, build_options
+from wrapper.backend.options import CliRuntime, build_options
+from wrapper.backend.profile import Profile, profile_for
 from wrapper.backend.sdk_errors import error_for_exception
 from wrapper.backend.sdk_events import TurnReader
 from wrapper.backend.transcript import write_transcript
@@ -41,11 +46,12 @@ class Deadline:
         )
 
 
-def reader_for(turn: Turn) -> TurnReader:
-    """The SDK-message reader for ``turn``."""
+def reader_for(turn: Turn, profile: Profile) -> TurnReader:
+    """The SDK-message reader for ``turn`` served by ``profile``."""
+    surfaced = () if turn.tool_choice.mode == "none" else profile.tool_names
     return TurnReader(
         model=turn.model,
-        client_tools=[tool.name for tool in turn.tools],
+        client_tools=surfaced,
         structured_output=turn.output_schema is not None,
         parallel_tool_calls=turn.parallel_tool_calls,
     )
@@ -89,23 +95,24 @@ class ColdBackend:
     @asynccontextmanager
     async def open(self, turn: Turn) -> AsyncIterator[AsyncIterator[AgentEvent]]:
         deadline = Deadline(self.timeout_s)
-        history, prompt = turn.messages[:-1], turn.messages[-1]
         transcript: Path | None = None
         resume: str | None = None
-        if history:
+        if len(turn.messages) > 1:
             resume, transcript = await anyio.to_thread.run_sync(
                 lambda: write_transcript(
-                    self.runtime.config_path, self.runtime.cwd, history, model=turn.model
+                    self.runtime.config_path, self.runtime.cwd, turn.messages, model=turn.model
                 )
             )
-        options = build_options(self.runtime, Profile.of(turn), model=turn.model, resume=resume)
+        profile = profile_for(turn)
+        options = build_options(self.runtime, profile, model=turn.model, resume=resume)
         process = CliProcess(options, label="cold")
-        reader = reader_for(turn)
+        reader = reader_for(turn, profile)
         try:
             try:
                 with anyio.fail_after(deadline.remaining()):
                     await process.start()
-                    await process.send_user_message(blocks(prompt.content))
+                    if resume is None:
+                        await process.send_user_message(blocks(turn.messages[-1].content))
             except TimeoutError:
                 raise deadline.expired_error() from None
             except WrapperError:

@@ -8,7 +8,6 @@ plugins, and the client's tools as in-process MCP tools under their own names.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,8 @@ from typing import Any
 import msgspec
 from claude_agent_sdk import ClaudeAgentOptions, SdkMcpTool, create_sdk_mcp_server
 
-from wrapper.events import ToolSpec, Turn
+from wrapper.backend.profile import SERVER_TOOLS, Profile
+from wrapper.events import ThinkingConfig, ToolSpec
 
 CLIENT_TOOL_SERVER = "client"
 
@@ -65,30 +65,6 @@ class CliRuntime(msgspec.Struct, frozen=True, kw_only=True):
         return Path(self.config_dir)
 
 
-class Profile(msgspec.Struct, frozen=True, kw_only=True):
-    """What is fixed when a CLI process starts; processes are reused per profile."""
-
-    system_prompt: str
-    tools: tuple[ToolSpec, ...] = ()
-    output_schema: dict[str, Any] | None = None
-    server_tools: bool = False
-
-    @classmethod
-    def of(cls, turn: Turn) -> Profile:
-        return cls(
-            system_prompt=turn.system or "",
-            tools=turn.tools,
-            output_schema=turn.output_schema,
-            server_tools=turn.server_tools,
-        )
-
-    @property
-    def key(self) -> str:
-        """A stable digest of the profile (for pool buckets and logs)."""
-        raw = msgspec.json.encode(self, order="deterministic")
-        return hashlib.sha256(raw).hexdigest()[:16]
-
-
 async def _never_called(arguments: Mapping[str, Any]) -> dict[str, Any]:
     """Client tools are answered by the client, never by this process."""
     return {
@@ -111,6 +87,14 @@ def client_tool_server(tools: tuple[ToolSpec, ...]) -> Any:
     return create_sdk_mcp_server(CLIENT_TOOL_SERVER, tools=definitions)
 
 
+def _thinking(config: ThinkingConfig | None) -> Any:
+    if config is None:
+        return None
+    if config.mode == "enabled":
+        return {"type": "enabled", "budget_tokens": config.budget_tokens or 8000}
+    return {"type": config.mode}
+
+
 def build_options(
     runtime: CliRuntime,
     profile: Profile,
@@ -119,21 +103,34 @@ def build_options(
     resume: str | None = None,
     persist: bool = False,
 ) -> ClaudeAgentOptions:
-    """The SDK options of a process serving ``profile``."""
+    """The SDK options of a process serving ``profile``.
+
+    With ``resume``, the process loads that session and, when its transcript ends
+    with a user message, answers it at once (no new prompt is sent): this is how a
+    client's whole conversation, tool results included, reaches the model as
+    real turns.
+    """
     mcp_servers: dict[str, Any] = {}
     allowed: list[str] = []
     if profile.tools:
         mcp_servers[CLIENT_TOOL_SERVER] = client_tool_server(profile.tools)
         allowed.append(f"mcp__{CLIENT_TOOL_SERVER}")
+    if profile.server_tools:
+        allowed.extend(SERVER_TOOLS)
     extra_args: dict[str, str | None] = {}
     if not persist:
         extra_args["no-session-persistence"] = None
     output_format = None
     if profile.output_schema is not None:
         output_format = {"type": "json_schema", "schema": profile.output_schema}
+    env = runtime.env()
+    if profile.max_output_tokens is not None:
+        env["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] = str(profile.max_output_tokens)
+    if resume is not None:
+        env["CLAUDE_CODE_RESUME_INTERRUPTED_TURN"] = "1"
     return ClaudeAgentOptions(
         system_prompt=profile.system_prompt,
-        tools=None if profile.server_tools else [],
+        tools=list(SERVER_TOOLS) if profile.server_tools else [],
         setting_sources=None if runtime.load_filesystem_settings else [],
         strict_mcp_config=True,
         mcp_servers=mcp_servers,
@@ -141,8 +138,11 @@ def build_options(
         include_partial_messages=True,
         model=model,
         cwd=runtime.cwd,
-        env=runtime.env(),
+        env=env,
         resume=resume,
         output_format=output_format,
+        effort=profile.effort,  # type: ignore[arg-type]
+        thinking=_thinking(profile.thinking),
+        max_turns=profile.max_turns,
         extra_args=extra_args,
     )

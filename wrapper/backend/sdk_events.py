@@ -278,6 +278,10 @@ class TurnReader:
     def _on_result(self, result: ResultMessage) -> list[AgentEvent]:
         self.done = True
         self.session_id = result.session_id or self.session_id
+        if result.is_error and self._stop_reason == "max_tokens" and self.started:
+            # The CLI reports a reply cut by the output limit as an error; for the
+            # client it is a complete reply that stopped at its max_tokens.
+            return [*self._close_open_blocks(), self._end("max_tokens", self._turn_usage, None)]
         if result.is_error:
             kind, text = self._assistant_error or (None, None)
             raise error_for_result(

@@ -129,21 +129,50 @@ class FunctionDefinition(msgspec.Struct, frozen=True):
     strict: bool | None = None
 
 
-class FunctionTool(msgspec.Struct, frozen=True):
+class FunctionTool(msgspec.Struct, frozen=True, tag_field="type", tag="function"):
     function: FunctionDefinition
-    type: Literal["function"] = "function"
+
+
+class CustomToolDefinition(msgspec.Struct, frozen=True):
+    name: str
+    description: str | None = None
+    format: dict[str, Any] | None = None
+
+
+class CustomTool(msgspec.Struct, frozen=True, tag_field="type", tag="custom"):
+    custom: CustomToolDefinition
+
+
+Tool = FunctionTool | CustomTool
 
 
 class NamedFunction(msgspec.Struct, frozen=True):
     name: str
 
 
-class NamedToolChoice(msgspec.Struct, frozen=True):
+class NamedToolChoice(msgspec.Struct, frozen=True, tag_field="type", tag="function"):
     function: NamedFunction
-    type: Literal["function"] = "function"
 
 
-ToolChoiceValue = Literal["none", "auto", "required"] | NamedToolChoice
+class NamedCustomToolChoice(msgspec.Struct, frozen=True, tag_field="type", tag="custom"):
+    custom: NamedFunction
+
+
+class AllowedTools(msgspec.Struct, frozen=True):
+    mode: Literal["auto", "required"]
+    tools: list[dict[str, Any]]
+
+
+class AllowedToolsChoice(msgspec.Struct, frozen=True, tag_field="type", tag="allowed_tools"):
+    allowed_tools: AllowedTools
+
+
+ToolChoiceValue = (
+    Literal["none", "auto", "required"]
+    | NamedToolChoice
+    | NamedCustomToolChoice
+    | AllowedToolsChoice
+)
 FunctionCallChoice = Literal["none", "auto"] | NamedFunction
 
 
@@ -197,7 +226,7 @@ class ChatCompletionRequest(msgspec.Struct, frozen=True, kw_only=True):
     top_logprobs: int | None = None
     seed: int | None = None
     user: str | None = None
-    tools: list[FunctionTool] | None = None
+    tools: list[Tool] | None = None
     tool_choice: ToolChoiceValue | None = None
     parallel_tool_calls: bool | None = None
     functions: list[FunctionDefinition] | None = None
@@ -213,6 +242,9 @@ class ChatCompletionRequest(msgspec.Struct, frozen=True, kw_only=True):
     web_search_options: dict[str, Any] | None = None
     verbosity: str | None = None
     prompt_cache_key: str | None = None
+    prompt_cache_options: dict[str, Any] | None = None
+    prompt_cache_retention: str | None = None
+    moderation: dict[str, Any] | None = None
     safety_identifier: str | None = None
     # Extensions understood by the existing wrapper (sent with ``extra_body``).
     session_id: str | None = None

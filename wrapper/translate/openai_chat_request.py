@@ -178,7 +178,14 @@ def _conversation(
 
 
 def _tools(request: oa.ChatCompletionRequest) -> tuple[ToolSpec, ...]:
-    definitions: list[oa.FunctionDefinition] = [tool.function for tool in request.tools or ()]
+    definitions: list[oa.FunctionDefinition] = []
+    for index, tool in enumerate(request.tools or ()):
+        if isinstance(tool, oa.CustomTool):
+            raise InvalidRequestError(
+                "Custom (free-form) tools are not supported; define a function tool instead.",
+                param=f"tools[{index}]",
+            )
+        definitions.append(tool.function)
     param = "tools"
     if request.functions:
         if definitions:
@@ -198,23 +205,54 @@ def _tools(request: oa.ChatCompletionRequest) -> tuple[ToolSpec, ...]:
     return check_tools(specs, param)
 
 
-def _tool_choice(request: oa.ChatCompletionRequest, tools: tuple[ToolSpec, ...]) -> ToolChoice:
+def _allowed(
+    choice: oa.AllowedToolsChoice, tools: tuple[ToolSpec, ...]
+) -> tuple[tuple[ToolSpec, ...], ToolChoice]:
+    """Restrict ``tools`` to ``allowed_tools``; its mode becomes the tool choice."""
+    names: set[str] = set()
+    for index, entry in enumerate(choice.allowed_tools.tools):
+        function = entry.get("function") if isinstance(entry, dict) else None
+        name = function.get("name") if isinstance(function, dict) else None
+        if not isinstance(name, str):
+            raise InvalidRequestError(
+                "allowed_tools entries must be {type: function, function: {name}}.",
+                param=f"tool_choice.allowed_tools.tools[{index}]",
+            )
+        names.add(name)
+    unknown = names - {tool.name for tool in tools}
+    if unknown:
+        raise InvalidRequestError(
+            f"allowed_tools names unknown tools: {', '.join(sorted(unknown))}.",
+            param="tool_choice.allowed_tools.tools",
+        )
+    kept = tuple(tool for tool in tools if tool.name in names)
+    mode = choice.allowed_tools.mode
+    return kept, ToolChoice(mode="required") if mode == "required" else ToolChoice()
+
+
+def _tool_choice(
+    request: oa.ChatCompletionRequest, tools: tuple[ToolSpec, ...]
+) -> tuple[tuple[ToolSpec, ...], ToolChoice]:
     choice: Any = request.tool_choice
     param = "tool_choice"
     if choice is None and request.function_call is not None:
         choice, param = request.function_call, "function_call"
     if choice is None or choice == "auto":
-        return ToolChoice()
+        return tools, ToolChoice()
     if choice == "none":
-        return ToolChoice(mode="none")
+        return tools, ToolChoice(mode="none")
     if choice == "required":
         if not tools:
             raise InvalidRequestError("tool_choice 'required' needs tools.", param=param)
-        return ToolChoice(mode="required")
+        return tools, ToolChoice(mode="required")
+    if isinstance(choice, oa.AllowedToolsChoice):
+        return _allowed(choice, tools)
+    if isinstance(choice, oa.NamedCustomToolChoice):
+        raise InvalidRequestError("Custom tools are not supported.", param=param)
     name = choice.function.name if isinstance(choice, oa.NamedToolChoice) else choice.name
     if name not in {tool.name for tool in tools}:
         raise InvalidRequestError(f"tool_choice names an unknown tool {name!r}.", param=param)
-    return ToolChoice(mode="tool", name=name)
+    return tools, ToolChoice(mode="tool", name=name)
 
 
 def _output_schema(request: oa.ChatCompletionRequest) -> tuple[dict[str, Any] | None, bool]:
@@ -280,7 +318,7 @@ def chat_request_to_turn(
     claude = ClaudeHeaders.parse(headers)
     system, turns = _conversation(request)
     messages = check_conversation(merge_roles(turns))
-    tools = _tools(request)
+    tools, tool_choice = _tool_choice(request, _tools(request))
     schema, json_object = _output_schema(request)
     if request.enable_tools and not allow_server_tools:
         raise InvalidRequestError(
@@ -303,7 +341,7 @@ def chat_request_to_turn(
         messages=messages,
         system=system,
         tools=tools,
-        tool_choice=_tool_choice(request, tools),
+        tool_choice=tool_choice,
         parallel_tool_calls=request.parallel_tool_calls is not False,
         output_schema=schema,
         json_object=json_object,

@@ -1,0 +1,97 @@
+"""A process profile: everything about a turn that is fixed when its CLI process starts.
+
+The CLI takes its system prompt, tool set, structured-output schema, effort,
+thinking and output limit as start-up flags, so two turns can share a warm
+process only when their profiles are equal. This module also applies the
+client's ``tool_choice`` and ``parallel_tool_calls``, which the CLI cannot pass
+upstream:
+
+* a named tool choice offers only that tool, and tells the model to call it;
+* ``none`` withholds the tools (unless earlier turns used them, in which case
+  their definitions stay and the model is told not to call any);
+* ``required`` tells the model it must call a tool;
+* ``parallel_tool_calls: false`` tells the model to call at most one tool, and
+  the turn reader drops any further call of the same reply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import msgspec
+
+from wrapper.events import ThinkingConfig, ToolResultPart, ToolSpec, ToolUsePart, Turn
+
+# Claude Code's own tools offered when the operator allows server tools and a
+# client asks for them (``enable_tools``). Never enabled by default.
+SERVER_TOOLS: tuple[str, ...] = ("Read", "Glob", "Grep", "Bash", "Write", "Edit")
+
+_REQUIRED = "In your next reply you must call at least one of the available tools."
+_NAMED = "In your next reply you must call the tool `{name}`."
+_NONE = "Do not call any tool in your next reply; answer with text only."
+_SINGLE = "Call at most one tool per reply."
+
+
+class Profile(msgspec.Struct, frozen=True, kw_only=True):
+    """The start-up configuration of a CLI process."""
+
+    system_prompt: str
+    tools: tuple[ToolSpec, ...] = ()
+    output_schema: dict[str, Any] | None = None
+    server_tools: bool = False
+    effort: str | None = None
+    thinking: ThinkingConfig | None = None
+    max_output_tokens: int | None = None
+    max_turns: int | None = None
+
+    @property
+    def key(self) -> str:
+        """A stable digest (pool buckets, logs)."""
+        raw = msgspec.json.encode(self, order="deterministic")
+        return hashlib.sha256(raw).hexdigest()[:16]
+
+    @property
+    def tool_names(self) -> frozenset[str]:
+        return frozenset(tool.name for tool in self.tools)
+
+
+def _history_uses_tools(turn: Turn) -> bool:
+    return any(
+        isinstance(part, ToolUsePart | ToolResultPart)
+        for message in turn.messages
+        for part in message.content
+    )
+
+
+def profile_for(turn: Turn) -> Profile:
+    """The profile that serves ``turn`` (tool choice applied)."""
+    instructions: list[str] = []
+    tools = turn.tools
+    choice = turn.tool_choice
+    if tools:
+        if choice.mode == "tool":
+            tools = tuple(tool for tool in tools if tool.name == choice.name)
+            instructions.append(_NAMED.format(name=choice.name))
+        elif choice.mode == "required":
+            instructions.append(_REQUIRED)
+        elif choice.mode == "none":
+            if _history_uses_tools(turn):
+                instructions.append(_NONE)
+            else:
+                tools = ()
+        if tools and not turn.parallel_tool_calls and choice.mode != "none":
+            instructions.append(_SINGLE)
+    system = turn.system or ""
+    if instructions:
+        system = "\n\n".join([system, *instructions]) if system else "\n\n".join(instructions)
+    return Profile(
+        system_prompt=system,
+        tools=tools,
+        output_schema=turn.output_schema,
+        server_tools=turn.server_tools,
+        effort=turn.effort,
+        thinking=turn.thinking,
+        max_output_tokens=turn.max_output_tokens,
+        max_turns=turn.max_turns if turn.server_tools else None,
+    )
