@@ -1,0 +1,83 @@
+"""``POST /v1/messages`` and ``POST /v1/messages/count_tokens``: Anthropic's Messages API.
+
+The ``anthropic-version`` and ``anthropic-beta`` headers are accepted and ignored:
+the request body alone decides what happens (docs/compatibility-anthropic.md).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from wrapper.api.context import AppContext
+from wrapper.errors import NotSupportedError
+from wrapper.http.error_pages import anthropic_stream_error_frame
+from wrapper.http.request import Request, decode_json
+from wrapper.http.responses import Response, StreamResponse, json_response
+from wrapper.ops.response_cache import cached_json
+from wrapper.schemas.anthropic import (
+    COUNT_TOKENS_DECODER,
+    REQUEST_DECODER,
+    CountTokensResponse,
+)
+from wrapper.translate.anthropic_request import (
+    check_count_tokens_request,
+    count_tokens_payload,
+    messages_request_to_turn,
+    thinking_omitted,
+)
+from wrapper.translate.anthropic_response import PING_FRAME, new_message_id
+from wrapper.translate.anthropic_turns import (
+    MessagesPlan,
+    complete_message,
+    message_stream_producer,
+)
+
+SSE_HEADERS = [("content-type", "text/event-stream"), ("cache-control", "no-cache")]
+SSE_HEADERS.append(("x-accel-buffering", "no"))
+
+_NO_COUNTER = (
+    "count_tokens needs Claude's API: it works when this server's Claude Code authenticates "
+    "with ANTHROPIC_API_KEY. With a CLI login, Bedrock or Vertex there is no exact count, and "
+    "this server never estimates one."
+)
+
+
+class MessagesAPI:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    async def create(self, request: Request) -> Response:
+        body = decode_json(await request.body(self.ctx.settings.max_request_size), REQUEST_DECODER)
+        turn = messages_request_to_turn(
+            body, default_model=self.ctx.default_model, headers=request.headers
+        )
+        plan = MessagesPlan(
+            turn=turn,
+            message_id=new_message_id(),
+            model=turn.model,
+            omit_thinking=thinking_omitted(body.thinking),
+        )
+        if body.stream:
+            return StreamResponse(
+                message_stream_producer(self.ctx.backend, plan),
+                anthropic_stream_error_frame,
+                SSE_HEADERS,
+                ping_frame=PING_FRAME,
+            )
+        return await cached_json(  # operations (issue 7): the opt-in response cache
+            self.ctx.response_cache,
+            request.headers,
+            ("messages", plan.turn, plan.omit_thinking, plan.model),
+            lambda: complete_message(self.ctx.backend, plan),
+            renew=lambda done: msgspec.structs.replace(done, id=plan.message_id),
+            cacheable=plan.turn.session_id is None,
+        )
+
+    async def count_tokens(self, request: Request) -> Response:
+        raw = await request.body(self.ctx.settings.max_request_size)
+        check_count_tokens_request(decode_json(raw, COUNT_TOKENS_DECODER))
+        counter = self.ctx.token_counter
+        if counter is None:
+            raise NotSupportedError(_NO_COUNTER)
+        payload = count_tokens_payload(raw, default_model=self.ctx.default_model)
+        return json_response(CountTokensResponse(input_tokens=await counter.count(payload)))

@@ -1,0 +1,59 @@
+"""Running a Messages request's turn and emitting its wire output.
+
+One backend turn per request. Stop sequences are applied here (the CLI cannot
+pass them upstream), exactly as for the chat dialect; the turn still runs to its
+end so usage is Claude's real count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+
+import msgspec
+
+from wrapper.events import AgentEvent, Backend, Turn
+from wrapper.http.responses import Emit, Producer
+from wrapper.schemas import anthropic_output as ao
+from wrapper.translate.anthropic_response import MessageCollector, StreamTranslator, sse_frame
+from wrapper.translate.stops import apply_stop_sequences
+
+
+class MessagesPlan(msgspec.Struct, frozen=True, kw_only=True):
+    """A Messages request to run: the Turn and how to present it."""
+
+    turn: Turn
+    message_id: str
+    model: str
+    omit_thinking: bool = False
+
+
+def _events(
+    backend_events: AsyncIterator[AgentEvent], turn: Turn
+) -> AsyncGenerator[AgentEvent, None]:
+    return apply_stop_sequences(backend_events, turn.stop_sequences)
+
+
+async def complete_message(backend: Backend, plan: MessagesPlan) -> ao.Message:
+    """Run the turn to its end and build the non-stream ``message``."""
+    collector = MessageCollector(plan.message_id, plan.model, omit_thinking=plan.omit_thinking)
+    async with backend.open(plan.turn) as events, aclosing(_events(events, plan.turn)) as stream:
+        async for event in stream:
+            collector.add(event)
+    return collector.message()
+
+
+def message_stream_producer(backend: Backend, plan: MessagesPlan) -> Producer:
+    """The ``produce(emit)`` of a streaming Messages request."""
+
+    async def produce(emit: Emit) -> None:
+        translator = StreamTranslator(plan.message_id, plan.model, omit_thinking=plan.omit_thinking)
+        async with (
+            backend.open(plan.turn) as events,
+            aclosing(_events(events, plan.turn)) as stream,
+        ):
+            async for event in stream:
+                for wire_event in translator.translate(event):
+                    await emit(sse_frame(wire_event))
+
+    return produce
