@@ -1,0 +1,97 @@
+"""OpenAI's Responses API: ``POST /v1/responses``, ``GET`` / ``DELETE /v1/responses/{id}``."""
+
+from __future__ import annotations
+
+import time
+
+from wrapper.api.context import AppContext
+from wrapper.errors import InvalidRequestError, NotFoundError
+from wrapper.events import Message
+from wrapper.http.request import Request, decode_json
+from wrapper.http.responses import Response, StreamResponse, json_response
+from wrapper.schemas import openai_responses_output as rs
+from wrapper.schemas.openai_responses import REQUEST_DECODER
+from wrapper.storage.responses import StoredResponse
+from wrapper.translate.responses_request import Prior, ResponsesPlan, responses_request_to_plan
+from wrapper.translate.responses_response import new_response_id
+from wrapper.translate.responses_turns import ResponsesStream, Save, complete_response
+
+SSE_HEADERS = [
+    ("content-type", "text/event-stream"),
+    ("cache-control", "no-cache"),
+    ("x-accel-buffering", "no"),
+]
+
+
+def _not_found(response_id: str) -> NotFoundError:
+    return NotFoundError(
+        f"Response with id {response_id!r} not found.",
+        param="response_id",
+        code="response_not_found",
+    )
+
+
+class ResponsesAPI:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    async def _prior(self, previous_response_id: str | None) -> Prior | None:
+        if previous_response_id is None:
+            return None
+        stored = await self.ctx.response_store.get(previous_response_id)
+        if stored is None:
+            raise NotFoundError(
+                f"Previous response with id {previous_response_id!r} not found.",
+                param="previous_response_id",
+                code="previous_response_not_found",
+            )
+        return Prior(
+            messages=stored.conversation, system=stored.system, model=stored.response.model
+        )
+
+    def _saver(self, plan: ResponsesPlan) -> Save | None:
+        if not plan.store:
+            return None
+        store = self.ctx.response_store
+
+        async def save(response: rs.Response, conversation: tuple[Message, ...]) -> None:
+            await store.put(
+                StoredResponse(
+                    response=response, conversation=conversation, system=plan.system_context
+                )
+            )
+
+        return save
+
+    async def create(self, request: Request) -> Response:
+        body = decode_json(await request.body(self.ctx.settings.max_request_size), REQUEST_DECODER)
+        plan = responses_request_to_plan(
+            body,
+            response_id=new_response_id(),
+            created_at=int(time.time()),
+            default_model=self.ctx.default_model,
+            headers=request.headers,
+            prior=await self._prior(body.previous_response_id),
+        )
+        save = self._saver(plan)
+        if body.stream:
+            stream = ResponsesStream(self.ctx.backend, plan, save)
+            return StreamResponse(stream.produce, stream.error_frame, SSE_HEADERS)
+        return json_response(await complete_response(self.ctx.backend, plan, save))
+
+    async def retrieve(self, request: Request) -> Response:
+        response_id = request.path_params["response_id"]
+        if request.query.get("stream", "").lower() == "true":
+            raise InvalidRequestError(
+                "Replaying a stored response as a stream is not supported.", param="stream"
+            )
+        stored = await self.ctx.response_store.get(response_id)
+        if stored is None:
+            raise _not_found(response_id)
+        return json_response(stored.response)
+
+    async def delete(self, request: Request) -> Response:
+        response_id = request.path_params["response_id"]
+        if not await self.ctx.response_store.delete(response_id):
+            raise _not_found(response_id)
+        return json_response(rs.DeletedResponse(id=response_id))

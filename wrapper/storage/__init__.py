@@ -1,0 +1,1 @@
+"""Stores for server-side state that outlives a request (stored Responses API responses)."""

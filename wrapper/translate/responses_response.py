@@ -1,0 +1,455 @@
+"""AgentEvents -> the Responses API ``response`` object and its named stream events.
+
+One :class:`ResponseAssembler` serves both shapes, so a streamed response and a
+non-stream one carry the same output. Each Claude content block becomes one
+output item, in order: a text block a ``message`` item (one ``output_text``
+part), a thinking block a ``reasoning`` item (its text as the summary), a client
+tool call a ``function_call`` item (``call_id`` is Claude's tool_use id).
+
+The stream follows OpenAI's event order: ``response.created`` and
+``response.in_progress`` before anything else, ``output_item.added`` /
+part and delta events / ``output_item.done`` per item, and one terminal event,
+with a ``sequence_number`` that grows by one per event. An item's
+``output_item.done`` is sent when the next item starts or the turn ends, so
+the last item of a reply cut short by the token limit is marked incomplete.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, Literal
+
+import msgspec
+
+from wrapper.errors import ErrorKind, UpstreamError, WrapperError
+from wrapper.events import (
+    AgentEvent,
+    BlockStart,
+    BlockStop,
+    Message,
+    Part,
+    RedactedThinkingPart,
+    SignatureDelta,
+    TextDelta,
+    TextPart,
+    ThinkingDelta,
+    ThinkingPart,
+    ToolInputDelta,
+    ToolUsePart,
+    TurnEnd,
+    Usage,
+)
+from wrapper.schemas import openai_responses_output as rs
+from wrapper.translate.reasoning_seal import seal
+
+ItemKind = Literal["message", "function_call", "reasoning"]
+
+_INCOMPLETE: dict[str, Literal["max_output_tokens", "content_filter"]] = {
+    "max_tokens": "max_output_tokens",
+    "model_context_window_exceeded": "max_output_tokens",
+    "refusal": "content_filter",
+}
+_KIND: dict[str, ItemKind] = {
+    "text": "message",
+    "tool_use": "function_call",
+    "thinking": "reasoning",
+    "redacted_thinking": "reasoning",
+}
+_ID_PREFIX: dict[ItemKind, str] = {"message": "msg", "function_call": "fc", "reasoning": "rs"}
+
+
+def new_response_id() -> str:
+    return f"resp_{uuid.uuid4().hex}"
+
+
+def response_usage(usage: Usage) -> rs.ResponseUsage:
+    """OpenAI usage from Claude's: input = uncached + cache read + cache write."""
+    prompt = usage.prompt_tokens
+    return rs.ResponseUsage(
+        input_tokens=prompt,
+        input_tokens_details=rs.InputTokensDetails(
+            cached_tokens=usage.cache_read_input_tokens,
+            cache_write_tokens=usage.cache_creation_input_tokens,
+        ),
+        output_tokens=usage.output_tokens,
+        output_tokens_details=rs.OutputTokensDetails(reasoning_tokens=usage.reasoning_tokens or 0),
+        total_tokens=prompt + usage.output_tokens,
+    )
+
+
+def failure_code(error: WrapperError) -> str:
+    """The ``response.error.code`` for ``error`` (a value of OpenAI's ``ResponseErrorCode``)."""
+    if error.kind is ErrorKind.RATE_LIMITED:
+        return "rate_limit_exceeded"
+    if error.kind is ErrorKind.INVALID_REQUEST:
+        return "invalid_prompt"
+    return "server_error"
+
+
+class _Item:
+    """One output item being built."""
+
+    __slots__ = (
+        "call_id",
+        "chunks",
+        "closed",
+        "id",
+        "kind",
+        "name",
+        "output_index",
+        "redacted",
+        "signature",
+        "summary_open",
+    )
+
+    def __init__(self, kind: ItemKind, output_index: int) -> None:
+        self.kind: ItemKind = kind
+        self.id = f"{_ID_PREFIX[kind]}_{uuid.uuid4().hex}"
+        self.output_index = output_index
+        self.chunks: list[str] = []
+        self.signature: list[str] = []
+        self.call_id = ""
+        self.name = ""
+        self.redacted: str | None = None
+        self.closed = False
+        self.summary_open = False
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+    def block(self) -> ThinkingPart | RedactedThinkingPart | None:
+        """The Claude thinking block of a reasoning item, if it can be replayed."""
+        if self.redacted is not None:
+            return RedactedThinkingPart(data=self.redacted)
+        signature = "".join(self.signature)
+        return ThinkingPart(thinking=self.text, signature=signature) if signature else None
+
+
+class ResponseAssembler:
+    """Feeds on one turn's AgentEvents; yields stream events and the final response."""
+
+    def __init__(
+        self,
+        template: rs.Response,
+        *,
+        seal_reasoning: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.template = template
+        self.seal_reasoning = seal_reasoning
+        self._clock = clock
+        self.started = False
+        self.end: TurnEnd | None = None
+        self._sequence = 0
+        self._items: list[_Item] = []
+        self._by_block: dict[int, _Item] = {}
+        self._pending: _Item | None = None
+
+    # -- output items -------------------------------------------------------------------
+
+    def _n(self) -> int:
+        number = self._sequence
+        self._sequence += 1
+        return number
+
+    def _part(self, item: _Item) -> rs.OutputText:
+        return rs.OutputText(text=item.text)
+
+    def _output(self, item: _Item, status: rs.ItemStatus) -> rs.OutputItem:
+        if item.kind == "message":
+            content = [self._part(item)] if item.closed or status != "in_progress" else []
+            return rs.OutputMessage(id=item.id, status=status, content=content)
+        if item.kind == "function_call":
+            return rs.FunctionCall(
+                id=item.id,
+                call_id=item.call_id,
+                name=item.name,
+                arguments=item.text,
+                status=status,
+            )
+        summary = [rs.SummaryText(text=item.text)] if item.text else []
+        block = item.block() if self.seal_reasoning and status != "in_progress" else None
+        return rs.Reasoning(
+            id=item.id,
+            summary=summary,
+            status=status,
+            encrypted_content=seal(block) if block is not None else None,
+        )
+
+    def _snapshot(self, status: rs.ResponseStatus, **changes: Any) -> rs.Response:
+        return msgspec.structs.replace(self.template, status=status, **changes)
+
+    def _begin(self) -> list[rs.StreamEvent]:
+        self.started = True
+        snapshot = self._snapshot("in_progress")
+        return [
+            rs.ResponseCreated(response=snapshot, sequence_number=self._n()),
+            rs.ResponseInProgress(response=snapshot, sequence_number=self._n()),
+        ]
+
+    def _flush(self, status: rs.ItemStatus = "completed") -> list[rs.StreamEvent]:
+        item, self._pending = self._pending, None
+        if item is None:
+            return []
+        done = rs.OutputItemDone(
+            output_index=item.output_index,
+            item=self._output(item, status),
+            sequence_number=self._n(),
+        )
+        return [done]
+
+    def _start(self, event: BlockStart) -> list[rs.StreamEvent]:
+        events = self._flush()
+        kind = _KIND[event.type]
+        item = _Item(kind, len(self._items))
+        item.call_id = event.tool_id or ""
+        item.name = event.tool_name or ""
+        if event.type == "redacted_thinking":
+            item.redacted = event.data or ""
+        self._items.append(item)
+        self._by_block[event.index] = item
+        added = self._output(item, "in_progress")
+        events.append(
+            rs.OutputItemAdded(
+                output_index=item.output_index, item=added, sequence_number=self._n()
+            )
+        )
+        if kind == "message":
+            events.append(
+                rs.ContentPartAdded(
+                    item_id=item.id,
+                    output_index=item.output_index,
+                    content_index=0,
+                    part=rs.OutputText(text=""),
+                    sequence_number=self._n(),
+                )
+            )
+        return events
+
+    def _delta(self, item: _Item, event: AgentEvent) -> list[rs.StreamEvent]:
+        if isinstance(event, TextDelta) and item.kind == "message":
+            item.chunks.append(event.text)
+            return [
+                rs.OutputTextDelta(
+                    item_id=item.id,
+                    output_index=item.output_index,
+                    content_index=0,
+                    delta=event.text,
+                    sequence_number=self._n(),
+                )
+            ]
+        if isinstance(event, ToolInputDelta) and item.kind == "function_call":
+            if not event.partial_json:
+                return []
+            item.chunks.append(event.partial_json)
+            return [
+                rs.ArgumentsDelta(
+                    item_id=item.id,
+                    output_index=item.output_index,
+                    delta=event.partial_json,
+                    sequence_number=self._n(),
+                )
+            ]
+        if isinstance(event, ThinkingDelta) and item.kind == "reasoning":
+            events: list[rs.StreamEvent] = []
+            if not item.summary_open:
+                item.summary_open = True
+                events.append(
+                    rs.SummaryPartAdded(
+                        item_id=item.id,
+                        output_index=item.output_index,
+                        summary_index=0,
+                        part=rs.SummaryText(text=""),
+                        sequence_number=self._n(),
+                    )
+                )
+            item.chunks.append(event.thinking)
+            events.append(
+                rs.SummaryTextDelta(
+                    item_id=item.id,
+                    output_index=item.output_index,
+                    summary_index=0,
+                    delta=event.thinking,
+                    sequence_number=self._n(),
+                )
+            )
+            return events
+        if isinstance(event, SignatureDelta) and item.kind == "reasoning":
+            item.signature.append(event.signature)
+        return []
+
+    def _stop(self, item: _Item) -> list[rs.StreamEvent]:
+        if item.closed:
+            return []
+        item.closed = True
+        events: list[rs.StreamEvent] = []
+        if item.kind == "message":
+            events += [
+                rs.OutputTextDone(
+                    item_id=item.id,
+                    output_index=item.output_index,
+                    content_index=0,
+                    text=item.text,
+                    sequence_number=self._n(),
+                ),
+                rs.ContentPartDone(
+                    item_id=item.id,
+                    output_index=item.output_index,
+                    content_index=0,
+                    part=self._part(item),
+                    sequence_number=self._n(),
+                ),
+            ]
+        elif item.kind == "function_call":
+            if not item.text.strip():
+                item.chunks = ["{}"]
+                events.append(
+                    rs.ArgumentsDelta(
+                        item_id=item.id,
+                        output_index=item.output_index,
+                        delta="{}",
+                        sequence_number=self._n(),
+                    )
+                )
+            events.append(
+                rs.ArgumentsDone(
+                    item_id=item.id,
+                    output_index=item.output_index,
+                    name=item.name,
+                    arguments=item.text,
+                    sequence_number=self._n(),
+                )
+            )
+        elif item.summary_open:
+            summary = rs.SummaryText(text=item.text)
+            events += [
+                rs.SummaryTextDone(
+                    item_id=item.id,
+                    output_index=item.output_index,
+                    summary_index=0,
+                    text=item.text,
+                    sequence_number=self._n(),
+                ),
+                rs.SummaryPartDone(
+                    item_id=item.id,
+                    output_index=item.output_index,
+                    summary_index=0,
+                    part=summary,
+                    sequence_number=self._n(),
+                ),
+            ]
+        self._pending = item
+        return events
+
+    # -- public -------------------------------------------------------------------------
+
+    def feed(self, event: AgentEvent) -> list[rs.StreamEvent]:
+        """The stream events for ``event`` (the terminal event comes from :meth:`terminal`)."""
+        events = [] if self.started else self._begin()
+        if isinstance(event, BlockStart):
+            events += self._start(event)
+        elif isinstance(event, BlockStop):
+            item = self._by_block.get(event.index)
+            if item is not None:
+                events += self._stop(item)
+        elif isinstance(event, TurnEnd):
+            self.end = event
+            status = self.status()
+            for item in self._items:
+                if not item.closed:
+                    events += self._flush()
+                    events += self._stop(item)
+            events += self._flush("incomplete" if status == "incomplete" else "completed")
+        else:
+            item = self._by_block.get(getattr(event, "index", -1))
+            if item is not None:
+                events += self._delta(item, event)
+        return events
+
+    def status(self) -> rs.ResponseStatus:
+        if self.end is None:
+            return "in_progress"
+        return "incomplete" if self.end.stop_reason in _INCOMPLETE else "completed"
+
+    def final_response(self) -> rs.Response:
+        """The finished response object.
+
+        Raises:
+            UpstreamError: the turn ended without a result.
+        """
+        if self.end is None:
+            raise UpstreamError("The turn ended without a result.", code="no_result")
+        status = self.status()
+        last = self._items[-1] if self._items else None
+        output = [
+            self._output(
+                item, "incomplete" if status == "incomplete" and item is last else "completed"
+            )
+            for item in self._items
+        ]
+        reason = _INCOMPLETE.get(self.end.stop_reason)
+        return self._snapshot(
+            status,
+            completed_at=int(self._clock()) if status == "completed" else None,
+            incomplete_details=rs.IncompleteDetails(reason=reason) if reason else None,
+            output=output,
+            usage=response_usage(self.end.usage),
+        )
+
+    def terminal(self, response: rs.Response) -> rs.StreamEvent:
+        """``response.completed`` or ``response.incomplete`` for the final ``response``."""
+        if response.status == "incomplete":
+            return rs.ResponseIncomplete(response=response, sequence_number=self._n())
+        return rs.ResponseCompleted(response=response, sequence_number=self._n())
+
+    def failure(self, error: WrapperError) -> list[rs.StreamEvent]:
+        """The events that end a stream that failed: ``error``, then ``response.failed``."""
+        events = [] if self.started else self._begin()
+        output = [
+            self._output(item, "completed" if item.closed else "incomplete") for item in self._items
+        ]
+        failed = self._snapshot(
+            "failed",
+            error=rs.ResponseError(code=failure_code(error), message=error.message),
+            output=output,
+        )
+        events += [
+            rs.ErrorEvent(
+                code=error.code,
+                message=error.message,
+                param=error.param,
+                sequence_number=self._n(),
+            ),
+            rs.ResponseFailed(response=failed, sequence_number=self._n()),
+        ]
+        return events
+
+    def assistant_message(self) -> Message | None:
+        """This response's output as a neutral assistant message (for stored conversations)."""
+        parts: list[Part] = []
+        for item in self._items:
+            if item.kind == "message" and item.text:
+                parts.append(TextPart(text=item.text))
+            elif item.kind == "reasoning":
+                block = item.block()
+                if block is not None:
+                    parts.append(block)
+            elif item.kind == "function_call":
+                call = _tool_use(item)
+                if call is not None:
+                    parts.append(call)
+        return Message(role="assistant", content=tuple(parts)) if parts else None
+
+
+def _tool_use(item: _Item) -> ToolUsePart | None:
+    try:
+        arguments = json.loads(item.text) if item.text.strip() else {}
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(arguments, dict):
+        return None
+    return ToolUsePart(id=item.call_id, name=item.name, input=arguments)
