@@ -1,0 +1,85 @@
+"""``/v1/sessions``: list, stats, read and delete client sessions (behind ``API_KEY``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from wrapper.api.context import AppContext
+from wrapper.errors import BackendUnavailableError
+from wrapper.http.request import Request
+from wrapper.http.responses import Response, json_response
+from wrapper.schemas.sessions import (
+    SessionCounts,
+    SessionDeleted,
+    SessionList,
+    SessionObject,
+    SessionStatsObject,
+)
+from wrapper.sessions import SessionManager, SessionRecord
+
+
+def _iso(timestamp: float) -> str:
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def session_object(record: SessionRecord) -> SessionObject:
+    return SessionObject(
+        session_id=record.session_id,
+        created_at=_iso(record.created_at),
+        last_accessed=_iso(record.last_active),
+        expires_at=_iso(record.expires_at),
+        turn_count=record.turn_count,
+        message_count=2 * record.turn_count,
+        model=record.model,
+        busy=record.leased,
+    )
+
+
+class SessionsAPI:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    @property
+    def manager(self) -> SessionManager:
+        if self.ctx.sessions is None:
+            raise BackendUnavailableError("Sessions are not available on this server.")
+        return self.ctx.sessions
+
+    async def list(self, request: Request) -> Response:
+        records = await self.manager.list_sessions()
+        return json_response(
+            SessionList(sessions=[session_object(r) for r in records], total=len(records))
+        )
+
+    async def stats(self, request: Request) -> Response:
+        manager = self.manager
+        stats = await manager.stats()
+        interval = manager.sweep_interval_s
+        return json_response(
+            SessionStatsObject(
+                session_stats=SessionCounts(
+                    active_sessions=stats.active_sessions,
+                    busy_sessions=stats.busy_sessions,
+                    expired_sessions=stats.expired_sessions,
+                    total_turns=stats.total_turns,
+                ),
+                store=manager.kind,
+                ttl_seconds=round(manager.ttl_s),
+                default_ttl_hours=round(manager.ttl_s / 3600, 3),
+                cleanup_interval_minutes=None if interval is None else interval / 60,
+            )
+        )
+
+    async def get(self, request: Request) -> Response:
+        record = await self.manager.get(request.path_params["session_id"])
+        return json_response(session_object(record))
+
+    async def delete(self, request: Request) -> Response:
+        record = await self.manager.delete(request.path_params["session_id"])
+        return json_response(
+            SessionDeleted(
+                session_id=record.session_id,
+                message=f"Session {record.session_id} deleted successfully",
+            )
+        )
