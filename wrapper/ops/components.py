@@ -1,0 +1,166 @@
+"""Building the operations components once, in the lifespan (called from wiring).
+
+:func:`open_served_models` comes first (before the backend, whose warm pool
+needs the default model): it fetches the live catalogue when configured, so
+its newest Sonnet can be the default model. :func:`build_operations` then
+builds the rest: the observed backend, the rate limiter (its counters shared in
+Redis when a store is given), the CLI login health and its probe loop, metrics,
+the response cache, the request hooks and the deep-health probe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from functools import partial
+from typing import Any
+
+import msgspec
+
+from wrapper.config import Settings
+from wrapper.events import Backend
+from wrapper.logging import get_logger
+from wrapper.models_catalogue import STATIC_MODELS, ModelInfo
+from wrapper.ops.cli_login import CliLoginHealth, probe_cli_login, run_probe_loop
+from wrapper.ops.client_address import ClientAddressResolver
+from wrapper.ops.deep_health import DeepHealth
+from wrapper.ops.metrics import Metrics
+from wrapper.ops.models_live import LiveModelsSource, fetch_live_models, live_source
+from wrapper.ops.observed_backend import ObservedBackend
+from wrapper.ops.ratelimit import (
+    MemoryRateLimitStore,
+    RateLimiter,
+    RateLimitStore,
+    group_limits,
+)
+from wrapper.ops.request_hooks import RequestHooks
+from wrapper.ops.response_cache import ResponseCache
+from wrapper.ops.served_models import ServedModels
+from wrapper.ops.upstream_auth import UpstreamAuth
+
+log = get_logger(__name__)
+
+ProbeLoop = Callable[[], Coroutine[Any, Any, None]]
+
+
+class OpsComponents(msgspec.Struct, frozen=True, kw_only=True):
+    """What :func:`build_operations` made; ``fields()`` are AppContext fields."""
+
+    backend: Backend
+    served_models: ServedModels
+    upstream_auth: UpstreamAuth
+    cli_login: CliLoginHealth
+    metrics: Metrics
+    response_cache: ResponseCache
+    request_hooks: RequestHooks
+    deep_health: DeepHealth
+    probe_loop: ProbeLoop | None = None
+    """The CLI login probe, to run in the app's background task group (``cli`` method)."""
+
+    def fields(self) -> dict[str, Any]:
+        """The AppContext fields of the operations section."""
+        return {
+            "served_models": self.served_models,
+            "upstream_auth": self.upstream_auth,
+            "cli_login": self.cli_login,
+            "metrics": self.metrics,
+            "response_cache": self.response_cache,
+            "request_hooks": self.request_hooks,
+            "deep_health": self.deep_health,
+        }
+
+
+async def _fetch(source: LiveModelsSource) -> tuple[ModelInfo, ...]:
+    return await fetch_live_models(source, {model.id: model for model in STATIC_MODELS})
+
+
+async def open_served_models(
+    settings: Settings,
+    env: Mapping[str, str],
+    *,
+    models: tuple[ModelInfo, ...],
+    default_model: str,
+) -> ServedModels:
+    """The served model list; the live catalogue is fetched now when configured.
+
+    Its ``default_model`` is the newest Sonnet of the served list when
+    ``DEFAULT_MODEL`` is unset and the live catalogue answered, else ``default_model``.
+    """
+    served = ServedModels(
+        fallback=models,
+        pinned=bool(settings.models_override),
+        source=live_source(settings, env),
+        fetch=_fetch,
+        ttl_s=settings.model_list_cache_ttl_s,
+        error_ttl_s=settings.model_list_error_ttl_s,
+        default_model=default_model,
+    )
+    if served.live_enabled:
+        await served.models()
+        if settings.default_model is None:
+            served.default_model = served.latest_sonnet() or default_model
+    return served
+
+
+async def build_operations(
+    settings: Settings,
+    *,
+    backend: Backend,
+    served_models: ServedModels,
+    upstream_auth: UpstreamAuth,
+    cli_command: Sequence[str] | None,
+    cli_env: Mapping[str, str],
+    rate_store: RateLimitStore | None = None,
+) -> OpsComponents:
+    """Build the operations components.
+
+    Background work is not started here: the caller runs ``probe_loop`` in the
+    app's background task group.
+    """
+    metrics = Metrics()
+    gated = upstream_auth.method == "cli"
+    login = CliLoginHealth(gated=gated, probe_interval_s=settings.cli_auth_probe_interval_s)
+    observed = ObservedBackend(backend, metrics, login)
+
+    limiter = RateLimiter(
+        rate_store or MemoryRateLimitStore(),
+        group_limits(settings),
+        enabled=settings.rate_limit_enabled,
+        on_reject=lambda group: metrics.rate_limited.labels(group=group).inc(),
+    )
+    cache = ResponseCache(
+        enabled=settings.request_cache_enabled,
+        ttl_s=settings.request_cache_ttl_s,
+        max_size=settings.request_cache_max_size,
+        on_lookup=lambda hit: metrics.response_cache.labels(result="hit" if hit else "miss").inc(),
+    )
+    hooks = RequestHooks(
+        limiter=limiter,
+        addresses=ClientAddressResolver(settings.trusted_proxies),
+        login=login,
+        metrics=metrics,
+    )
+    deep = DeepHealth(observed, served_models.default_model, cache_s=settings.deep_health_cache_s)
+
+    probe_loop: ProbeLoop | None = None
+    if gated:
+        metrics.cli_login_ok.set_function(
+            lambda: -1.0 if login.ok is None else (1.0 if login.ok else 0.0)
+        )
+        interval = settings.cli_auth_probe_interval_s
+        if interval > 0 and cli_command:
+            probe = partial(probe_cli_login, list(cli_command), dict(cli_env))
+            probe_loop = partial(run_probe_loop, login, probe, interval)
+        elif interval > 0:
+            log.warning("cli_auth.probe_unavailable", reason="no claude CLI found")
+
+    return OpsComponents(
+        backend=observed,
+        served_models=served_models,
+        upstream_auth=upstream_auth,
+        cli_login=login,
+        metrics=metrics,
+        response_cache=cache,
+        request_hooks=hooks,
+        deep_health=deep,
+        probe_loop=probe_loop,
+    )

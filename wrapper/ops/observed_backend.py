@@ -1,0 +1,112 @@
+"""A Backend that watches every turn of the backend it wraps.
+
+For every dialect and for streams alike it records time to first token,
+tokens and cost (from the turn's :class:`~wrapper.events.TurnEnd`), failures by
+error type, and adds each turn's cost to the current request's record (the
+``x-claude-cost-usd`` header). A turn Claude rejects for its credentials marks
+the CLI login as lost; a completed turn marks it good. Events pass through
+unchanged.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+
+from wrapper.errors import UpstreamAuthenticationError, WrapperError
+from wrapper.events import (
+    AgentEvent,
+    Backend,
+    TextDelta,
+    ThinkingDelta,
+    ToolInputDelta,
+    Turn,
+    TurnEnd,
+)
+from wrapper.ops.cli_login import CliLoginHealth
+from wrapper.ops.metrics import Metrics
+from wrapper.ops.request_record import RequestRecord, current_record
+
+_FIRST_TOKEN = (TextDelta, ThinkingDelta, ToolInputDelta)
+CLOSE_DEADLINE_S = 30.0
+
+
+class ObservedBackend:
+    """Wraps ``inner``; implements :class:`~wrapper.events.Backend`."""
+
+    def __init__(self, inner: Backend, metrics: Metrics, login: CliLoginHealth) -> None:
+        self.inner = inner
+        self.metrics = metrics
+        self.login = login
+
+    def failed(self, error: WrapperError) -> None:
+        """Count a failed turn (and mark the login on a credentials rejection)."""
+        self.metrics.upstream_errors.labels(type=error.code).inc()
+        self.metrics.turns.labels(outcome="failed").inc()
+        if isinstance(error, UpstreamAuthenticationError):
+            self.login.report_rejection()
+
+    def completed(self, end: TurnEnd, record: RequestRecord | None) -> None:
+        """Account a completed turn's tokens and cost."""
+        usage = end.usage
+        tokens = self.metrics.tokens
+        tokens.labels(model=end.model, kind="input").inc(usage.input_tokens)
+        tokens.labels(model=end.model, kind="output").inc(usage.output_tokens)
+        tokens.labels(model=end.model, kind="cache_read").inc(usage.cache_read_input_tokens)
+        tokens.labels(model=end.model, kind="cache_creation").inc(usage.cache_creation_input_tokens)
+        if end.cost_usd is not None:
+            self.metrics.cost.labels(model=end.model).inc(end.cost_usd)
+        self.metrics.turns.labels(outcome="completed").inc()
+        if record is not None:
+            record.add_turn(end.cost_usd)
+        self.login.report_success()
+
+    @asynccontextmanager
+    async def open(self, turn: Turn) -> AsyncIterator[AsyncIterator[AgentEvent]]:
+        record = current_record()
+        started = time.perf_counter()
+        entered = False
+        try:
+            async with self.inner.open(turn) as events:
+                entered = True
+                watcher = self._watch(events, record, started)
+                try:
+                    yield watcher
+                finally:
+                    # Close the chain from the outside in before the inner turn ends.
+                    with anyio.move_on_after(CLOSE_DEADLINE_S, shield=True):
+                        await watcher.aclose()
+        except WrapperError as error:
+            if not entered:
+                self.failed(error)
+            raise
+
+    async def _watch(
+        self, events: AsyncIterator[AgentEvent], record: RequestRecord | None, started: float
+    ) -> AsyncGenerator[AgentEvent, None]:
+        first = True
+        outcome: str | None = None
+        try:
+            async for event in events:
+                if first and isinstance(event, _FIRST_TOKEN):
+                    first = False
+                    self.metrics.time_to_first_token.observe(time.perf_counter() - started)
+                elif isinstance(event, TurnEnd):
+                    outcome = "completed"
+                    self.completed(event, record)
+                yield event
+        except WrapperError as error:
+            outcome = "failed"
+            self.failed(error)
+            raise
+        finally:
+            if outcome is None:
+                # Cancelled, or abandoned by its consumer before the turn ended.
+                self.metrics.turns.labels(outcome="cancelled").inc()
+            close = getattr(events, "aclose", None)
+            if close is not None:
+                with anyio.move_on_after(CLOSE_DEADLINE_S, shield=True):
+                    await close()
