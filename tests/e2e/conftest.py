@@ -1,4 +1,9 @@
-"""E2E fixtures: a shared real server (asyncio worker) for tests that need no special config."""
+"""E2E fixtures: a shared real server (asyncio worker) for tests that need no special config.
+
+The shared server runs in both backend modes — the warm pool (the default) and one
+cold CLI process per turn (``POOL_ENABLED=false``) — so every test that uses it
+proves its behaviour in both.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,10 @@ from tests.e2e.harness import ServerProcess
 from tests.fakes.anthropic_upstream import FakeUpstream
 
 
-@pytest.fixture(scope="session")
-def server(upstream: FakeUpstream) -> Iterator[ServerProcess]:
-    with ServerProcess(upstream.url) as proc:
+@pytest.fixture(scope="session", params=["pooled", "cold"])
+def server(upstream: FakeUpstream, request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
+    env = {"POOL_ENABLED": "false"} if request.param == "cold" else {}
+    with ServerProcess(upstream.url, env=env) as proc:
         yield proc
 
 

@@ -28,9 +28,34 @@ def marker() -> str:
     return f"L{uuid.uuid4().hex[:10]}"
 
 
-@pytest.fixture(scope="module")
-def short_timeout(upstream: FakeUpstream) -> Iterator[ServerProcess]:
-    with ServerProcess(upstream.url, env={"MAX_TIMEOUT": "2500"}) as proc:
+def pooled(proc: ServerProcess) -> bool:
+    return proc.env.get("POOL_ENABLED") != "false"
+
+
+def no_orphans(proc: ServerProcess) -> bool:
+    """Every live CLI child is accounted for: none at all without the pool, and only
+    the pool's own (idle, reset) processes with it."""
+    assert proc.process is not None
+    children = set(cli_processes(proc.process.pid))
+    if not pooled(proc):
+        return not children
+    status = httpx.get(f"{proc.url}/v1/pool/status", timeout=10).json()
+    return children <= set(status["pids"]) and status["processes"]["busy"] == 0
+
+
+def generation_stopped(upstream: FakeUpstream) -> bool:
+    """No upstream request is still being answered: the CLI hung up."""
+    return upstream.active == 0
+
+
+@pytest.fixture(scope="module", params=["pooled", "cold"])
+def short_timeout(
+    upstream: FakeUpstream, request: pytest.FixtureRequest
+) -> Iterator[ServerProcess]:
+    env = {"MAX_TIMEOUT": "2500"}
+    if request.param == "cold":
+        env["POOL_ENABLED"] = "false"
+    with ServerProcess(upstream.url, env=env) as proc:
         yield proc
 
 
@@ -46,8 +71,8 @@ def test_timeout_before_output_is_504_and_the_cli_is_gone(
     assert response.status_code == 504
     assert response.json()["error"]["code"] == "timeout"
     assert time.monotonic() - started < 20
-    assert short_timeout.process is not None
-    assert wait_until(lambda: not cli_processes(short_timeout.process.pid), timeout=10)
+    assert wait_until(lambda: generation_stopped(upstream), timeout=10)
+    assert wait_until(lambda: no_orphans(short_timeout), timeout=15)
 
 
 def test_timeout_after_output_is_an_in_stream_error(
@@ -65,11 +90,11 @@ def test_timeout_after_output_is_an_in_stream_error(
         frames = [line[6:] for line in response.iter_lines() if line.startswith("data: ")]
     payloads = [json.loads(f) for f in frames if f != "[DONE]"]
     assert payloads[-1]["error"]["code"] == "timeout"
-    assert short_timeout.process is not None
-    assert wait_until(lambda: not cli_processes(short_timeout.process.pid), timeout=10)
+    assert wait_until(lambda: generation_stopped(upstream), timeout=10)
+    assert wait_until(lambda: no_orphans(short_timeout), timeout=15)
 
 
-def test_client_disconnect_mid_stream_leaves_no_cli_process(
+def test_client_disconnect_mid_stream_stops_the_cli(
     server: ServerProcess, upstream: FakeUpstream
 ) -> None:
     assert server.process is not None
@@ -86,8 +111,13 @@ def test_client_disconnect_mid_stream_leaves_no_cli_process(
                 if '"content":"word' in line:
                     break
             assert cli_processes(server.process.pid)
-        # Leaving the block closed the connection mid-stream.
-        assert wait_until(lambda: not cli_processes(server.process.pid), timeout=8)
+            (request,) = upstream.recorded(tag)
+            assert not request.ended
+        # Leaving the block closed the connection mid-stream: the CLI stops generating
+        # within a few seconds and leaves no process behind (the pool keeps only reset ones).
+        assert wait_until(lambda r=request: r.ended, timeout=5)  # type: ignore[misc]
+        assert request.hung_up
+        assert wait_until(lambda: no_orphans(server), timeout=10)
 
 
 def test_health_answers_while_a_stream_is_in_flight(
@@ -197,5 +227,4 @@ def test_the_server_runs_on_the_trio_worker(upstream: FakeUpstream) -> None:
         )
         text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
         assert text == "trio works"
-        assert proc.process is not None
-        assert wait_until(lambda: not cli_processes(proc.process.pid), timeout=10)
+        assert wait_until(lambda: no_orphans(proc), timeout=10)

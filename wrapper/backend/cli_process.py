@@ -3,9 +3,13 @@
 The process lives from :meth:`CliProcess.start` to :meth:`CliProcess.stop`.
 Stopping is shielded and bounded: the OS process is terminated directly (SIGTERM,
 then SIGKILL after a grace period) because closing the SDK iterator alone leaves
-the CLI generating. This is the only module that reaches into the SDK client's
-transport, to learn the child's pid and to signal it; the SDK version is pinned
-for that reason.
+the CLI generating.
+
+This is the only module that reaches into the SDK client's internals: the
+child's pid and signals (for stopping), and the query's message stream, read
+with a cancellation-safe ``receive()`` so that a turn abandoned mid-way (a
+deadline, a disconnect) leaves the process readable for a clean reset. The SDK
+version is pinned for that reason.
 """
 
 from __future__ import annotations
@@ -14,12 +18,12 @@ import os
 import signal
 import time
 from collections import deque
-from collections.abc import AsyncIterator
 from contextlib import suppress
 from typing import Any
 
 import anyio
-from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient
+from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient, ResultMessage
+from claude_agent_sdk._internal.message_parser import parse_message
 from claude_agent_sdk.types import Message as SdkMessage
 
 from wrapper.logging import get_logger
@@ -28,10 +32,15 @@ log = get_logger(__name__)
 
 _STDERR_LINES = 40
 _TERMINATE_GRACE_S = 2.0
+_RESET_TIMEOUT_S = 10.0
+
+
+class ProcessEndedError(Exception):
+    """The CLI's message stream ended (the process exited)."""
 
 
 class CliProcess:
-    """A connected CLI process with the bookkeeping the pool needs."""
+    """A connected CLI process with the bookkeeping a pool needs."""
 
     def __init__(self, options: ClaudeAgentOptions, *, label: str = "") -> None:
         self._stderr: deque[str] = deque(maxlen=_STDERR_LINES)
@@ -44,19 +53,27 @@ class CliProcess:
         self.last_used = self.started_at
         self.turns = 0
         self.alive = False
+        self.model: str | None = options.model
+        self.total_cost_usd = 0.0
 
     @property
     def stderr_tail(self) -> str:
         """The last lines the CLI wrote to stderr (for diagnosing failures)."""
         return "\n".join(self._stderr)
 
+    def _os_process(self) -> Any:
+        return getattr(getattr(self._client, "_transport", None), "_process", None)
+
+    @property
+    def exited(self) -> bool:
+        process = self._os_process()
+        return process is None or process.returncode is not None
+
     async def start(self) -> None:
         """Spawn the CLI and complete the SDK's initialize handshake."""
         await self._client.connect()
         self.alive = True
-        transport = getattr(self._client, "_transport", None)
-        process = getattr(transport, "_process", None)
-        self.pid = getattr(process, "pid", None)
+        self.pid = getattr(self._os_process(), "pid", None)
         log.debug("backend.process_spawned", pid=self.pid, label=self.label)
 
     async def send_user_message(self, content: list[dict[str, Any]] | str) -> None:
@@ -75,18 +92,55 @@ class CliProcess:
         self.turns += 1
         self.last_used = time.monotonic()
 
-    async def send_command(self, command: str) -> None:
-        """Send a slash command (``/clear``, ``/effort high``) as typed input."""
-        await self._client.query(command)
-        self.last_used = time.monotonic()
+    async def next_message(self) -> SdkMessage:
+        """The next message of the CLI (cancellation-safe: nothing is lost).
 
-    def messages(self) -> AsyncIterator[SdkMessage]:
-        """The CLI's messages, parsed by the SDK, until the process ends."""
-        return self._client.receive_messages()
+        Raises:
+            ProcessEndedError: the process's stream ended.
+            Exception: the SDK's own error (process crash, protocol error).
+        """
+        query = getattr(self._client, "_query", None)
+        if query is None:
+            raise ProcessEndedError
+        while True:
+            try:
+                data = await query._message_receive.receive()
+            except (anyio.EndOfStream, anyio.ClosedResourceError):
+                raise ProcessEndedError from None
+            kind = data.get("type")
+            if kind == "end":
+                raise ProcessEndedError
+            if kind == "error":
+                exc = data.get("exception")
+                raise exc if isinstance(exc, Exception) else ProcessEndedError
+            message = parse_message(data)
+            if message is None:
+                continue
+            if isinstance(message, ResultMessage) and message.total_cost_usd is not None:
+                self.total_cost_usd = message.total_cost_usd
+            return message
 
     async def set_model(self, model: str) -> None:
-        """Switch the model of the live process (applies to the next turn)."""
-        await self._client.set_model(model)
+        """Switch the model of the live process (applies to its next turn)."""
+        if model != self.model:
+            await self._client.set_model(model)
+            self.model = model
+
+    async def clear(self) -> bool:
+        """Clear the conversation of an idle process (``/clear``, no upstream call)."""
+        with anyio.move_on_after(_RESET_TIMEOUT_S):
+            try:
+                await self._client.query("/clear")
+                await self._drain_until_result()
+            except Exception:  # noqa: BLE001 - any failure means: not reusable
+                return False
+            self.last_used = time.monotonic()
+            return not self.exited
+        return False
+
+    async def _drain_until_result(self) -> None:
+        while not isinstance(await self.next_message(), ResultMessage):
+            pass
 
     def rss_bytes(self) -> int | None:
         """Resident memory of the CLI process, from ``/proc`` (Linux only)."""
@@ -99,19 +153,14 @@ class CliProcess:
             return None
         return pages * os.sysconf("SC_PAGE_SIZE")
 
-    async def stop(self, *, graceful: bool = False) -> None:
-        """End the process; never raises, never leaves it running.
-
-        With ``graceful`` the CLI gets end-of-input and a moment to exit on its
-        own (a finished turn); otherwise it is signalled at once (an abandoned or
-        timed-out turn, which would otherwise keep generating).
-        """
+    async def stop(self) -> None:
+        """End the process at once; never raises, never leaves it running."""
         if not self.alive:
             return
         self.alive = False
         with anyio.CancelScope(shield=True):
-            process = getattr(getattr(self._client, "_transport", None), "_process", None)
-            if not graceful and process is not None and process.returncode is None:
+            process = self._os_process()
+            if process is not None and process.returncode is None:
                 with suppress(ProcessLookupError):
                     process.send_signal(signal.SIGTERM)
                 with anyio.move_on_after(_TERMINATE_GRACE_S):
@@ -129,5 +178,5 @@ class CliProcess:
         log.debug("backend.process_stopped", pid=self.pid, label=self.label, turns=self.turns)
 
 
-async def _once(message: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+async def _once(message: dict[str, Any]) -> Any:
     yield message

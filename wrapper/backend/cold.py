@@ -17,111 +17,91 @@ from pathlib import Path
 
 import anyio
 
+from wrapper.backend.admission import Admission
 from wrapper.backend.cli_process import CliProcess
 from wrapper.backend.content import blocks
 from wrapper.backend.options import CliRuntime, build_options
 from wrapper.backend.profile import Profile, profile_for
 from wrapper.backend.sdk_errors import error_for_exception
-from wrapper.backend.sdk_events import TurnReader
+from wrapper.backend.tool_gate import ToolGate
 from wrapper.backend.transcript import write_transcript
-from wrapper.errors import BackendTimeoutError, UpstreamError, WrapperError
+from wrapper.backend.turns import Deadline, read_turn, reader_for
+from wrapper.errors import WrapperError
 from wrapper.events import AgentEvent, Turn
 
 
-class Deadline:
-    """A point in time a turn must finish by."""
+async def spawn(
+    runtime: CliRuntime,
+    turn: Turn,
+    profile: Profile,
+    deadline: Deadline,
+    *,
+    label: str,
+) -> tuple[CliProcess, ToolGate, Path | None]:
+    """Start a CLI process for ``turn`` and start the turn on it.
 
-    __slots__ = ("at", "timeout")
-
-    def __init__(self, timeout: float) -> None:
-        self.timeout = timeout
-        self.at = anyio.current_time() + timeout
-
-    def remaining(self) -> float:
-        return max(0.0, self.at - anyio.current_time())
-
-    def expired_error(self) -> BackendTimeoutError:
-        return BackendTimeoutError(
-            f"The request ran past MAX_TIMEOUT ({round(self.timeout * 1000)} ms) and was stopped."
-        )
-
-
-def reader_for(turn: Turn, profile: Profile) -> TurnReader:
-    """The SDK-message reader for ``turn`` served by ``profile``."""
-    surfaced = () if turn.tool_choice.mode == "none" else profile.tool_names
-    return TurnReader(
-        model=turn.model,
-        client_tools=surfaced,
-        structured_output=turn.output_schema is not None,
-        parallel_tool_calls=turn.parallel_tool_calls,
-    )
-
-
-async def read_turn(
-    process: CliProcess, reader: TurnReader, deadline: Deadline
-) -> AsyncIterator[AgentEvent]:
-    """The events of the turn ``process`` is running, until ``reader`` says it is over.
+    Returns the process, its tool gate and the transcript file written for it
+    (to delete once the process has loaded it).
 
     Raises:
-        BackendTimeoutError: the deadline passed.
-        WrapperError: the turn failed.
+        BackendTimeoutError: the deadline passed while starting.
+        WrapperError: the process could not be started.
     """
-    messages = process.messages()
-    while not reader.done:
-        try:
-            with anyio.fail_after(deadline.remaining()):
-                message = await anext(messages)
-        except TimeoutError:
+    transcript: Path | None = None
+    resume: str | None = None
+    if len(turn.messages) > 1:
+        resume, transcript = await anyio.to_thread.run_sync(
+            lambda: write_transcript(
+                runtime.config_path, runtime.cwd, turn.messages, model=turn.model
+            )
+        )
+    gate = ToolGate(refuse=profile.refuse_tool_calls)
+    options = build_options(runtime, profile, model=turn.model, gate=gate, resume=resume)
+    process = CliProcess(options, label=label)
+    try:
+        with anyio.fail_after(deadline.remaining()):
+            await process.start()
+            if resume is None:
+                await process.send_user_message(blocks(turn.messages[-1].content))
+            else:
+                process.turns += 1
+    except BaseException as exc:
+        gate.close()
+        await process.stop()
+        remove_file(transcript)
+        if isinstance(exc, TimeoutError):
             raise deadline.expired_error() from None
-        except StopAsyncIteration:
-            raise UpstreamError(
-                "The Claude CLI ended before finishing the reply.", code="cli_exited"
-            ) from None
-        except WrapperError:
+        if isinstance(exc, WrapperError) or not isinstance(exc, Exception):
             raise
-        except Exception as exc:
-            raise error_for_exception(exc, process.stderr_tail) from exc
-        for event in reader.feed(message):
-            yield event
+        raise error_for_exception(exc, process.stderr_tail) from exc
+    return process, gate, transcript
+
+
+def remove_file(path: Path | None) -> None:
+    if path is not None:
+        with suppress(OSError):
+            path.unlink()
 
 
 class ColdBackend:
     """Spawns a CLI per turn; nothing is shared between turns."""
 
-    def __init__(self, runtime: CliRuntime, *, timeout_s: float) -> None:
+    def __init__(self, runtime: CliRuntime, admission: Admission, *, timeout_s: float) -> None:
         self.runtime = runtime
+        self.admission = admission
         self.timeout_s = timeout_s
 
     @asynccontextmanager
     async def open(self, turn: Turn) -> AsyncIterator[AsyncIterator[AgentEvent]]:
         deadline = Deadline(self.timeout_s)
-        transcript: Path | None = None
-        resume: str | None = None
-        if len(turn.messages) > 1:
-            resume, transcript = await anyio.to_thread.run_sync(
-                lambda: write_transcript(
-                    self.runtime.config_path, self.runtime.cwd, turn.messages, model=turn.model
-                )
-            )
         profile = profile_for(turn)
-        options = build_options(self.runtime, profile, model=turn.model, resume=resume)
-        process = CliProcess(options, label="cold")
-        reader = reader_for(turn, profile)
-        try:
+        async with self.admission.slot(deadline.remaining()):
+            process, gate, transcript = await spawn(
+                self.runtime, turn, profile, deadline, label="cold"
+            )
             try:
-                with anyio.fail_after(deadline.remaining()):
-                    await process.start()
-                    if resume is None:
-                        await process.send_user_message(blocks(turn.messages[-1].content))
-            except TimeoutError:
-                raise deadline.expired_error() from None
-            except WrapperError:
-                raise
-            except Exception as exc:
-                raise error_for_exception(exc, process.stderr_tail) from exc
-            yield read_turn(process, reader, deadline)
-        finally:
-            await process.stop(graceful=False)
-            if transcript is not None:
-                with suppress(OSError):
-                    transcript.unlink()
+                yield read_turn(process, reader_for(turn, profile), deadline)
+            finally:
+                await process.stop()
+                gate.close()
+                remove_file(transcript)

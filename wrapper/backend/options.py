@@ -8,15 +8,15 @@ plugins, and the client's tools as in-process MCP tools under their own names.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import msgspec
-from claude_agent_sdk import ClaudeAgentOptions, SdkMcpTool, create_sdk_mcp_server
+from claude_agent_sdk import ClaudeAgentOptions
 
 from wrapper.backend.profile import SERVER_TOOLS, Profile
-from wrapper.events import ThinkingConfig, ToolSpec
+from wrapper.backend.tool_gate import ToolGate, client_tool_server
+from wrapper.events import ThinkingConfig
 
 CLIENT_TOOL_SERVER = "client"
 
@@ -65,28 +65,6 @@ class CliRuntime(msgspec.Struct, frozen=True, kw_only=True):
         return Path(self.config_dir)
 
 
-async def _never_called(arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """Client tools are answered by the client, never by this process."""
-    return {
-        "content": [{"type": "text", "text": "This tool is run by the client."}],
-        "is_error": True,
-    }
-
-
-def client_tool_server(tools: tuple[ToolSpec, ...]) -> Any:
-    """An in-process MCP server that offers ``tools`` under their own names."""
-    definitions = [
-        SdkMcpTool(
-            name=spec.name,
-            description=spec.description,
-            input_schema=spec.input_schema,
-            handler=_never_called,
-        )
-        for spec in tools
-    ]
-    return create_sdk_mcp_server(CLIENT_TOOL_SERVER, tools=definitions)
-
-
 def _thinking(config: ThinkingConfig | None) -> Any:
     if config is None:
         return None
@@ -100,6 +78,7 @@ def build_options(
     profile: Profile,
     *,
     model: str | None,
+    gate: ToolGate,
     resume: str | None = None,
     persist: bool = False,
 ) -> ClaudeAgentOptions:
@@ -113,7 +92,9 @@ def build_options(
     mcp_servers: dict[str, Any] = {}
     allowed: list[str] = []
     if profile.tools:
-        mcp_servers[CLIENT_TOOL_SERVER] = client_tool_server(profile.tools)
+        mcp_servers[CLIENT_TOOL_SERVER] = client_tool_server(
+            CLIENT_TOOL_SERVER, profile.tools, gate
+        )
         allowed.append(f"mcp__{CLIENT_TOOL_SERVER}")
     if profile.server_tools:
         allowed.extend(SERVER_TOOLS)

@@ -8,7 +8,8 @@ upstream:
 
 * a named tool choice offers only that tool, and tells the model to call it;
 * ``none`` withholds the tools (unless earlier turns used them, in which case
-  their definitions stay and the model is told not to call any);
+  their definitions stay, the model is told not to call any, and a call it
+  makes anyway is answered with an error so that it goes on in text);
 * ``required`` tells the model it must call a tool;
 * ``parallel_tool_calls: false`` tells the model to call at most one tool, and
   the turn reader drops any further call of the same reply.
@@ -44,6 +45,7 @@ class Profile(msgspec.Struct, frozen=True, kw_only=True):
     thinking: ThinkingConfig | None = None
     max_output_tokens: int | None = None
     max_turns: int | None = None
+    refuse_tool_calls: bool = False
 
     @property
     def key(self) -> str:
@@ -67,6 +69,7 @@ def _history_uses_tools(turn: Turn) -> bool:
 def profile_for(turn: Turn) -> Profile:
     """The profile that serves ``turn`` (tool choice applied)."""
     instructions: list[str] = []
+    refuse = False
     tools = turn.tools
     choice = turn.tool_choice
     if tools:
@@ -78,6 +81,7 @@ def profile_for(turn: Turn) -> Profile:
         elif choice.mode == "none":
             if _history_uses_tools(turn):
                 instructions.append(_NONE)
+                refuse = True
             else:
                 tools = ()
         if tools and not turn.parallel_tool_calls and choice.mode != "none":
@@ -94,4 +98,5 @@ def profile_for(turn: Turn) -> Profile:
         thinking=turn.thinking,
         max_output_tokens=turn.max_output_tokens,
         max_turns=turn.max_turns if turn.server_tools else None,
+        refuse_tool_calls=refuse,
     )

@@ -98,8 +98,12 @@ class TurnReader:
         client_tools: Collection[str] = (),
         structured_output: bool = False,
         parallel_tool_calls: bool = True,
+        cost_before: float = 0.0,
     ) -> None:
         self.model = model
+        self.cost_before = cost_before
+        self.result_seen = False
+        self.hidden_client_calls = 0
         self.client_tools = frozenset(client_tools)
         self.structured_output = structured_output
         self.parallel_tool_calls = parallel_tool_calls
@@ -213,6 +217,12 @@ class TurnReader:
             start = BlockStart(
                 index=self._next_index, type="redacted_thinking", data=block.get("data")
             )
+        elif (
+            kind == "tool_use"
+            and str(block.get("name")) in self.client_tools
+            and not (self._visible_tool(str(block.get("name"))))
+        ):
+            self.hidden_client_calls += 1
         elif kind == "tool_use" and self._visible_tool(str(block.get("name"))):
             self._client_calls_in_message += 1
             self._client_calls_total += 1
@@ -266,6 +276,12 @@ class TurnReader:
         if self._stop_reason == "tool_use" and self._client_calls_in_message:
             self.done = True
             return [*self._close_open_blocks(), self._end("tool_use", self._turn_usage, None)]
+        if self._stop_reason in ("max_tokens", "model_context_window_exceeded"):
+            # The reply hit the output limit the client asked for. The CLI would go on
+            # ("resume directly") with more upstream calls; the client's turn ends here.
+            self.done = True
+            stop: StopReason = self._stop_reason  # type: ignore[assignment]
+            return [*self._close_open_blocks(), self._end(stop, self._turn_usage, None)]
         return []
 
     def _close_open_blocks(self) -> list[AgentEvent]:
@@ -277,6 +293,7 @@ class TurnReader:
 
     def _on_result(self, result: ResultMessage) -> list[AgentEvent]:
         self.done = True
+        self.result_seen = True
         self.session_id = result.session_id or self.session_id
         if result.is_error and self._stop_reason == "max_tokens" and self.started:
             # The CLI reports a reply cut by the output limit as an error; for the
@@ -288,7 +305,13 @@ class TurnReader:
                 result.subtype, result.api_error_status, text or result.result, kind
             )
         events: list[AgentEvent] = self._close_open_blocks()
-        usage = usage_from(result.usage) if result.usage else self._turn_usage
+        # Usage comes from Claude's own stream figures for the API calls of this turn
+        # (the result's usage also counts calls reported by an earlier response when a
+        # parked tool turn continues); a turn with no stream falls back to the result.
+        usage = self._turn_usage if self.started else usage_from(result.usage)
+        cost = None
+        if result.total_cost_usd is not None:
+            cost = max(0.0, result.total_cost_usd - self.cost_before)
         stop = result.stop_reason if result.stop_reason in _STOP_REASONS else "end_turn"
         if self.structured_output:
             stop = "end_turn"
@@ -307,7 +330,7 @@ class TurnReader:
         elif not self.started:
             self.started = True
             events.append(MessageStart(model=self.model, usage=usage))
-        events.append(self._end(stop, usage, result.total_cost_usd))  # type: ignore[arg-type]
+        events.append(self._end(stop, usage, cost))  # type: ignore[arg-type]
         return events
 
     def _end(self, stop: StopReason, usage: Usage, cost: float | None) -> TurnEnd:

@@ -1,0 +1,163 @@
+"""The pooled backend: turns served by warm CLI processes (``POOL_ENABLED=true``).
+
+How a turn finds its process:
+
+1. **Parked tool turn.** The earlier messages are a conversation a process is
+   parked in (its reply ended with client tool calls), and the new message is
+   exactly the results of those calls: the results are handed to the waiting
+   tool calls and the same CLI turn goes on.
+2. **Affinity.** The earlier messages are the conversation a process holds
+   (a stateless client resending its history plus the reply it got): only the
+   new message is sent.
+3. **Fresh.** A single user message: a clean process of the turn's profile.
+4. **Miss.** Any other conversation: a new process resumes it from a transcript
+   (as the cold backend does), and then joins the pool holding it.
+
+After the turn the process holds the conversation (when what the client
+received is exactly what the model produced), parks (client tool calls), or is
+cleared, reset or replaced in the background — never on the response's path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from wrapper.backend.admission import Admission
+from wrapper.backend.content import blocks
+from wrapper.backend.fingerprint import conversation_digest
+from wrapper.backend.pool import PooledProcess, ProcessPool, Release
+from wrapper.backend.profile import Profile, profile_for
+from wrapper.backend.sdk_errors import error_for_exception
+from wrapper.backend.sdk_events import TurnReader
+from wrapper.backend.tool_gate import representable
+from wrapper.backend.turns import Deadline, ReplyRecorder, read_turn, reader_for
+from wrapper.errors import WrapperError
+from wrapper.events import AgentEvent, Message, ToolResultPart, Turn
+
+
+def _parked_results(member: PooledProcess, message: Message) -> list[ToolResultPart] | None:
+    """The tool results that resume ``member``'s parked turn, if ``message`` is exactly them."""
+    results = [part for part in message.content if isinstance(part, ToolResultPart)]
+    if len(results) != len(message.content):
+        return None
+    if frozenset(result.tool_use_id for result in results) != member.pending:
+        return None
+    if not all(representable(result) for result in results):
+        return None
+    return results
+
+
+def _holdable(turn: Turn, reader: TurnReader) -> bool:
+    """Whether the client received exactly what the model produced."""
+    return (
+        not turn.stop_sequences
+        and turn.output_schema is None
+        and not turn.server_tools
+        and reader.hidden_client_calls == 0
+        and turn.tool_choice.mode != "none"
+    )
+
+
+class PooledBackend:
+    """Serves turns from a :class:`ProcessPool` behind an :class:`Admission` cap."""
+
+    def __init__(self, pool: ProcessPool, admission: Admission, *, timeout_s: float) -> None:
+        self.pool = pool
+        self.admission = admission
+        self.timeout_s = timeout_s
+
+    @asynccontextmanager
+    async def open(self, turn: Turn) -> AsyncIterator[AsyncIterator[AgentEvent]]:
+        deadline = Deadline(self.timeout_s)
+        profile = profile_for(turn)
+        async with self.admission.slot(deadline.remaining()):
+            member = await self._start(turn, profile, deadline)
+            reader = reader_for(turn, profile, cost_before=member.process.total_cost_usd)
+            recorder = ReplyRecorder()
+            try:
+                yield read_turn(member.process, reader, deadline, recorder)
+            finally:
+                self._release(member, turn, profile, reader, recorder)
+
+    async def _start(self, turn: Turn, profile: Profile, deadline: Deadline) -> PooledProcess:
+        messages = turn.messages
+        if len(messages) > 1:
+            digest = conversation_digest(profile.key, messages[:-1])
+            member = self.pool.take_affine(digest)
+            if member is not None:
+                started = await self._continue(member, turn)
+                if started:
+                    return member
+        if len(messages) == 1:
+            member = await self.pool.take_clean(turn, profile, deadline)
+            await self._send(member, turn)
+            return member
+        return await self.pool.spawn_for(turn, profile, deadline)
+
+    async def _continue(self, member: PooledProcess, turn: Turn) -> bool:
+        """Go on with the conversation ``member`` holds; False if it cannot."""
+        last = turn.messages[-1]
+        if member.pending:
+            results = _parked_results(member, last)
+            if results is None or member.process.model != turn.model:
+                self.pool.release(member, Release.DISCARD)
+                return False
+            member.pending = frozenset()
+            member.gate.deliver(results)
+            member.process.turns += 1
+            self.pool.parked_hits += 1
+            return True
+        await self._send(member, turn)
+        self.pool.affinity_hits += 1
+        return True
+
+    async def _send(self, member: PooledProcess, turn: Turn) -> None:
+        try:
+            await member.process.set_model(turn.model)
+            await member.process.send_user_message(blocks(turn.messages[-1].content))
+        except WrapperError:
+            self.pool.release(member, Release.DISCARD)
+            raise
+        except Exception as exc:
+            self.pool.release(member, Release.DISCARD)
+            raise error_for_exception(exc, member.process.stderr_tail) from exc
+
+    def _release(
+        self,
+        member: PooledProcess,
+        turn: Turn,
+        profile: Profile,
+        reader: TurnReader,
+        recorder: ReplyRecorder,
+    ) -> None:
+        end = recorder.end
+        if (
+            not reader.done
+            or end is None
+            or (not reader.result_seen and end.stop_reason != "tool_use")
+        ):
+            # Abandoned mid-turn (client gone, deadline, failure), or ended before the
+            # CLI's own end (the output limit, after which it would go on by itself):
+            # the process is replaced. An interrupt is not trusted to leave it clean
+            # (an interrupt that lands while a turn is starting can cut the next turn).
+            self.pool.release(member, Release.DISCARD)
+            return
+        conversation = (*turn.messages, recorder.message())
+        if end.stop_reason == "tool_use" and not reader.result_seen:
+            if reader.hidden_client_calls or not recorder.tool_use_ids:
+                self.pool.release(member, Release.DISCARD)
+                return
+            self.pool.release(
+                member,
+                Release.PARK,
+                digest=conversation_digest(profile.key, conversation),
+                pending=frozenset(recorder.tool_use_ids),
+            )
+            return
+        if _holdable(turn, reader):
+            self.pool.release(
+                member, Release.HOLD, digest=conversation_digest(profile.key, conversation)
+            )
+        else:
+            self.pool.release(member, Release.CLEAR)

@@ -1,0 +1,125 @@
+"""Reading one turn from a CLI process: deadline, translation, and the reply as delivered."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import anyio
+
+from wrapper.backend.cli_process import CliProcess, ProcessEndedError
+from wrapper.backend.profile import Profile
+from wrapper.backend.sdk_errors import error_for_exception
+from wrapper.backend.sdk_events import TurnReader
+from wrapper.errors import BackendTimeoutError, UpstreamError, WrapperError
+from wrapper.events import (
+    AgentEvent,
+    BlockStart,
+    Message,
+    Part,
+    TextDelta,
+    TextPart,
+    ToolInputDelta,
+    ToolUsePart,
+    Turn,
+    TurnEnd,
+)
+
+
+class Deadline:
+    """A point in time a turn must finish by (``MAX_TIMEOUT``)."""
+
+    __slots__ = ("at", "timeout")
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.at = anyio.current_time() + timeout
+
+    def remaining(self) -> float:
+        return max(0.0, self.at - anyio.current_time())
+
+    def expired_error(self) -> BackendTimeoutError:
+        return BackendTimeoutError(
+            f"The request ran past MAX_TIMEOUT ({round(self.timeout * 1000)} ms) and was stopped."
+        )
+
+
+def reader_for(turn: Turn, profile: Profile, *, cost_before: float = 0.0) -> TurnReader:
+    """The SDK-message reader for ``turn`` served by ``profile``."""
+    surfaced = () if turn.tool_choice.mode == "none" else profile.tool_names
+    return TurnReader(
+        model=turn.model,
+        client_tools=surfaced,
+        structured_output=turn.output_schema is not None,
+        parallel_tool_calls=turn.parallel_tool_calls,
+        cost_before=cost_before,
+    )
+
+
+class ReplyRecorder:
+    """Builds the assistant message the client receives, from the events it receives."""
+
+    def __init__(self) -> None:
+        self._text: list[str] = []
+        self._calls: dict[int, tuple[str, str, list[str]]] = {}
+        self.end: TurnEnd | None = None
+
+    def add(self, event: AgentEvent) -> None:
+        if isinstance(event, TextDelta):
+            self._text.append(event.text)
+        elif isinstance(event, BlockStart) and event.type == "tool_use":
+            self._calls[event.index] = (event.tool_id or "", event.tool_name or "", [])
+        elif isinstance(event, ToolInputDelta) and event.index in self._calls:
+            self._calls[event.index][2].append(event.partial_json)
+        elif isinstance(event, TurnEnd):
+            self.end = event
+
+    def message(self) -> Message:
+        parts: list[Part] = []
+        text = "".join(self._text)
+        if text:
+            parts.append(TextPart(text=text))
+        for _, (call_id, name, pieces) in sorted(self._calls.items()):
+            raw = "".join(pieces)
+            try:
+                arguments = json.loads(raw) if raw.strip() else {}
+            except json.JSONDecodeError:
+                arguments = {}
+            parts.append(ToolUsePart(id=call_id, name=name, input=arguments))
+        return Message(role="assistant", content=tuple(parts))
+
+    @property
+    def tool_use_ids(self) -> tuple[str, ...]:
+        return tuple(call_id for call_id, _, _ in self._calls.values())
+
+
+async def read_turn(
+    process: CliProcess,
+    reader: TurnReader,
+    deadline: Deadline,
+    recorder: ReplyRecorder | None = None,
+) -> AsyncIterator[AgentEvent]:
+    """The events of the turn ``process`` is running, until ``reader`` says it is over.
+
+    Raises:
+        BackendTimeoutError: the deadline passed.
+        WrapperError: the turn failed.
+    """
+    while not reader.done:
+        try:
+            with anyio.fail_after(deadline.remaining()):
+                message = await process.next_message()
+        except TimeoutError:
+            raise deadline.expired_error() from None
+        except ProcessEndedError:
+            raise UpstreamError(
+                "The Claude CLI ended before finishing the reply.", code="cli_exited"
+            ) from None
+        except WrapperError:
+            raise
+        except Exception as exc:
+            raise error_for_exception(exc, process.stderr_tail) from exc
+        for event in reader.feed(message):
+            if recorder is not None:
+                recorder.add(event)
+            yield event
