@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.anthropic_upstream import FakeUpstream
+from tests.redis_server import RedisServer, require_redis_server
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -18,3 +19,10 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 def upstream() -> Iterator[FakeUpstream]:
     with FakeUpstream() as fake:
         yield fake
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real redis-server on a free loopback port (skips locally, fails on CI, if missing)."""
+    with RedisServer(require_redis_server()) as server:
+        yield server

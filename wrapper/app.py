@@ -45,25 +45,33 @@ from wrapper.http.routing import Route, Router
 from wrapper.logging import configure_logging, get_logger
 from wrapper.schemas.errors import Dialect
 from wrapper.taskgroups import first_error
-from wrapper.wiring import build_context
+from wrapper.wiring import LifespanStack, build_context
 
 log = get_logger(__name__)
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+ContextFactory = Callable[[Settings, AsyncExitStack], Awaitable[AppContext]]
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _OPEN_WARNING = "API_KEY is not set: every /v1 endpoint is open to anyone who can reach it."
 _EXPOSED = "x-request-id, request-id, retry-after, x-claude-cost-usd, x-claude-model"
+_EXPOSED += ", x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, x-cache"  # issue 7
 
 
 class App:
     """The hand-written ASGI app. ``wrapper.asgi.app`` is its one instance."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        context_factory: ContextFactory | None = None,
+    ) -> None:
         self._settings_override = settings
+        # Builds the AppContext in the lifespan; tests pass one that wires a fake backend.
+        self._context_factory: ContextFactory = context_factory or build_context
         self.settings: Settings | None = None
         self.ctx: AppContext | None = None
         self.router: Router | None = None
@@ -85,31 +93,42 @@ class App:
         message = await receive()
         if message["type"] != "lifespan.startup":
             return
-        try:
-            await self.startup()
-        except ConfigError as exc:
-            await send({"type": "lifespan.startup.failed", "message": str(exc)})
-            return
-        except Exception as exc:
-            log.exception("app.startup_failed")
-            await send({"type": "lifespan.startup.failed", "message": f"startup failed: {exc}"})
-            return
-        await send({"type": "lifespan.startup.complete"})
-        message = await receive()
-        await self.shutdown()
+        # The app's background work (pool housekeeping, probes, sweeps) runs in this
+        # task group for the app's whole life; it is the outermost scope of the
+        # lifespan task, so components never enter or exit task groups of their own.
+        async with anyio.create_task_group() as background:
+            try:
+                await self.startup(background)
+            except ConfigError as exc:
+                await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                background.cancel_scope.cancel()
+                return
+            except Exception as exc:
+                log.exception("app.startup_failed")
+                await send({"type": "lifespan.startup.failed", "message": f"startup failed: {exc}"})
+                background.cancel_scope.cancel()
+                return
+            await send({"type": "lifespan.startup.complete"})
+            message = await receive()
+            await self.shutdown()
+            background.cancel_scope.cancel()
         if message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
 
-    async def startup(self) -> None:
-        """Read settings, configure logging, build the backend and the routes."""
+    async def startup(self, background: anyio.abc.TaskGroup | None = None) -> None:
+        """Read settings, configure logging, build the backend and the routes.
+
+        ``background`` is the task group the app's background work runs in (the
+        lifespan's); it reaches the context factory as ``LifespanStack.background``.
+        """
         settings = self._settings_override or load_settings()
         configure_logging(
             settings.log_format, "debug" if settings.debug_mode else settings.log_level
         )
-        stack = AsyncExitStack()
+        stack = LifespanStack(background)
         await stack.__aenter__()
         try:
-            self.ctx = await build_context(settings, stack)
+            self.ctx = await self._context_factory(settings, stack)
         except BaseException:
             await stack.aclose()
             raise
@@ -158,6 +177,10 @@ class App:
                 client=request.client_ip,
                 **({"outcome": extra} if extra else {}),
             )
+            if self.ctx is not None and self.ctx.request_hooks is not None:  # issue 7: metrics
+                self.ctx.request_hooks.finish(
+                    route, request.method, status, time.perf_counter() - started
+                )
             structlog.contextvars.unbind_contextvars("request_id")
 
     def _base_headers(self, request: Request) -> Headers:
@@ -209,20 +232,28 @@ class App:
         if router is None or ctx is None:
             raise BackendUnavailableError("The server is starting or stopping.", retry_after=1)
         state.dialect = router.dialect_for(request.path)
+        if state.dialect == "anthropic":
+            # Anthropic clients read the id from ``request-id``, errors (404/405) included.
+            headers.append(("request-id", request.request_id))
         if request.method == "OPTIONS":
             return await self._preflight(request, router, headers, send)
         route, request.path_params = router.resolve(request.method, request.path)
         state.route = route
         state.dialect = route.dialect
-        if route.dialect == "anthropic":
-            headers.append(("request-id", request.request_id))
+        hooks = ctx.request_hooks  # operations (issue 7): rate limits, login gate, cost header
+        if hooks is not None:
+            headers += await hooks.admit(request, route)
         if route.auth:
             self._authenticate(request)
+        if hooks is not None:
+            hooks.gate(route)
         if request.method in _BODY_METHODS:
             await request.body(ctx.settings.max_request_size)
         response = await _run_watched(route.handler, request, receive)
         if response is None:
             return 499
+        if hooks is not None:
+            hooks.decorate(response)
         if isinstance(response, StreamResponse):
             return await self._stream(
                 request,

@@ -8,6 +8,7 @@ here; a test keeps the two in step.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -43,8 +44,43 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     enable_server_tools: bool = False
     load_filesystem_settings: bool = False
     # -- pool (issue 5): fields below this line --
+    pool_enabled: bool = True
+    pool_max_processes: int = 8
+    pool_min_warm: int = 1
+    pool_spares_per_profile: int = 1
+    pool_idle_timeout_s: float = 600.0
+    pool_affinity_ttl_s: float = 600.0
+    pool_max_turns_per_process: int = 200
+    pool_max_rss_mb: int = 450
+    pool_tool_park_s: float = 300.0
+    max_concurrent_turns: int | None = None
+    max_queued_turns: int = 64
+    queue_timeout_s: float = 30.0
     # -- sessions (issue 6): fields below this line --
+    session_store_url: str | None = None
+    session_ttl_s: int = 3600
     # -- operations (issue 7): fields below this line --
+    rate_limit_enabled: bool = True
+    rate_limit_per_minute: int = 30
+    rate_limit_chat_per_minute: int = 10
+    rate_limit_debug_per_minute: int = 2
+    rate_limit_auth_per_minute: int = 10
+    rate_limit_session_per_minute: int = 15
+    rate_limit_health_per_minute: int = 30
+    trusted_proxies: tuple[str, ...] = ()
+    claude_auth_method: str | None = None
+    cli_auth_probe_interval_s: float = 600.0
+    anthropic_models_url: str | None = None
+    anthropic_version: str = "2023-06-01"
+    anthropic_beta: str | None = None
+    model_list_cache_ttl_s: float = 3600.0
+    model_list_error_ttl_s: float = 60.0
+    model_list_request_timeout_s: float = 5.0
+    request_cache_enabled: bool = False
+    request_cache_ttl_s: float = 60.0
+    request_cache_max_size: int = 100
+    verbose: bool = False
+    deep_health_cache_s: float = 30.0
     # -- cost and isolation (issue 8): fields below this line --
 
     @property
@@ -124,6 +160,48 @@ def _parse_directory(raw: str) -> str | None:
     return str(path.resolve())
 
 
+# -- operations (issue 7): parsers --
+_AUTH_METHODS = {"cli": "cli", "claude_cli": "cli", "api_key": "api_key", "anthropic": "api_key"}
+_AUTH_METHODS.update(bedrock="bedrock", vertex="vertex")
+
+
+def _parse_non_negative_int(raw: str) -> int:
+    value = int(raw.strip())
+    if value < 0:
+        raise ValueError("expected 0 or a positive integer")
+    return value
+
+
+def _parse_non_negative_float(raw: str) -> float:
+    value = float(raw.strip())
+    if value < 0 or value != value:  # noqa: PLR0124 - rejects NaN
+        raise ValueError("expected 0 or a positive number")
+    return value
+
+
+def _parse_networks(raw: str) -> tuple[str, ...]:
+    """IP addresses or CIDR networks, comma-separated (normalised)."""
+    return tuple(str(ipaddress.ip_network(part, strict=False)) for part in _parse_csv(raw))
+
+
+def _parse_auth_method(raw: str) -> str | None:
+    value = raw.strip().lower()
+    if not value:
+        return None
+    if value not in _AUTH_METHODS:
+        raise ValueError("expected one of cli, api_key, bedrock, vertex")
+    return _AUTH_METHODS[value]
+
+
+def _parse_http_url(raw: str) -> str | None:
+    value = raw.strip()
+    if not value:
+        return None
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("expected an http:// or https:// URL")
+    return value
+
+
 # (environment variable, Settings field, parser)
 _SPEC: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("PORT", "port", _parse_port),
@@ -145,8 +223,44 @@ _SPEC: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("ENABLE_SERVER_TOOLS", "enable_server_tools", _parse_bool),
     ("LOAD_FILESYSTEM_SETTINGS", "load_filesystem_settings", _parse_bool),
     # -- pool (issue 5): entries below this line --
+    ("POOL_ENABLED", "pool_enabled", _parse_bool),
+    ("POOL_MAX_PROCESSES", "pool_max_processes", _parse_positive_int),
+    ("POOL_MIN_WARM", "pool_min_warm", _parse_non_negative_int),
+    ("POOL_SPARES_PER_PROFILE", "pool_spares_per_profile", _parse_non_negative_int),
+    ("POOL_IDLE_TIMEOUT_SECONDS", "pool_idle_timeout_s", _parse_positive_float),
+    ("POOL_AFFINITY_TTL_SECONDS", "pool_affinity_ttl_s", _parse_positive_float),
+    ("POOL_MAX_TURNS_PER_PROCESS", "pool_max_turns_per_process", _parse_positive_int),
+    ("POOL_MAX_RSS_MB", "pool_max_rss_mb", _parse_positive_int),
+    ("POOL_TOOL_PARK_SECONDS", "pool_tool_park_s", _parse_positive_float),
+    ("MAX_CONCURRENT_TURNS", "max_concurrent_turns", _parse_positive_int),
+    ("MAX_QUEUED_TURNS", "max_queued_turns", _parse_non_negative_int),
+    ("QUEUE_TIMEOUT_SECONDS", "queue_timeout_s", _parse_positive_float),
     # -- sessions (issue 6): entries below this line --
+    ("SESSION_STORE_URL", "session_store_url", _parse_text),
+    ("SESSION_TTL_SECONDS", "session_ttl_s", _parse_positive_int),
     # -- operations (issue 7): entries below this line --
+    ("RATE_LIMIT_ENABLED", "rate_limit_enabled", _parse_bool),
+    ("RATE_LIMIT_PER_MINUTE", "rate_limit_per_minute", _parse_non_negative_int),
+    ("RATE_LIMIT_CHAT_PER_MINUTE", "rate_limit_chat_per_minute", _parse_non_negative_int),
+    ("RATE_LIMIT_DEBUG_PER_MINUTE", "rate_limit_debug_per_minute", _parse_non_negative_int),
+    ("RATE_LIMIT_AUTH_PER_MINUTE", "rate_limit_auth_per_minute", _parse_non_negative_int),
+    ("RATE_LIMIT_SESSION_PER_MINUTE", "rate_limit_session_per_minute", _parse_non_negative_int),
+    ("RATE_LIMIT_HEALTH_PER_MINUTE", "rate_limit_health_per_minute", _parse_non_negative_int),
+    ("TRUSTED_PROXIES", "trusted_proxies", _parse_networks),
+    ("CLAUDE_AUTH_METHOD", "claude_auth_method", _parse_auth_method),
+    ("CLI_AUTH_PROBE_INTERVAL_SECONDS", "cli_auth_probe_interval_s", _parse_non_negative_float),
+    ("ANTHROPIC_MODELS_URL", "anthropic_models_url", _parse_http_url),
+    ("ANTHROPIC_VERSION", "anthropic_version", lambda raw: raw.strip() or "2023-06-01"),
+    ("ANTHROPIC_BETA", "anthropic_beta", _parse_text),
+    ("ANTHROPIC_BETA_HEADER", "anthropic_beta", _parse_text),
+    ("MODEL_LIST_CACHE_TTL_SECONDS", "model_list_cache_ttl_s", _parse_non_negative_float),
+    ("MODEL_LIST_ERROR_TTL_SECONDS", "model_list_error_ttl_s", _parse_non_negative_float),
+    ("MODEL_LIST_REQUEST_TIMEOUT_SECONDS", "model_list_request_timeout_s", _parse_positive_float),
+    ("REQUEST_CACHE_ENABLED", "request_cache_enabled", _parse_bool),
+    ("REQUEST_CACHE_TTL_SECONDS", "request_cache_ttl_s", _parse_positive_float),
+    ("REQUEST_CACHE_MAX_SIZE", "request_cache_max_size", _parse_positive_int),
+    ("VERBOSE", "verbose", _parse_bool),
+    ("DEEP_HEALTH_CACHE_SECONDS", "deep_health_cache_s", _parse_non_negative_float),
     # -- cost and isolation (issue 8): entries below this line --
 )
 
@@ -165,6 +279,9 @@ PASSTHROUGH_VARIABLES: tuple[str, ...] = (
     "ANTHROPIC_VERTEX_PROJECT_ID",
     "CLOUD_ML_REGION",
     "GOOGLE_APPLICATION_CREDENTIALS",
+    # operations (issue 7): a `claude setup-token` login, and where `claude auth login` keeps one
+    "CLAUDE_CODE_OAUTH_TOKEN",
+    "CLAUDE_CONFIG_DIR",
 )
 
 

@@ -30,6 +30,7 @@ class ErrorKind(enum.StrEnum):
     UNAVAILABLE = "unavailable"
     TIMEOUT = "timeout"
     UPSTREAM = "upstream"
+    NOT_SUPPORTED = "not_supported"
     INTERNAL = "internal"
 
 
@@ -193,6 +194,17 @@ class UpstreamError(WrapperError):
     ) -> None:
         super().__init__(message, code=code, retry_after=retry_after)
         self.upstream_status = upstream_status
+
+
+class NotSupportedError(WrapperError):
+    """This server cannot do that in its configuration (501); a retry will not help."""
+
+    status = 501
+    kind = ErrorKind.NOT_SUPPORTED
+    code = "not_supported"
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message, param=param, headers=[("x-should-retry", "false")])
 
 
 class InternalError(WrapperError):

@@ -6,24 +6,46 @@ and the isolated working directory when ``CLAUDE_CWD`` is not set.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 import anyio
+import anyio.abc
 
 from wrapper.api.context import AppContext
-from wrapper.backend.cold import ColdBackend
+from wrapper.backend.cli_path import claude_cli_path
+from wrapper.backend.factory import build_backend
 from wrapper.backend.options import CliRuntime
 from wrapper.backend.versions import CLI_VERSION, SDK_VERSION
 from wrapper.config import Settings
+from wrapper.events import Backend
 from wrapper.models_catalogue import (
     FALLBACK_DEFAULT_MODEL,
     STATIC_MODELS,
     ModelInfo,
     latest_of_family,
 )
+from wrapper.ops.components import build_operations, open_served_models
+from wrapper.ops.redis_limits import open_redis_rate_store
+from wrapper.ops.upstream_auth import detect_upstream_auth
+from wrapper.sessions.factory import open_session_manager
+from wrapper.storage.responses import MemoryResponseStore
+from wrapper.upstream.count_tokens import open_token_counter
+
+
+class LifespanStack(AsyncExitStack):
+    """The exit stack of the app's resources, with the lifespan's background task group.
+
+    Components start long-running background work with ``background.start_soon``;
+    the app cancels that group after the stack is closed at shutdown.
+    """
+
+    def __init__(self, background: anyio.abc.TaskGroup | None = None) -> None:
+        super().__init__()
+        self.background = background
 
 
 def _catalogue(settings: Settings) -> tuple[ModelInfo, ...]:
@@ -51,6 +73,12 @@ def _config_directory(settings: Settings) -> Path:
     return config_dir
 
 
+def _tool_wait_env(settings: Settings) -> dict[str, str]:
+    """Let a client tool call wait (parked) as long as the pool keeps it."""
+    wait_ms = str(int((settings.pool_tool_park_s + 60) * 1000))
+    return {"MCP_TOOL_TIMEOUT": wait_ms, "CLAUDE_CODE_SDK_MCP_TOOL_IDLE_TIMEOUT": wait_ms}
+
+
 def _working_directory(settings: Settings, stack: AsyncExitStack) -> str:
     if settings.claude_cwd:
         return settings.claude_cwd
@@ -62,22 +90,61 @@ def _working_directory(settings: Settings, stack: AsyncExitStack) -> str:
 async def build_context(settings: Settings, stack: AsyncExitStack) -> AppContext:
     """The AppContext for ``settings``; its resources are released by ``stack``."""
     config_dir = await anyio.to_thread.run_sync(_config_directory, settings)
+    # operations (issue 7): the CLI's upstream auth env; a stored CLI login needs its own dir
+    upstream_auth = detect_upstream_auth(settings.claude_auth_method, os.environ)
     runtime = CliRuntime(
-        config_dir=str(config_dir),
+        config_dir=upstream_auth.login_config_dir or str(config_dir),
+        auth_env=upstream_auth.cli_env,
         cwd=_working_directory(settings, stack),
         load_filesystem_settings=settings.load_filesystem_settings,
+        extra_env=_tool_wait_env(settings),
     )
-    backend = ColdBackend(runtime, timeout_s=settings.max_timeout_s)
     models = _catalogue(settings)
     default_model = (
         settings.default_model
         or latest_of_family(models, "sonnet")
         or (models[0].id if models else FALLBACK_DEFAULT_MODEL)
     )
-    extras: dict[str, object] = {}
+    # operations (issue 7): the served model list; the live one's newest Sonnet is the default
+    served_models = await open_served_models(
+        settings, os.environ, models=models, default_model=default_model
+    )
+    default_model = served_models.default_model
+    backend: Backend
+    backend, pool, admission = await build_backend(
+        settings,
+        runtime,
+        default_model=default_model,
+        stack=stack,
+        background=stack.background if isinstance(stack, LifespanStack) else None,
+    )
+    extras: dict[str, object] = {"pool": pool, "admission": admission}
+    # -- Anthropic Messages (issue 4): components below this line --
+    # count_tokens uses the key and base URL the CLI processes use (none for login/cloud).
+    extras["token_counter"] = await stack.enter_async_context(
+        open_token_counter(
+            {**os.environ, **runtime.env()}, timeout_s=min(settings.max_timeout_s, 60.0)
+        )
+    )
     # -- OpenAI Responses (issue 4): components below this line --
+    extras["response_store"] = MemoryResponseStore()
     # -- sessions (issue 6): components below this line --
+    extras["sessions"] = await open_session_manager(settings, stack)
     # -- operations (issue 7): components below this line --
+    cli = claude_cli_path()
+    ops = await build_operations(
+        settings,
+        backend=backend,
+        served_models=served_models,
+        upstream_auth=upstream_auth,
+        cli_command=[cli, "auth", "status", "--json"] if cli else None,
+        cli_env={**os.environ, **runtime.env()},
+        rate_store=await open_redis_rate_store(settings, stack),
+    )
+    if ops.probe_loop is not None and isinstance(stack, LifespanStack) and stack.background:
+        stack.background.start_soon(ops.probe_loop)
+    backend = ops.backend
+    extras.update(ops.fields())
     return AppContext(
         settings=settings,
         backend=backend,

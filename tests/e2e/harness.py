@@ -53,6 +53,9 @@ def clean_env(
             "NO_PROXY": "127.0.0.1,localhost",
             "LOG_FORMAT": "json",
             "PYTHONUNBUFFERED": "1",
+            # Every test client is 127.0.0.1: the per-address limits (10 chats a minute)
+            # would throttle the suite. Tests of the limits pass RATE_LIMIT_ENABLED=true.
+            "RATE_LIMIT_ENABLED": "false",
         }
     )
     env.update(extra or {})

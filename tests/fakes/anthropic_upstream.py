@@ -107,6 +107,9 @@ class Recorded:
     headers: dict[str, str]
     body: Any
     at: float
+    # For /v1/messages: set when the answer ended, completed or cut off by the client.
+    ended: bool = False
+    hung_up: bool = False
 
     @property
     def text(self) -> str:
@@ -169,6 +172,9 @@ class FakeUpstream:
         self.models: list[dict[str, Any]] = []
         self.models_status = 200
         self.models_page_size = 2
+        # Messages requests being answered right now; a client (the CLI) that hangs up
+        # ends its request here at once, so this drops to 0 when generation stopped.
+        self.active = 0
         self._fd = -1
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -294,7 +300,7 @@ class FakeUpstream:
             count = max(1, len(json.dumps(body)) // 4)
             await _json(send, 200, {"input_tokens": count})
         elif path == "/v1/messages" and method == "POST" and isinstance(body, dict):
-            await self._messages(body, send)
+            await self._answer_until_disconnect(body, send, receive, record)
         elif path == "/v1/models" and method == "GET":
             await self._models(record, send)
         else:
@@ -320,6 +326,30 @@ class FakeUpstream:
                 "last_id": page[-1]["id"] if page else None,
             },
         )
+
+    async def _answer_until_disconnect(
+        self, body: dict[str, Any], send: Send, receive: Any, record: Recorded
+    ) -> None:
+        with self._lock:
+            self.active += 1
+        answer = asyncio.ensure_future(self._messages(body, send))
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            record.hung_up = not answer.done()
+            answer.cancel()
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            await answer
+        except asyncio.CancelledError:
+            pass
+        finally:
+            watcher.cancel()
+            record.ended = True
+            with self._lock:
+                self.active -= 1
 
     async def _messages(self, body: dict[str, Any], send: Send) -> None:
         reply = self._choose(body) or Reply.text(f"You said: {last_user_text(body)}")

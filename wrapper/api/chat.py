@@ -9,6 +9,7 @@ from wrapper.errors import InvalidRequestError, WrapperError
 from wrapper.http.error_pages import openai_stream_error_frame
 from wrapper.http.request import Request, decode_json
 from wrapper.http.responses import Response, StreamResponse, json_response
+from wrapper.ops.response_cache import cached_json
 from wrapper.schemas.openai_chat import REQUEST_DECODER
 from wrapper.translate.openai_chat_fields import report
 from wrapper.translate.openai_chat_request import chat_request_to_turn
@@ -47,8 +48,16 @@ class ChatAPI:
                 openai_stream_error_frame,
                 SSE_HEADERS,
             )
-        result = await complete_chat(self.ctx.backend, plan)
-        return json_response(result)
+        return await cached_json(  # operations (issue 7): the opt-in response cache
+            self.ctx.response_cache,
+            request.headers,
+            ("chat.completions", plan.turn, plan.n, plan.legacy_functions, plan.model),
+            lambda: complete_chat(self.ctx.backend, plan),
+            renew=lambda done: msgspec.structs.replace(
+                done, id=plan.completion_id, created=plan.created
+            ),
+            cacheable=plan.turn.session_id is None,
+        )
 
     async def compatibility(self, request: Request) -> Response:
         """What this server would do with a chat request, field by field."""

@@ -6,9 +6,21 @@ import time
 
 import msgspec
 
+from wrapper.backend.admission import Admission
+from wrapper.backend.pool import ProcessPool
 from wrapper.config import Settings
 from wrapper.events import Backend
 from wrapper.models_catalogue import ModelInfo
+from wrapper.ops.cli_login import CliLoginHealth
+from wrapper.ops.deep_health import DeepHealth
+from wrapper.ops.metrics import Metrics
+from wrapper.ops.request_hooks import RequestHooks
+from wrapper.ops.response_cache import ResponseCache
+from wrapper.ops.served_models import ServedModels
+from wrapper.ops.upstream_auth import UpstreamAuth
+from wrapper.sessions.service import SessionManager
+from wrapper.storage.responses import MemoryResponseStore, ResponseStore
+from wrapper.upstream.count_tokens import UpstreamTokenCounter
 
 
 class AppContext(msgspec.Struct, frozen=True, kw_only=True):
@@ -20,7 +32,21 @@ class AppContext(msgspec.Struct, frozen=True, kw_only=True):
     default_model: str
     sdk_version: str = "unknown"
     cli_version: str = "unknown"
+    # -- pool (issue 5) --
+    pool: ProcessPool | None = None
+    admission: Admission | None = None
+    # -- Anthropic Messages (issue 4): fields below this line --
+    token_counter: UpstreamTokenCounter | None = None
     # -- OpenAI Responses (issue 4): fields below this line --
+    response_store: ResponseStore = msgspec.field(default_factory=MemoryResponseStore)
     # -- sessions (issue 6): fields below this line --
+    sessions: SessionManager | None = None
     # -- operations (issue 7): fields below this line --
+    served_models: ServedModels | None = None
+    upstream_auth: UpstreamAuth | None = None
+    cli_login: CliLoginHealth | None = None
+    metrics: Metrics | None = None
+    response_cache: ResponseCache | None = None
+    request_hooks: RequestHooks | None = None
+    deep_health: DeepHealth | None = None
     started_at: float = msgspec.field(default_factory=time.time)

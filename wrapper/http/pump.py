@@ -6,7 +6,8 @@
 * The **writer** is the only caller of ``send``. It defers the response headers
   until the first frame (a failure before any output still gets its own status
   and error body), sends them anyway once ``first_byte_deadline`` passes, and
-  sends ``: ping`` comments while the stream is idle.
+  sends ``: ping`` comments (or the response's own ping frame) while the
+  stream is idle.
 * The **watcher** waits on ``receive()`` for ``http.disconnect``. Hypercorn
   speaks ASGI 2.1, so ``send`` does not raise after a disconnect: the watcher is
   how the pump learns of it, and it cancels the group, which cancels the
@@ -102,7 +103,7 @@ async def pump_stream(
                 if item is None:
                     if not started:
                         await start()
-                    await send(body_message(PING_FRAME, more=True))
+                    await send(body_message(response.ping_frame or PING_FRAME, more=True))
                     continue
                 if isinstance(item, _End):
                     break

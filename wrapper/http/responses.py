@@ -55,20 +55,23 @@ class StreamResponse:
     ``produce(emit)`` runs the turn and emits each frame; it owns the backend
     turn and releases it however it returns (normally, by error, or cancelled
     when the client leaves). ``error_frame`` renders an error that happens after
-    the headers went out as the dialect's in-stream error.
+    the headers went out as the dialect's in-stream error. ``ping_frame`` is what
+    the pump sends while the stream is idle (default: the ``: ping`` comment).
     """
 
-    __slots__ = ("error_frame", "headers", "produce")
+    __slots__ = ("error_frame", "headers", "ping_frame", "produce")
 
     def __init__(
         self,
         produce: Producer,
         error_frame: Callable[[WrapperError], bytes],
         headers: Sequence[tuple[str, str]] = (),
+        ping_frame: bytes | None = None,
     ) -> None:
         self.produce = produce
         self.error_frame = error_frame
         self.headers: Headers = list(headers)
+        self.ping_frame = ping_frame
 
 
 Response = JSONResponse | StreamResponse

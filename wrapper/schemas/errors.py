@@ -48,6 +48,7 @@ _OPENAI_TYPES: dict[ErrorKind, str] = {
     ErrorKind.UNAVAILABLE: "server_error",
     ErrorKind.TIMEOUT: "server_error",
     ErrorKind.UPSTREAM: "server_error",
+    ErrorKind.NOT_SUPPORTED: "server_error",
     ErrorKind.INTERNAL: "server_error",
 }
 
@@ -64,6 +65,7 @@ _ANTHROPIC_TYPES: dict[ErrorKind, str] = {
     ErrorKind.UNAVAILABLE: "overloaded_error",
     ErrorKind.TIMEOUT: "timeout_error",
     ErrorKind.UPSTREAM: "api_error",
+    ErrorKind.NOT_SUPPORTED: "api_error",
     ErrorKind.INTERNAL: "api_error",
 }
 

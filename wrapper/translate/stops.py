@@ -22,14 +22,17 @@ class StopScanner:
     def feed(self, text: str) -> tuple[str, str | None]:
         """Text safe to emit now, and the stop sequence matched (if any)."""
         buffer = self._held + text
-        first: tuple[int, str] | None = None
+        # Generation stops where a sequence is first complete: the earliest *end*
+        # wins (then the earliest start), so the result never depends on how the
+        # text was split into deltas.
+        first: tuple[int, int, str] | None = None
         for stop in self.stops:
             at = buffer.find(stop)
-            if at != -1 and (first is None or at < first[0]):
-                first = (at, stop)
+            if at != -1 and (first is None or (at + len(stop), at) < first[:2]):
+                first = (at + len(stop), at, stop)
         if first is not None:
             self._held = ""
-            return buffer[: first[0]], first[1]
+            return buffer[: first[1]], first[2]
         keep = 0
         for stop in self.stops:
             for size in range(min(len(stop) - 1, len(buffer)), 0, -1):
@@ -66,7 +69,8 @@ async def apply_stop_sequences(
                     cost_usd=event.cost_usd,
                     session_id=event.session_id,
                 )
-                return
+            # Keep reading to the end (TurnEnd is the last event) so the backend's
+            # iterator is exhausted rather than abandoned.
             continue
         if isinstance(event, BlockStart) and event.type == "text":
             scanners[event.index] = StopScanner(stops)

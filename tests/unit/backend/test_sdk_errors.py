@@ -1,0 +1,111 @@
+"""The one mapping from SDK / CLI / API failures to the WrapperError family."""
+
+from __future__ import annotations
+
+import pytest
+
+from wrapper.backend.sdk_errors import (
+    error_for_exception,
+    error_for_status,
+    status_from_text,
+    upstream_message,
+)
+from wrapper.errors import (
+    BackendUnavailableError,
+    InvalidRequestError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    UpstreamAuthenticationError,
+    UpstreamError,
+    UpstreamOverloadedError,
+    UpstreamRateLimitedError,
+    WrapperError,
+)
+
+
+@pytest.mark.parametrize(
+    ("status", "text", "kind", "expected", "http"),
+    [
+        (401, "x", None, UpstreamAuthenticationError, 401),
+        (None, "Not logged in. Please run /login", None, UpstreamAuthenticationError, 401),
+        (None, "x", "authentication_failed", UpstreamAuthenticationError, 401),
+        (402, "x", None, PermissionDeniedError, 403),
+        (None, "x", "billing_error", PermissionDeniedError, 403),
+        (403, "x", None, PermissionDeniedError, 403),
+        (404, "model: nope", None, NotFoundError, 404),
+        (413, "x", None, PayloadTooLargeError, 413),
+        (429, "x", None, UpstreamRateLimitedError, 429),
+        (None, "x", "rate_limit", UpstreamRateLimitedError, 429),
+        (529, "x", None, UpstreamOverloadedError, 503),
+        (None, "Overloaded", None, UpstreamOverloadedError, 503),
+        (400, "prompt is too long", None, InvalidRequestError, 400),
+        (422, "x", None, InvalidRequestError, 400),
+        (None, "x", "invalid_request", InvalidRequestError, 400),
+        (500, "x", None, UpstreamError, 502),
+        (None, None, None, UpstreamError, 502),
+    ],
+)
+def test_error_for_status(
+    status: int | None,
+    text: str | None,
+    kind: str | None,
+    expected: type[WrapperError],
+    http: int,
+) -> None:
+    error = error_for_status(status, text, kind)
+    assert type(error) is expected
+    assert error.status == http
+
+
+def test_rate_limit_and_overload_ask_clients_to_retry_later() -> None:
+    assert error_for_status(429, "x").response_headers() == [("retry-after", "30")]
+    assert error_for_status(529, "x").response_headers() == [("retry-after", "30")]
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("API Error: 429 {...}", 429),
+        ("API Error: Request failed (503)", 503),
+        ("nothing here", None),
+        (None, None),
+    ],
+)
+def test_status_from_text(text: str | None, status: int | None) -> None:
+    assert status_from_text(text) == status
+
+
+def test_upstream_message_is_one_bounded_line() -> None:
+    assert upstream_message(None) == "Claude's API returned an error."
+    assert upstream_message("a\n  b\tc") == "a b c"
+    assert len(upstream_message("x" * 5000)) == 500
+
+
+class CLINotFoundError(Exception):
+    pass
+
+
+class ProcessError(Exception):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("exc", "stderr", "expected", "message"),
+    [
+        (CLINotFoundError("/usr/bin/claude missing"), "", BackendUnavailableError,
+         "The Claude CLI is not installed on this server."),
+        (ProcessError("exit 1: secret /home/x/path"), "", UpstreamError,
+         "The Claude CLI process failed."),
+        (RuntimeError("internal detail"), "", UpstreamError, "The Claude backend failed."),
+        (RuntimeError("boom"), "Invalid API key", UpstreamAuthenticationError, None),
+    ],
+)  # fmt: skip
+def test_error_for_exception_never_shows_the_exception_text(
+    exc: Exception, stderr: str, expected: type[WrapperError], message: str | None
+) -> None:
+    error = error_for_exception(exc, stderr)
+    assert type(error) is expected
+    assert str(exc) not in error.message
+    if message is not None:
+        assert error.message == message
