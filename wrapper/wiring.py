@@ -32,7 +32,7 @@ from wrapper.ops.components import build_operations, open_served_models
 from wrapper.ops.redis_limits import open_redis_rate_store
 from wrapper.ops.upstream_auth import detect_upstream_auth
 from wrapper.sessions.factory import open_session_manager
-from wrapper.storage.responses import MemoryResponseStore
+from wrapper.storage.responses_durable import DurableResponseStore
 from wrapper.upstream.count_tokens import open_token_counter
 
 
@@ -111,12 +111,15 @@ async def build_context(settings: Settings, stack: AsyncExitStack) -> AppContext
     )
     default_model = served_models.default_model
     backend: Backend
+    # Sessions come first: turns of a client session run through them.
+    sessions = await open_session_manager(settings, stack)
     backend, pool, admission = await build_backend(
         settings,
         runtime,
         default_model=default_model,
         stack=stack,
         background=stack.background if isinstance(stack, LifespanStack) else None,
+        sessions=sessions,
     )
     extras: dict[str, object] = {"pool": pool, "admission": admission}
     # -- Anthropic Messages (issue 4): components below this line --
@@ -127,9 +130,13 @@ async def build_context(settings: Settings, stack: AsyncExitStack) -> AppContext
         )
     )
     # -- OpenAI Responses (issue 4): components below this line --
-    extras["response_store"] = MemoryResponseStore()
+    # Stored responses ride on the session store: durable, and shared by replicas.
+    response_store = DurableResponseStore(sessions.transcripts)
+    extras["response_store"] = response_store
+    if isinstance(stack, LifespanStack) and stack.background is not None:
+        stack.background.start_soon(response_store.run_sweeper)
     # -- sessions (issue 6): components below this line --
-    extras["sessions"] = await open_session_manager(settings, stack)
+    extras["sessions"] = sessions
     # -- operations (issue 7): components below this line --
     cli = claude_cli_path()
     ops = await build_operations(

@@ -12,6 +12,7 @@ from wrapper.backend.options import CliRuntime
 from wrapper.backend.pool import PoolSettings, ProcessPool
 from wrapper.backend.pooled import PooledBackend
 from wrapper.backend.profile import Profile
+from wrapper.backend.session_link import SessionLeaser
 from wrapper.config import Settings
 from wrapper.events import Backend
 
@@ -43,13 +44,15 @@ async def build_backend(
     default_model: str,
     stack: AsyncExitStack,
     background: anyio.abc.TaskGroup | None,
+    sessions: SessionLeaser | None = None,
 ) -> tuple[Backend, ProcessPool | None, Admission]:
     """The backend for ``settings``; the pool's processes are stopped by ``stack``."""
     admission = admission_for(settings)
     if not settings.pool_enabled or background is None:
-        return ColdBackend(runtime, admission, timeout_s=settings.max_timeout_s), None, admission
+        cold = ColdBackend(runtime, admission, timeout_s=settings.max_timeout_s, sessions=sessions)
+        return cold, None, admission
     pool = ProcessPool(runtime, pool_settings(settings), Profile(system_prompt=""), default_model)
     pool.attach(background)
     stack.push_async_callback(pool.close)
-    backend = PooledBackend(pool, admission, timeout_s=settings.max_timeout_s)
+    backend = PooledBackend(pool, admission, timeout_s=settings.max_timeout_s, sessions=sessions)
     return backend, pool, admission

@@ -80,14 +80,18 @@ def build_options(
     model: str | None,
     gate: ToolGate,
     resume: str | None = None,
+    answer_last: bool = False,
     persist: bool = False,
+    session_id: str | None = None,
+    session_store: Any = None,
 ) -> ClaudeAgentOptions:
     """The SDK options of a process serving ``profile``.
 
-    With ``resume``, the process loads that session and, when its transcript ends
-    with a user message, answers it at once (no new prompt is sent): this is how a
-    client's whole conversation, tool results included, reaches the model as
-    real turns.
+    With ``resume``, the process loads that session; with ``answer_last`` too, a
+    transcript that ends with a user message is answered at once (no new prompt
+    is sent): this is how a client's whole conversation, tool results included,
+    reaches the model as real turns. ``session_store`` mirrors the transcript to a
+    durable store (a client session), which needs ``persist``.
     """
     mcp_servers: dict[str, Any] = {}
     allowed: list[str] = []
@@ -107,7 +111,7 @@ def build_options(
     env = runtime.env()
     if profile.max_output_tokens is not None:
         env["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] = str(profile.max_output_tokens)
-    if resume is not None:
+    if resume is not None and answer_last:
         env["CLAUDE_CODE_RESUME_INTERRUPTED_TURN"] = "1"
     return ClaudeAgentOptions(
         system_prompt=profile.system_prompt,
@@ -121,6 +125,9 @@ def build_options(
         cwd=runtime.cwd,
         env=env,
         resume=resume,
+        session_id=session_id,
+        session_store=session_store,
+        session_store_flush="eager" if session_store is not None else "batched",
         output_format=output_format,
         effort=profile.effort,  # type: ignore[arg-type]
         thinking=_thinking(profile.thinking),

@@ -29,9 +29,10 @@ import anyio.abc
 import msgspec
 
 from wrapper.backend.cli_process import CliProcess
-from wrapper.backend.cold import remove_file, spawn
+from wrapper.backend.cold import SessionStart, remove_file, spawn
 from wrapper.backend.options import CliRuntime, build_options
 from wrapper.backend.profile import Profile
+from wrapper.backend.session_link import SessionLink
 from wrapper.backend.tool_gate import ToolGate
 from wrapper.backend.turns import Deadline
 from wrapper.errors import BackendUnavailableError
@@ -74,7 +75,17 @@ class Release(enum.Enum):
 class PooledProcess:
     """A CLI process and its place in the pool."""
 
-    __slots__ = ("digest", "gate", "pending", "process", "profile", "since", "state", "transcript")
+    __slots__ = (
+        "digest",
+        "gate",
+        "link",
+        "pending",
+        "process",
+        "profile",
+        "since",
+        "state",
+        "transcript",
+    )
 
     def __init__(self, process: CliProcess, gate: ToolGate, profile: Profile) -> None:
         self.process = process
@@ -85,6 +96,9 @@ class PooledProcess:
         self.pending: frozenset[str] = frozenset()
         self.since = time.monotonic()
         self.transcript: Path | None = None
+        # Set for a process pinned to a client session: it mirrors to the session
+        # store and never serves another conversation (it is replaced, not cleared).
+        self.link: SessionLink | None = None
 
     def enter(self, state: State) -> None:
         self.state = state
@@ -178,7 +192,7 @@ class ProcessPool:
                 member.enter(State.BUSY)
                 self._spawn_soon(self._top_up, profile)
                 return member
-            member = self._pick(profile, State.HELD)
+            member = self._pick(profile, State.HELD, pinned=False)
             if member is not None:
                 member.enter(State.BUSY)
                 if await member.process.clear():
@@ -191,30 +205,52 @@ class ProcessPool:
                 member.enter(State.BUSY)
                 return member
 
-    async def spawn_for(self, turn: Turn, profile: Profile, deadline: Deadline) -> PooledProcess:
-        """A new process started on ``turn``'s whole conversation (transcript resume).
+    async def spawn_for(
+        self,
+        turn: Turn,
+        profile: Profile,
+        deadline: Deadline,
+        session: SessionStart | None = None,
+    ) -> PooledProcess:
+        """A new process started on ``turn``'s whole conversation (transcript resume),
+        or on a client session's turn (pinned to that session).
 
         The turn is already running when this returns.
         """
-        self._note_use(profile, turn.model)
+        if session is None:
+            self._note_use(profile, turn.model)
         while not await self._reserve(deadline):
             pass
         try:
             process, gate, transcript = await spawn(
-                self.runtime, turn, profile, deadline, label="pool-resume"
+                self.runtime,
+                turn,
+                profile,
+                deadline,
+                label="pool-session" if session else "pool-resume",
+                session=session,
             )
         finally:
             self._starting -= 1
         self.spawned += 1
         member = PooledProcess(process, gate, profile)
         member.transcript = transcript
+        member.link = session.link if session is not None else None
         member.enter(State.BUSY)
         self._members.append(member)
         self._notify()
         return member
 
-    def _pick(self, profile: Profile, state: State) -> PooledProcess | None:
-        matching = [m for m in self._members if m.state is state and m.profile == profile]
+    def _pick(
+        self, profile: Profile, state: State, *, pinned: bool | None = None
+    ) -> PooledProcess | None:
+        matching = [
+            m
+            for m in self._members
+            if m.state is state
+            and m.profile == profile
+            and (pinned is None or (m.link is not None) == pinned)
+        ]
         return min(matching, key=lambda m: m.since) if matching else None
 
     def _note_use(self, profile: Profile, model: str) -> None:
@@ -316,7 +352,7 @@ class ProcessPool:
             member.pending = pending
             member.enter(State.PARKED)
             self._notify()
-        elif how in (Release.CLEAR, Release.HOLD) and not worn:
+        elif how in (Release.CLEAR, Release.HOLD) and not worn and member.link is None:
             member.digest = None
             member.enter(State.RESETTING)
             self._spawn_soon(self._reset, member)
@@ -375,7 +411,7 @@ class ProcessPool:
         if have >= want:
             return
         if self._live() >= self.settings.max_processes:
-            held = self._pick(profile, State.HELD)
+            held = self._pick(profile, State.HELD, pinned=False)
             if held is not None:
                 held.digest = None
                 held.enter(State.RESETTING)
@@ -405,6 +441,9 @@ class ProcessPool:
             if member.state is State.PARKED and idle > settings.park_timeout_s:
                 await self._discard(member)
             elif member.state is State.HELD and idle > settings.affinity_ttl_s:
+                if member.link is not None:
+                    await self._discard(member)
+                    continue
                 member.digest = None
                 member.enter(State.RESETTING)
                 self._spawn_soon(self._reset, member)

@@ -24,12 +24,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from wrapper.backend.admission import Admission
+from wrapper.backend.cold import SessionStart, committing
 from wrapper.backend.content import blocks
 from wrapper.backend.fingerprint import conversation_digest
 from wrapper.backend.pool import PooledProcess, ProcessPool, Release
 from wrapper.backend.profile import Profile, profile_for
 from wrapper.backend.sdk_errors import error_for_exception
 from wrapper.backend.sdk_events import TurnReader
+from wrapper.backend.session_link import SessionLeaser, SessionLink, TurnLease, session_digest
 from wrapper.backend.tool_gate import representable
 from wrapper.backend.turns import Deadline, ReplyRecorder, read_turn, reader_for
 from wrapper.errors import WrapperError
@@ -62,16 +64,31 @@ def _holdable(turn: Turn, reader: TurnReader) -> bool:
 class PooledBackend:
     """Serves turns from a :class:`ProcessPool` behind an :class:`Admission` cap."""
 
-    def __init__(self, pool: ProcessPool, admission: Admission, *, timeout_s: float) -> None:
+    def __init__(
+        self,
+        pool: ProcessPool,
+        admission: Admission,
+        *,
+        timeout_s: float,
+        sessions: SessionLeaser | None = None,
+    ) -> None:
         self.pool = pool
         self.admission = admission
         self.timeout_s = timeout_s
+        self.sessions = sessions
 
     @asynccontextmanager
     async def open(self, turn: Turn) -> AsyncIterator[AsyncIterator[AgentEvent]]:
         deadline = Deadline(self.timeout_s)
         profile = profile_for(turn)
         async with self.admission.slot(deadline.remaining()):
+            if turn.session_id is not None and self.sessions is not None:
+                async with (
+                    self.sessions.lease(turn.session_id, model=turn.model) as lease,
+                    self._session_turn(turn, profile, deadline, lease) as events,
+                ):
+                    yield events
+                return
             member = await self._start(turn, profile, deadline)
             reader = reader_for(turn, profile, cost_before=member.process.total_cost_usd)
             recorder = ReplyRecorder()
@@ -79,6 +96,58 @@ class PooledBackend:
                 yield read_turn(member.process, reader, deadline, recorder)
             finally:
                 self._release(member, turn, profile, reader, recorder)
+
+    @asynccontextmanager
+    async def _session_turn(
+        self, turn: Turn, profile: Profile, deadline: Deadline, lease: TurnLease
+    ) -> AsyncIterator[AsyncIterator[AgentEvent]]:
+        """A turn of a client session: on the process pinned to it when it is current
+        (same turn count as the session record), else on a process resumed from the
+        session store."""
+        member = None
+        if not lease.is_new:
+            member = self.pool.take_affine(
+                session_digest(lease.session_id, lease.record.turn_count)
+            )
+        if member is not None and member.link is not None:
+            await member.link.attach(lease.store)
+            if not await self._continue(member, turn):
+                member = None
+        if member is None:
+            link = SessionLink(lease.store)
+            member = await self.pool.spawn_for(
+                turn, profile, deadline, session=SessionStart(lease=lease, link=link)
+            )
+        reader = reader_for(turn, profile, cost_before=member.process.total_cost_usd)
+        recorder = ReplyRecorder()
+        try:
+            yield read_turn(
+                member.process, reader, deadline, recorder, before_end=committing(lease)
+            )
+        finally:
+            if member.link is not None:
+                member.link.detach()
+            self._release_session(member, lease, reader, recorder)
+
+    def _release_session(
+        self, member: PooledProcess, lease: TurnLease, reader: TurnReader, recorder: ReplyRecorder
+    ) -> None:
+        """Keep the process pinned to its session when the turn was committed."""
+        end = recorder.end  # only set once the turn was committed (see read_turn)
+        digest = session_digest(lease.session_id, lease.record.turn_count)
+        if end is None or not reader.done:
+            self.pool.release(member, Release.DISCARD)
+        elif reader.result_seen:
+            self.pool.release(member, Release.HOLD, digest=digest)
+        elif (
+            end.stop_reason == "tool_use"
+            and not reader.hidden_client_calls
+            and recorder.tool_use_ids
+        ):
+            pending = frozenset(recorder.tool_use_ids)
+            self.pool.release(member, Release.PARK, digest=digest, pending=pending)
+        else:
+            self.pool.release(member, Release.DISCARD)
 
     async def _start(self, turn: Turn, profile: Profile, deadline: Deadline) -> PooledProcess:
         messages = turn.messages

@@ -33,7 +33,17 @@ def transcript_lines(
     messages: Sequence[Message], *, session_id: str, cwd: str, model: str
 ) -> list[str]:
     """The JSONL lines of a transcript holding ``messages`` in order."""
-    lines: list[str] = []
+    return [
+        json.dumps(entry, ensure_ascii=False)
+        for entry in transcript_entries(messages, session_id=session_id, cwd=cwd, model=model)
+    ]
+
+
+def transcript_entries(
+    messages: Sequence[Message], *, session_id: str, cwd: str, model: str
+) -> list[dict[str, Any]]:
+    """The transcript entries (user / assistant) holding ``messages`` in order."""
+    entries: list[dict[str, Any]] = []
     parent: str | None = None
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     for message in messages:
@@ -62,9 +72,9 @@ def transcript_lines(
             "userType": "external",
             "version": CLI_VERSION,
         }
-        lines.append(json.dumps(entry, ensure_ascii=False))
+        entries.append(entry)
         parent = entry_id
-    return lines
+    return entries
 
 
 def write_transcript(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
 
@@ -98,8 +98,13 @@ async def read_turn(
     reader: TurnReader,
     deadline: Deadline,
     recorder: ReplyRecorder | None = None,
+    *,
+    before_end: Callable[[TurnEnd], Awaitable[None]] | None = None,
 ) -> AsyncIterator[AgentEvent]:
     """The events of the turn ``process`` is running, until ``reader`` says it is over.
+
+    ``before_end`` runs before the turn's end is yielded (a session turn is made
+    durable there, before the client's response completes).
 
     Raises:
         BackendTimeoutError: the deadline passed.
@@ -120,6 +125,9 @@ async def read_turn(
         except Exception as exc:
             raise error_for_exception(exc, process.stderr_tail) from exc
         for event in reader.feed(message):
+            if isinstance(event, TurnEnd) and before_end is not None:
+                with anyio.fail_after(max(deadline.remaining(), 5.0)):
+                    await before_end(event)
             if recorder is not None:
                 recorder.add(event)
             yield event
