@@ -197,3 +197,34 @@ def test_two_replicas_share_sessions_through_redis(
         assert httpx.delete(f"{a.url}/v1/sessions/{session}").status_code == 200
         assert httpx.get(f"{b.url}/v1/sessions/{session}").status_code == 404
         assert json.dumps(listed)
+
+
+def test_sessions_work_on_the_anthropic_and_responses_dialects(
+    sessions_server: ServerProcess, upstream: FakeUpstream
+) -> None:
+    session, first, second, third = f"d-{marker()}", marker(), marker(), marker()
+    url = sessions_server.url
+    ant = httpx.post(
+        f"{url}/v1/messages",
+        json={
+            "model": "claude-sonnet-4-6",
+            "max_tokens": 100,
+            "messages": [{"role": "user", "content": f"one {first}"}],
+        },
+        headers={"x-session-id": session},
+        timeout=60,
+    )
+    assert ant.status_code == 200
+    with openai.OpenAI(base_url=url + "/v1", api_key="x", max_retries=0) as client:
+        client.responses.create(
+            model="claude-sonnet-4-6", input=f"two {second}", extra_body={"session_id": session}
+        )
+    assert chat(url, session, f"three {third}").status_code == 200
+    seen = [text for role, text in turns(upstream.recorded(third)[-1].body["messages"])]
+    assert seen == [
+        f"one {first}",
+        f"You said: one {first}",
+        f"two {second}",
+        f"You said: two {second}",
+        f"three {third}",
+    ]

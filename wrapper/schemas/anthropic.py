@@ -333,6 +333,8 @@ class MessagesRequest(msgspec.Struct, frozen=True, kw_only=True):
     diagnostics: dict[str, Any] | None = None
     user_profile_id: str | None = None
     workspace_id: str | None = None
+    # Extension (``extra_body``; or the X-Session-Id header): a server-side client session.
+    session_id: str | None = None
     # Beta features that need Anthropic's servers; rejected when present.
     container: Any = None
     mcp_servers: Any = None

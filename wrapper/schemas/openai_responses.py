@@ -262,6 +262,8 @@ class CreateResponseRequest(msgspec.Struct, frozen=True, kw_only=True):
     prompt: dict[str, Any] | None = None
     context_management: list[dict[str, Any]] | None = None
     moderation: dict[str, Any] | None = None
+    # Extension (sent with ``extra_body``): continue a server-side client session.
+    session_id: str | None = None
 
 
 REQUEST_DECODER = msgspec.json.Decoder(CreateResponseRequest)

@@ -265,7 +265,7 @@ def messages_request_to_turn(
         stop_sequences=tuple(stop for stop in request.stop_sequences or () if stop),
         effort=effort,
         thinking=thinking,
-        session_id=headers.get("x-session-id") or None,
+        session_id=request.session_id or headers.get("x-session-id") or None,
         server_tools=False,
         max_turns=claude.max_turns,
     )

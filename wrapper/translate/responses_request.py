@@ -274,6 +274,7 @@ def responses_request_to_plan(
         effort=effort,
         thinking=thinking,
         max_turns=claude.max_turns,
+        session_id=request.session_id or headers.get("x-session-id") or None,
     )
     reasoning = request.reasoning or rq.ReasoningConfig()
     template = rs.Response(
