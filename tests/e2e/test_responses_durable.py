@@ -21,7 +21,7 @@ def test_previous_response_id_continues_after_a_restart(
     env = {"DATA_DIR": str(tmp_path / "data")}
     first, second = f"R{uuid.uuid4().hex[:10]}", f"R{uuid.uuid4().hex[:10]}"
     with ServerProcess(upstream.url, env=env) as proc:
-        with openai.OpenAI(base_url=proc.url + "/v1", api_key="x", max_retries=0) as client:  # noqa: SIM117
+        with openai.OpenAI(base_url=proc.url + "/v1", api_key="x", max_retries=0) as client:
             created = client.responses.create(model="claude-sonnet-4-6", input=f"remember {first}")
         assert proc.stop(signal.SIGTERM) == 0
     with (
