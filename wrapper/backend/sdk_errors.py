@@ -13,16 +13,11 @@ import re
 
 from wrapper.errors import (
     BackendUnavailableError,
-    InvalidRequestError,
-    NotFoundError,
-    PayloadTooLargeError,
-    PermissionDeniedError,
     UpstreamAuthenticationError,
     UpstreamError,
-    UpstreamOverloadedError,
-    UpstreamRateLimitedError,
     WrapperError,
 )
+from wrapper.upstream_status import error_for_upstream_status
 
 _STATUS_IN_TEXT = re.compile(r"API Error: (?:[^0-9]{0,40}\()?(\d{3})")
 _AUTH_MARKERS = ("not logged in", "please run /login", "invalid api key", "invalid x-api-key")
@@ -45,35 +40,25 @@ def status_from_text(text: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
+# The CLI's own kinds of failed assistant message, as the HTTP status they stand for.
+_KIND_STATUS = {
+    "authentication_failed": 401,
+    "billing_error": 402,
+    "rate_limit": 429,
+    "invalid_request": 400,
+}
+
+
 def error_for_status(status: int | None, text: str | None, kind: str | None = None) -> WrapperError:
     """Classify an upstream failure by HTTP status, falling back to the CLI's error kind."""
-    message = upstream_message(text)
     lowered = (text or "").lower()
-    if status == 401 or kind == "authentication_failed" or any(m in lowered for m in _AUTH_MARKERS):
-        return UpstreamAuthenticationError(
-            "Claude rejected this server's credentials (check ANTHROPIC_API_KEY or the CLI login)."
-        )
-    if status == 402 or kind == "billing_error":
-        return PermissionDeniedError(
-            f"Claude's API refused the request: {message}", code="billing_error"
-        )
-    if status == 403:
-        return PermissionDeniedError(f"Claude's API refused the request: {message}")
-    if status == 404:
-        return NotFoundError(f"Claude's API did not find it: {message}", code="model_not_found")
-    if status == 413:
-        return PayloadTooLargeError(f"Claude's API refused the request size: {message}")
-    if status == 429 or kind == "rate_limit":
-        return UpstreamRateLimitedError(f"Claude's API is rate limiting: {message}", retry_after=30)
-    if status == 529 or "overloaded" in lowered:
-        return UpstreamOverloadedError(f"Claude's API is overloaded: {message}", retry_after=30)
-    if status is not None and 400 <= status < 500:
-        return InvalidRequestError(f"Claude's API rejected the request: {message}")
-    if kind == "invalid_request":
-        return InvalidRequestError(f"Claude's API rejected the request: {message}")
-    return UpstreamError(
-        f"Claude's API failed: {message}", upstream_status=status, code="upstream_error"
-    )
+    if any(marker in lowered for marker in _AUTH_MARKERS):
+        status = 401
+    elif status is None and kind in _KIND_STATUS:
+        status = _KIND_STATUS[kind]
+    elif status is None and "overloaded" in lowered:
+        status = 529
+    return error_for_upstream_status(status, upstream_message(text))
 
 
 def error_for_result(

@@ -8,17 +8,14 @@ knobs the CLI does not expose).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from wrapper.errors import InvalidRequestError
 from wrapper.events import (
-    Effort,
     Part,
     Role,
     TextPart,
-    ThinkingConfig,
     ToolChoice,
     ToolResultPart,
     ToolSpec,
@@ -29,17 +26,12 @@ from wrapper.schemas import openai_chat as oa
 from wrapper.translate.conversation import check_conversation, check_tools, merge_roles
 from wrapper.translate.headers import ClaudeHeaders
 from wrapper.translate.media import document_from_data, image_from_url
-
-_EFFORT: dict[str, Effort] = {
-    "minimal": "low",
-    "low": "low",
-    "medium": "medium",
-    "high": "high",
-    "xhigh": "xhigh",
-}
-
-EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
-JSON_OBJECT_SCHEMA: dict[str, Any] = {"type": "object"}
+from wrapper.translate.openai_shared import (
+    EMPTY_SCHEMA,
+    JSON_OBJECT_SCHEMA,
+    call_arguments,
+    reasoning_settings,
+)
 
 
 def _text_of(content: oa.Content | None, param: str) -> str:
@@ -89,18 +81,6 @@ def _user_parts(content: oa.Content, param: str) -> list[Part]:
     return parts
 
 
-def _arguments(raw: str, param: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw) if raw.strip() else {}
-    except json.JSONDecodeError:
-        raise InvalidRequestError(
-            "Tool call arguments must be a JSON object.", param=param
-        ) from None
-    if not isinstance(value, dict):
-        raise InvalidRequestError("Tool call arguments must be a JSON object.", param=param)
-    return value
-
-
 def _assistant_parts(message: oa.AssistantMessage, param: str, legacy_ids: list[str]) -> list[Part]:
     parts: list[Part] = []
     if isinstance(message.content, str):
@@ -124,7 +104,7 @@ def _assistant_parts(message: oa.AssistantMessage, param: str, legacy_ids: list[
             ToolUsePart(
                 id=call.id,
                 name=call.function.name,
-                input=_arguments(
+                input=call_arguments(
                     call.function.arguments, f"{param}.tool_calls[{index}].function.arguments"
                 ),
             )
@@ -136,7 +116,7 @@ def _assistant_parts(message: oa.AssistantMessage, param: str, legacy_ids: list[
             ToolUsePart(
                 id=call_id,
                 name=message.function_call.name,
-                input=_arguments(
+                input=call_arguments(
                     message.function_call.arguments, f"{param}.function_call.arguments"
                 ),
             )
@@ -327,15 +307,7 @@ def chat_request_to_turn(
             param="enable_tools",
         )
     limits = [v for v in (request.max_tokens, request.max_completion_tokens) if v is not None]
-    effort: Effort | None = claude.effort
-    thinking: ThinkingConfig | None = claude.thinking
-    if request.reasoning_effort is not None and effort is None:
-        if request.reasoning_effort == "none":
-            thinking = thinking or ThinkingConfig(mode="disabled")
-        else:
-            effort = _EFFORT[request.reasoning_effort]
-            if request.reasoning_effort == "minimal":
-                thinking = thinking or ThinkingConfig(mode="disabled")
+    effort, thinking = reasoning_settings(request.reasoning_effort, claude)
     return Turn(
         model=request.model or default_model,
         messages=messages,

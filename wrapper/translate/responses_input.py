@@ -10,7 +10,6 @@ items are dropped: Claude cannot be shown thinking without its signature.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import msgspec
@@ -19,6 +18,7 @@ from wrapper.errors import InvalidRequestError
 from wrapper.events import DocumentPart, Part, Role, TextPart, ToolResultPart, ToolUsePart
 from wrapper.schemas import openai_responses as rq
 from wrapper.translate.media import document_from_data, image_from_url
+from wrapper.translate.openai_shared import call_arguments
 from wrapper.translate.reasoning_seal import unseal
 
 
@@ -96,18 +96,6 @@ def _assistant_parts(content: str | list[rq.ContentPart], param: str) -> list[Pa
     return parts
 
 
-def _arguments(raw: str, param: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw) if raw.strip() else {}
-    except json.JSONDecodeError:
-        raise InvalidRequestError(
-            "Function call arguments must be a JSON object.", param=param
-        ) from None
-    if not isinstance(value, dict):
-        raise InvalidRequestError("Function call arguments must be a JSON object.", param=param)
-    return value
-
-
 def _tool_output(output: str | list[rq.ToolOutputPart], param: str) -> tuple[Any, ...]:
     if isinstance(output, str):
         return (TextPart(text=output),) if output else ()
@@ -154,7 +142,7 @@ def input_conversation(
             call = ToolUsePart(
                 id=item.call_id,
                 name=item.name,
-                input=_arguments(item.arguments, f"{param}.arguments"),
+                input=call_arguments(item.arguments, f"{param}.arguments"),
             )
             turns.append(("assistant", [call]))
         elif isinstance(item, rq.FunctionCallOutputItem):

@@ -17,11 +17,9 @@ import msgspec
 
 from wrapper.errors import InvalidRequestError
 from wrapper.events import (
-    Effort,
     Message,
     Part,
     Role,
-    ThinkingConfig,
     ToolChoice,
     ToolSpec,
     Turn,
@@ -30,19 +28,13 @@ from wrapper.schemas import openai_responses as rq
 from wrapper.schemas import openai_responses_output as rs
 from wrapper.translate.conversation import check_conversation, check_tools, merge_roles
 from wrapper.translate.headers import ClaudeHeaders
+from wrapper.translate.openai_shared import (
+    EMPTY_SCHEMA,
+    JSON_OBJECT_SCHEMA,
+    reasoning_settings,
+)
 from wrapper.translate.responses_input import input_conversation
 
-_EFFORT: dict[str, Effort] = {
-    "minimal": "low",
-    "low": "low",
-    "medium": "medium",
-    "high": "high",
-    "xhigh": "xhigh",
-    "max": "max",
-}
-
-EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
-JSON_OBJECT_SCHEMA: dict[str, Any] = {"type": "object"}
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
 _METADATA_LIMITS = (16, 64, 512)
 
@@ -161,21 +153,6 @@ def _output_schema(text: rq.TextConfig | None) -> tuple[dict[str, Any] | None, b
     return None, False
 
 
-def _reasoning(
-    request: rq.CreateResponseRequest, claude: ClaudeHeaders
-) -> tuple[Effort | None, ThinkingConfig | None]:
-    effort, thinking = claude.effort, claude.thinking
-    requested = request.reasoning.effort if request.reasoning is not None else None
-    if requested is not None and effort is None:
-        if requested == "none":
-            thinking = thinking or ThinkingConfig(mode="disabled")
-        else:
-            effort = _EFFORT[requested]
-            if requested == "minimal":
-                thinking = thinking or ThinkingConfig(mode="disabled")
-    return effort, thinking
-
-
 def _reject_unsupported(request: rq.CreateResponseRequest) -> None:
     if request.input is None:
         raise InvalidRequestError("input is required.", param="input")
@@ -257,7 +234,8 @@ def responses_request_to_plan(
     declared, tools_echo = _tools(request)
     tools, tool_choice = _tool_choice(request.tool_choice, declared)
     schema, json_object = _output_schema(request.text)
-    effort, thinking = _reasoning(request, claude)
+    requested = request.reasoning.effort if request.reasoning is not None else None
+    effort, thinking = reasoning_settings(requested, claude)
     system_context = _join(prior.system if prior else None, *system_messages)
     model = request.model or (prior.model if prior else None) or default_model
     store = request.store is not False

@@ -21,18 +21,8 @@ from typing import Any
 import httpx
 import msgspec
 
-from wrapper.errors import (
-    BackendTimeoutError,
-    InvalidRequestError,
-    NotFoundError,
-    PayloadTooLargeError,
-    PermissionDeniedError,
-    UpstreamAuthenticationError,
-    UpstreamError,
-    UpstreamOverloadedError,
-    UpstreamRateLimitedError,
-    WrapperError,
-)
+from wrapper.errors import BackendTimeoutError, UpstreamError, WrapperError
+from wrapper.upstream_status import error_for_upstream_status
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 ANTHROPIC_VERSION = "2023-06-01"
@@ -93,29 +83,12 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 def error_for_response(response: httpx.Response) -> WrapperError:
     """Classify a failed count_tokens response from Claude's API."""
-    status = response.status_code
-    message = _upstream_message(response)
-    if status == 401:
-        return UpstreamAuthenticationError(
-            "Claude rejected this server's credentials (check ANTHROPIC_API_KEY)."
-        )
-    if status == 403:
-        return PermissionDeniedError(f"Claude's API refused the request: {message}")
-    if status == 404:
-        return NotFoundError(f"Claude's API did not find it: {message}", code="model_not_found")
-    if status == 413:
-        return PayloadTooLargeError(f"Claude's API refused the request size: {message}")
-    if status == 429:
-        return UpstreamRateLimitedError(
-            f"Claude's API is rate limiting: {message}", retry_after=_retry_after(response) or 30
-        )
-    if status in (503, 529):
-        return UpstreamOverloadedError(
-            f"Claude's API is overloaded: {message}", retry_after=_retry_after(response) or 30
-        )
-    if 400 <= status < 500:
-        return InvalidRequestError(f"Claude's API rejected the request: {message}")
-    return UpstreamError(f"Claude's API failed: {message}", upstream_status=status)
+    return error_for_upstream_status(
+        response.status_code,
+        _upstream_message(response),
+        retry_after=_retry_after(response),
+        auth_hint="check ANTHROPIC_API_KEY",
+    )
 
 
 class UpstreamTokenCounter:
