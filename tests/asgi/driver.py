@@ -67,12 +67,15 @@ def make_app(backend: FakeBackend, settings: Settings | None = None) -> tuple[Ap
 
 @asynccontextmanager
 async def started(app: App) -> AsyncIterator[App]:
-    """``app`` between its startup and shutdown (no lifespan messages)."""
-    await app.startup()
-    try:
-        yield app
-    finally:
-        await app.shutdown()
+    """``app`` between its startup and shutdown (no lifespan messages), with a
+    background task group for its housekeeping, as the lifespan gives it."""
+    async with anyio.create_task_group() as background:
+        await app.startup(background)
+        try:
+            yield app
+        finally:
+            await app.shutdown()
+            background.cancel_scope.cancel()
 
 
 class Exchange:

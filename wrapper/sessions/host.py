@@ -7,19 +7,20 @@ inside a shielded scope, so a task group entered into that stack cannot be
 exited cleanly. Instead these resources are entered and exited by a host task of
 their own: the lifespan's stack only tells the host to stop and waits for it.
 
-The host task is detached from any task group (an asyncio task, or a trio system
-task): it never raises; failures while closing are logged.
+The host task runs in the app's background task group (the lifespan's, given
+as ``stack.background``): it never raises; failures while closing are logged.
+Outside the app (a plain exit stack with no background group, as in tests that
+enter and leave it in one task), the resources are entered into the stack itself.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import anyio
-import sniffio
+import anyio.abc
 
 from wrapper.logging import get_logger
 
@@ -39,7 +40,6 @@ class _Host(Generic[T]):
         self.done = anyio.Event()
         self.value: T | None = None
         self.error: Exception | None = None
-        self.task: Any = None
 
     async def run(self) -> None:
         try:
@@ -63,15 +63,6 @@ class _Host(Generic[T]):
             await self.done.wait()
 
 
-def _spawn(host: _Host[Any]) -> None:
-    if sniffio.current_async_library() == "trio":
-        import trio  # noqa: PLC0415 - only on the trio backend
-
-        trio.lowlevel.spawn_system_task(host.run, name=f"claude-wrapper:{host.name}")
-    else:
-        host.task = asyncio.get_running_loop().create_task(host.run(), name=host.name)
-
-
 async def run_hosted(
     stack: AsyncExitStack, setup: Callable[[AsyncExitStack], Awaitable[T]], *, name: str
 ) -> T:
@@ -80,8 +71,11 @@ async def run_hosted(
     Raises:
         Exception: whatever ``setup`` raised (its resources are closed first).
     """
+    background = getattr(stack, "background", None)
+    if not isinstance(background, anyio.abc.TaskGroup):
+        return await setup(stack)
     host: _Host[T] = _Host(setup, name)
-    _spawn(host)
+    background.start_soon(host.run, name=f"claude-wrapper:{name}")
     await host.ready.wait()
     if host.error is not None:
         with anyio.CancelScope(shield=True):
