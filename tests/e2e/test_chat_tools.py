@@ -283,3 +283,25 @@ def test_custom_tools_are_rejected_clearly(server: ServerProcess) -> None:
     )
     assert response.status_code == 400
     assert response.json()["error"]["param"] == "tools[0]"
+
+
+def test_required_tool_choice_sends_a_reply_without_a_call_back_once(
+    client: openai.OpenAI, upstream: FakeUpstream
+) -> None:
+    tag = marker()
+    upstream.script(
+        tag,
+        Reply.text("I can answer without tools."),
+        Reply(blocks=[ToolUse("get_time", {"city": "Oslo"}, id="toolu_forced")]),
+    )
+    completion = client.chat.completions.create(
+        model="m",
+        messages=[{"role": "user", "content": f"Time in Oslo? {tag}"}],
+        tools=TOOLS,  # type: ignore[arg-type]
+        tool_choice="required",
+    )
+    choice = completion.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert [c.id for c in choice.message.tool_calls or []] == ["toolu_forced"]
+    second = upstream.recorded(tag)[-1].text
+    assert "Call the required tool now" in second

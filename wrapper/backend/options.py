@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from claude_agent_sdk import ClaudeAgentOptions
+from claude_agent_sdk import ClaudeAgentOptions, HookContext, HookInput, HookMatcher
+from claude_agent_sdk.types import SyncHookJSONOutput
 
 from wrapper.backend.profile import SERVER_TOOLS, Profile
 from wrapper.backend.tool_gate import ToolGate, client_tool_server
@@ -65,6 +66,22 @@ class CliRuntime(msgspec.Struct, frozen=True, kw_only=True):
         return Path(self.config_dir)
 
 
+_MUST_CALL = "You have not called a tool yet. Call the required tool now, as instructed."
+
+
+async def _require_a_tool_call(
+    hook_input: HookInput, tool_use_id: str | None, context: HookContext
+) -> SyncHookJSONOutput:
+    """A Stop hook: a reply that ends without a client tool call is sent back once.
+
+    A reply that calls a client tool never reaches Stop (the call parks for the
+    client), so reaching it means no call was made.
+    """
+    if hook_input.get("stop_hook_active"):
+        return {}
+    return {"decision": "block", "reason": _MUST_CALL}
+
+
 def _thinking(config: ThinkingConfig | None) -> Any:
     if config is None:
         return None
@@ -108,6 +125,9 @@ def build_options(
     output_format = None
     if profile.output_schema is not None:
         output_format = {"type": "json_schema", "schema": profile.output_schema}
+    hooks: dict[Any, list[HookMatcher]] | None = None
+    if profile.must_call_tool:
+        hooks = {"Stop": [HookMatcher(hooks=[_require_a_tool_call])]}
     env = runtime.env()
     if profile.max_output_tokens is not None:
         env["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] = str(profile.max_output_tokens)
@@ -132,5 +152,6 @@ def build_options(
         effort=profile.effort,  # type: ignore[arg-type]
         thinking=_thinking(profile.thinking),
         max_turns=profile.max_turns,
+        hooks=hooks,
         extra_args=extra_args,
     )

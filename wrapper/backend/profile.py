@@ -10,7 +10,9 @@ upstream:
 * ``none`` withholds the tools (unless earlier turns used them, in which case
   their definitions stay, the model is told not to call any, and a call it
   makes anyway is answered with an error so that it goes on in text);
-* ``required`` tells the model it must call a tool;
+* ``required`` tells the model it must call a tool, and if its reply ends
+  without one, sends it back once (a ``Stop`` hook) to make the call;
+  a named tool choice does the same for that tool;
 * ``parallel_tool_calls: false`` tells the model to call at most one tool, and
   the turn reader drops any further call of the same reply.
 """
@@ -46,6 +48,7 @@ class Profile(msgspec.Struct, frozen=True, kw_only=True):
     max_output_tokens: int | None = None
     max_turns: int | None = None
     refuse_tool_calls: bool = False
+    must_call_tool: bool = False
 
     @property
     def key(self) -> str:
@@ -99,4 +102,5 @@ def profile_for(turn: Turn) -> Profile:
         max_output_tokens=turn.max_output_tokens,
         max_turns=turn.max_turns if turn.server_tools else None,
         refuse_tool_calls=refuse,
+        must_call_tool=bool(tools) and choice.mode in ("required", "tool"),
     )

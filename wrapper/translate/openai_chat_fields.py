@@ -48,9 +48,11 @@ FIELDS: dict[str, FieldFate] = {
     ),
     "tool_choice": FieldFate(
         "approximated",
-        "a named function is the only tool offered and the model is told to call it; required "
-        "and none are instructions (none also withholds the tools when no earlier turn used "
-        "them); allowed_tools restricts the tools offered",
+        "a named function is the only tool offered; with required or a named function the "
+        "model is told to call one, and a reply that ends without a call is sent back once; "
+        "none withholds the tools (or, when earlier turns used them, tells the model not to "
+        "call one and answers any call with an error); allowed_tools restricts the tools "
+        "offered",
     ),
     "parallel_tool_calls": FieldFate(
         "approximated",
