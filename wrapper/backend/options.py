@@ -4,6 +4,14 @@ The defaults send the model only what the client asked for: the client's own
 system prompt (as a plain string, the only shape the SDK passes on), none of
 Claude Code's built-in tools, no filesystem settings, CLAUDE.md, hooks or
 plugins, and the client's tools as in-process MCP tools under their own names.
+
+What the CLI still adds to a request (docs/upstream-requests.md has the figures):
+its identity line ("You are a Claude agent, built on Anthropic's Claude Agent
+SDK.", always first in ``system``); with a CLI login, or when bare mode is off,
+also its attribution line and, once per conversation, an environment note
+(working directory, platform, shell, OS version), the model's name and today's
+date; for newer models an empty ``system`` turn carrying the effort; and the
+StructuredOutput tool when the client asked for a JSON schema.
 """
 
 from __future__ import annotations
@@ -35,7 +43,31 @@ _FIXED_ENV: dict[str, str] = {
     # A stream that fails midway must fail, not be silently redone without streaming
     # (the redone text would not match what the client already received).
     "CLAUDE_CODE_DISABLE_NONSTREAMING_FALLBACK": "1",
+    # Cost and isolation (issue 8; measured in docs/upstream-requests.md).
+    # No "<total_tokens>N tokens left</total_tokens>" countdown: it changes on every
+    # request, so it would cost tokens and move inside the cached prefix.
+    "CLAUDE_CODE_TOTAL_TOKENS_REMINDER": "off",
+    # No auto-memory: a memory directory would carry what one client said into
+    # another client's conversation, and its index into every request.
+    "CLAUDE_CODE_DISABLE_AUTO_MEMORY": "1",
 }
+
+# Without LOAD_FILESYSTEM_SETTINGS: no CLAUDE.md at all, not even the machine's
+# managed one (/etc/claude-code/CLAUDE.md), which ``setting_sources=[]`` still loads.
+_ISOLATED_ENV: dict[str, str] = {"CLAUDE_CODE_DISABLE_CLAUDE_MDS": "1"}
+
+# When the CLI authenticates with ANTHROPIC_API_KEY. Bare mode (``--bare``) sends no
+# environment note (cwd, platform, shell, OS version), model-identity line or date
+# with each conversation, so the request holds the client's text plus the CLI's
+# one-line identity prefix, and the prefix stays the same on every turn, resumed or
+# not. Bare mode accepts no other Anthropic auth (no CLI login, no OAuth token) and
+# runs no hooks, so it is used only with an API key, without
+# LOAD_FILESYSTEM_SETTINGS, and for processes that need no hook (see build_options).
+# The attribution line ("x-anthropic-billing-header: cc_version=...") is dropped too:
+# it varies with each conversation's first message and sits first in the system
+# prompt; a CLI login (subscription) keeps it.
+_API_KEY_ENV: dict[str, str] = {"CLAUDE_CODE_ATTRIBUTION_HEADER": "0"}
+_BARE = "CLAUDE_CODE_SIMPLE"
 
 # Variables of this server that must never reach the CLI (the model could read them
 # through a shell tool). The SDK merges over the inherited environment, so they are
@@ -56,10 +88,25 @@ class CliRuntime(msgspec.Struct, frozen=True, kw_only=True):
         """The environment overrides for a CLI process."""
         env = dict(_FIXED_ENV)
         env.update(dict.fromkeys(_MASKED, ""))
+        if not self.load_filesystem_settings:
+            env.update(_ISOLATED_ENV)
+        env[_BARE] = "1" if self.bare_mode else ""
+        if self.api_key_auth:
+            env.update(_API_KEY_ENV)
         env.update(self.auth_env)
         env["CLAUDE_CONFIG_DIR"] = self.config_dir
         env.update(self.extra_env)
         return env
+
+    @property
+    def api_key_auth(self) -> bool:
+        """Whether the CLI authenticates with ``ANTHROPIC_API_KEY`` (the auth method's env)."""
+        return bool(self.auth_env.get("ANTHROPIC_API_KEY"))
+
+    @property
+    def bare_mode(self) -> bool:
+        """Whether processes may run in bare mode (API key auth, no filesystem settings)."""
+        return self.api_key_auth and not self.load_filesystem_settings
 
     @property
     def config_path(self) -> Path:
@@ -129,6 +176,9 @@ def build_options(
     if profile.must_call_tool:
         hooks = {"Stop": [HookMatcher(hooks=[_require_a_tool_call])]}
     env = runtime.env()
+    if hooks is not None:
+        # Bare mode runs no hooks; this process needs its Stop hook (issue 8).
+        env[_BARE] = ""
     if profile.max_output_tokens is not None:
         env["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] = str(profile.max_output_tokens)
     if resume is not None and answer_last:
@@ -136,7 +186,10 @@ def build_options(
     return ClaudeAgentOptions(
         system_prompt=profile.system_prompt,
         tools=list(SERVER_TOOLS) if profile.server_tools else [],
+        # No settings, CLAUDE.md, hooks, skills or plugins of the server's HOME or cwd;
+        # skills=[] also hides the CLI's bundled skills from the model (issue 8).
         setting_sources=None if runtime.load_filesystem_settings else [],
+        skills=None if runtime.load_filesystem_settings else [],
         strict_mcp_config=True,
         mcp_servers=mcp_servers,
         allowed_tools=allowed,

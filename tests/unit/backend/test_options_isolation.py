@@ -1,0 +1,84 @@
+"""The CLI environment and options that keep upstream requests lean and isolated (issue 8)."""
+
+from __future__ import annotations
+
+import pytest
+
+from wrapper.backend.options import CliRuntime, build_options
+from wrapper.backend.profile import Profile
+from wrapper.backend.tool_gate import ToolGate
+from wrapper.events import ToolSpec
+from wrapper.ops.upstream_auth import detect_upstream_auth
+
+ENV = {
+    "ANTHROPIC_API_KEY": "sk-ant-test",
+    "CLAUDE_CODE_OAUTH_TOKEN": "sk-ant-oat01-test",
+    "AWS_REGION": "eu-west-1",
+    "ANTHROPIC_VERTEX_PROJECT_ID": "p",
+    "CLOUD_ML_REGION": "r",
+    "HOME": "/h",
+}
+TOOL = ToolSpec(name="get_time", description="Time.", input_schema={"type": "object"})
+
+
+def runtime(method: str, *, load_filesystem_settings: bool = False) -> CliRuntime:
+    auth = detect_upstream_auth(method, ENV)
+    return CliRuntime(
+        config_dir="/tmp/c",
+        cwd="/tmp/w",
+        auth_env=auth.cli_env,
+        load_filesystem_settings=load_filesystem_settings,
+    )
+
+
+def test_every_process_gets_no_countdown_and_no_auto_memory() -> None:
+    for method in ("api_key", "cli", "bedrock", "vertex"):
+        env = runtime(method).env()
+        assert env["CLAUDE_CODE_TOTAL_TOKENS_REMINDER"] == "off"
+        assert env["CLAUDE_CODE_DISABLE_AUTO_MEMORY"] == "1"
+
+
+def test_api_key_auth_runs_bare_without_the_attribution_line() -> None:
+    env = runtime("api_key").env()
+    assert env["CLAUDE_CODE_SIMPLE"] == "1"
+    assert env["CLAUDE_CODE_ATTRIBUTION_HEADER"] == "0"
+    assert env["CLAUDE_CODE_DISABLE_CLAUDE_MDS"] == "1"
+
+
+@pytest.mark.parametrize("method", ["cli", "bedrock", "vertex"])
+def test_other_auth_methods_never_run_bare(method: str) -> None:
+    # Bare mode accepts only ANTHROPIC_API_KEY; a stray CLAUDE_CODE_SIMPLE is blanked.
+    env = runtime(method).env()
+    assert env["CLAUDE_CODE_SIMPLE"] == ""
+    assert "CLAUDE_CODE_ATTRIBUTION_HEADER" not in env
+    assert env["CLAUDE_CODE_DISABLE_CLAUDE_MDS"] == "1"
+
+
+def test_load_filesystem_settings_turns_the_isolation_off() -> None:
+    opted_in = runtime("api_key", load_filesystem_settings=True)
+    env = opted_in.env()
+    assert env["CLAUDE_CODE_SIMPLE"] == ""
+    assert "CLAUDE_CODE_DISABLE_CLAUDE_MDS" not in env
+    options = build_options(opted_in, Profile(system_prompt="s"), model=None, gate=ToolGate())
+    assert options.setting_sources is None
+    assert options.skills is None
+
+
+def test_by_default_no_setting_source_and_no_skill() -> None:
+    options = build_options(runtime("cli"), Profile(system_prompt="s"), model=None, gate=ToolGate())
+    assert options.setting_sources == []
+    assert options.skills == []
+    assert options.tools == []
+    assert options.strict_mcp_config
+
+
+def test_a_process_that_needs_its_stop_hook_does_not_run_bare() -> None:
+    lean = runtime("api_key")
+    plain = build_options(
+        lean, Profile(system_prompt="s", tools=(TOOL,)), model=None, gate=ToolGate()
+    )
+    assert plain.env["CLAUDE_CODE_SIMPLE"] == "1"
+    forced = Profile(system_prompt="s", tools=(TOOL,), must_call_tool=True)
+    hooked = build_options(lean, forced, model=None, gate=ToolGate())
+    assert hooked.hooks
+    assert hooked.env["CLAUDE_CODE_SIMPLE"] == ""
