@@ -55,7 +55,7 @@ WIRE_USAGE = {
 }
 
 RICH_EVENTS: list[AgentEvent] = [
-    MessageStart(model="m", usage=START_USAGE),
+    MessageStart(model="claude-x", usage=START_USAGE),
     BlockStart(index=0, type="thinking"),
     ThinkingDelta(index=0, thinking="Let me "),
     ThinkingDelta(index=0, thinking="think."),
@@ -74,7 +74,7 @@ RICH_EVENTS: list[AgentEvent] = [
     BlockStop(index=3),
     BlockStart(index=4, type="tool_use", tool_id="toolu_b", tool_name="noop"),
     BlockStop(index=4),
-    TurnEnd(stop_reason="tool_use", usage=USAGE, model="m"),
+    TurnEnd(stop_reason="tool_use", usage=USAGE, model="claude-x"),
 ]
 
 GOLDEN_MESSAGE: dict[str, Any] = {
@@ -231,7 +231,7 @@ def test_a_stream_without_message_start_still_opens_with_one() -> None:
         BlockStart(index=0, type="text"),
         TextDelta(index=0, text="hi"),
         BlockStop(index=0),
-        TurnEnd(stop_reason="end_turn", usage=USAGE, model="m"),
+        TurnEnd(stop_reason="end_turn", usage=USAGE, model="claude-x"),
     ]
     parsed = stream(events)
     assert [name for name, _ in parsed].count("message_start") == 1
@@ -241,8 +241,8 @@ def test_a_stream_without_message_start_still_opens_with_one() -> None:
 
 def test_empty_reply_and_stop_sequence_fields() -> None:
     events: list[AgentEvent] = [
-        MessageStart(model="m"),
-        TurnEnd(stop_reason="stop_sequence", stop_sequence="END", usage=USAGE, model="m"),
+        MessageStart(model="claude-x"),
+        TurnEnd(stop_reason="stop_sequence", stop_sequence="END", usage=USAGE, model="claude-x"),
     ]
     message = collect(events)
     assert message["content"] == []

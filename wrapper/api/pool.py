@@ -1,10 +1,11 @@
-"""``GET /v1/pool/status``: the warm process pool and the turn queue, for operators."""
+"""``GET /v1/pool/status``: the warm process pool, the turn queue and the circuit breaker."""
 
 from __future__ import annotations
 
 import msgspec
 
 from wrapper.api.context import AppContext
+from wrapper.backend.breaker import BreakerStatus
 from wrapper.http.request import Request
 from wrapper.http.responses import Response, json_response
 
@@ -18,6 +19,7 @@ class PoolStatus(msgspec.Struct):
     max_concurrent_turns: int
     max_queued_turns: int
     pids: list[int]
+    circuit_breaker: BreakerStatus | None
 
 
 class PoolAPI:
@@ -25,7 +27,7 @@ class PoolAPI:
         self.ctx = ctx
 
     async def status(self, request: Request) -> Response:
-        pool, admission = self.ctx.pool, self.ctx.admission
+        pool, admission, breaker = self.ctx.pool, self.ctx.admission, self.ctx.circuit_breaker
         return json_response(
             PoolStatus(
                 enabled=pool is not None,
@@ -36,5 +38,6 @@ class PoolAPI:
                 max_concurrent_turns=admission.limit if admission else 0,
                 max_queued_turns=admission.queue_limit if admission else 0,
                 pids=pool.pids() if pool is not None else [],
+                circuit_breaker=breaker.status() if breaker is not None else None,
             )
         )

@@ -8,7 +8,7 @@ own deadline) is refused with 503; both carry ``Retry-After``.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import anyio
@@ -34,6 +34,8 @@ class Admission:
         self.running = 0
         self.rejected = 0
         self._queue: deque[_Waiter] = deque()
+        # operations (issue 7): told each admitted turn's wait (the queue_wait_seconds metric)
+        self.on_admitted: Callable[[float], None] | None = None
 
     @property
     def waiting(self) -> int:
@@ -64,6 +66,7 @@ class Admission:
             RateLimitedError: the wait queue is full (429).
             BackendUnavailableError: no slot freed up in time (503).
         """
+        started = anyio.current_time()
         if self.running < self.limit and not self._queue:
             self.running += 1
         elif len(self._queue) >= self.queue_limit:
@@ -90,6 +93,8 @@ class Admission:
                     code="queue_timeout",
                     retry_after=5,
                 )
+        if self.on_admitted is not None:
+            self.on_admitted(anyio.current_time() - started)
         try:
             yield
         finally:

@@ -61,7 +61,7 @@ class ObservedBackend:
             self.metrics.cost.labels(model=end.model).inc(end.cost_usd)
         self.metrics.turns.labels(outcome="completed").inc()
         if record is not None:
-            record.add_turn(end.cost_usd)
+            record.add_turn(end.cost_usd, end.model)
         self.login.report_success()
 
     @asynccontextmanager

@@ -23,6 +23,7 @@ from wrapper.ops.ratelimit import RateLimiter
 from wrapper.ops.request_record import current_record, start_record
 
 COST_HEADER = "x-claude-cost-usd"
+MODEL_HEADER = "x-claude-model"
 GATED_GROUPS = frozenset({"chat"})
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -75,6 +76,8 @@ class RequestHooks:
         if isinstance(response, JSONResponse):
             if record.cost_usd is not None:
                 response.headers.append((COST_HEADER, f"{record.cost_usd:.6f}"))
+            if record.model is not None:  # the model that answered (a fallback model, say)
+                response.headers.append((MODEL_HEADER, record.model))
         else:
             record.streaming = True
             self.metrics.active_streams.inc()

@@ -15,15 +15,17 @@ import contextvars
 class RequestRecord:
     """Per-request tallies (mutated only by the turns of this request)."""
 
-    __slots__ = ("cost_usd", "streaming", "turns")
+    __slots__ = ("cost_usd", "model", "streaming", "turns")
 
     def __init__(self) -> None:
         self.cost_usd: float | None = None
         self.turns = 0
         self.streaming = False
+        self.model: str | None = None  # the model that answered (``x-claude-model``)
 
-    def add_turn(self, cost_usd: float | None) -> None:
+    def add_turn(self, cost_usd: float | None, model: str | None = None) -> None:
         self.turns += 1
+        self.model = model or self.model
         if cost_usd is not None:
             self.cost_usd = (self.cost_usd or 0.0) + cost_usd
 

@@ -103,6 +103,8 @@ class MessageCollector:
         self.end: TurnEnd | None = None
 
     def add(self, event: AgentEvent) -> None:
+        if isinstance(event, MessageStart | TurnEnd):
+            self.model = event.model  # the model that answered (a fallback model, say)
         if isinstance(event, BlockStart):
             self._blocks[event.index] = _Block(event)
             return
@@ -160,6 +162,7 @@ class StreamTranslator:
 
     def translate(self, event: AgentEvent) -> list[ao.StreamEvent]:
         if isinstance(event, MessageStart):
+            self.model = event.model  # the model that answered (a fallback model, say)
             return self._start(event.usage)
         events = self._start(Usage())
         if isinstance(event, BlockStart):

@@ -147,10 +147,12 @@ def completion(
 ) -> oa.ChatCompletion:
     """The non-stream response for finished choices."""
     usages = [c.end.usage for c in collectors if c.end is not None]
+    # The model that answered (a fallback model after overloads), else the requested one.
+    answered = next((c.end.model for c in collectors if c.end is not None), model)
     return oa.ChatCompletion(
         id=completion_id,
         created=created,
-        model=model,
+        model=answered,
         choices=[c.choice() for c in collectors],
         usage=completion_usage(sum_usage(usages)),
     )
@@ -187,6 +189,8 @@ class ChunkTranslator:
 
     def translate(self, event: AgentEvent) -> list[oa.ChatCompletionChunk]:
         chunks: list[oa.ChatCompletionChunk] = []
+        if isinstance(event, MessageStart | TurnEnd):
+            self.model = event.model  # the model that answered (a fallback model, say)
         if not self._role_sent and isinstance(event, MessageStart | TextDelta | TurnEnd):
             self._role_sent = True
             chunks.append(self._chunk(oa.Delta(role="assistant", content="")))

@@ -30,6 +30,7 @@ from wrapper.events import (
     BlockStart,
     BlockStop,
     Message,
+    MessageStart,
     Part,
     RedactedThinkingPart,
     SignatureDelta,
@@ -349,6 +350,9 @@ class ResponseAssembler:
 
     def feed(self, event: AgentEvent) -> list[rs.StreamEvent]:
         """The stream events for ``event`` (the terminal event comes from :meth:`terminal`)."""
+        if isinstance(event, MessageStart | TurnEnd) and event.model != self.template.model:
+            # The model that answered (a fallback model, say) is the response's model.
+            self.template = msgspec.structs.replace(self.template, model=event.model)
         events = [] if self.started else self._begin()
         if isinstance(event, BlockStart):
             events += self._start(event)
