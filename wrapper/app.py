@@ -75,7 +75,7 @@ class App:
         self.settings: Settings | None = None
         self.ctx: AppContext | None = None
         self.router: Router | None = None
-        self._stack: AsyncExitStack | None = None
+        self._stack: LifespanStack | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -110,8 +110,14 @@ class App:
                 return
             await send({"type": "lifespan.startup.complete"})
             message = await receive()
+            final = self._stack.final if self._stack is not None else []
             await self.shutdown()
             background.cancel_scope.cancel()
+        # operations (issue 7): with the background work stopped nothing can start a CLI
+        # process any more; the last steps of shutdown run now (LifespanStack.final).
+        with anyio.CancelScope(shield=True):
+            for step in final:
+                await step()
         if message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
 
@@ -164,8 +170,16 @@ class App:
         status = 500
         route: Route | None = None
         extra = ""
+        state = _DispatchState(
+            dialect="anthropic" if request.path.startswith("/v1/messages") else "openai"
+        )
         try:
-            status, route, extra = await self._dispatch(request, receive, send)
+            status, route, extra = await self._dispatch(request, receive, send, state)
+        except anyio.get_cancelled_exc_class():
+            # Cut by the server: a response still running when the shutdown grace period
+            # ended (or a dropped connection). Not a server error.
+            status, route, extra = 499, state.route, "cancelled"
+            raise
         finally:
             log.info(
                 "request.completed",
@@ -197,13 +211,10 @@ class App:
         return headers
 
     async def _dispatch(
-        self, request: Request, receive: Receive, send: Send
+        self, request: Request, receive: Receive, send: Send, state: _DispatchState
     ) -> tuple[int, Route | None, str]:
         """Serve ``request``; returns (status, route, outcome) for the request log."""
         headers = self._base_headers(request)
-        state = _DispatchState(
-            dialect="anthropic" if request.path.startswith("/v1/messages") else "openai"
-        )
         try:
             status = await self._serve(request, receive, send, headers, state)
         except ClientDisconnectedError:

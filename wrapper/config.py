@@ -53,6 +53,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     pool_max_turns_per_process: int = 200
     pool_max_rss_mb: int = 450
     pool_tool_park_s: float = 300.0
+    pool_reset: str = "clear"
     max_concurrent_turns: int | None = None
     max_queued_turns: int = 64
     queue_timeout_s: float = 30.0
@@ -81,6 +82,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     request_cache_max_size: int = 100
     verbose: bool = False
     deep_health_cache_s: float = 30.0
+    # resilience and shutdown (issue 7)
+    upstream_retries: int = 2
+    upstream_retry_base_s: float = 0.5
+    upstream_retry_max_s: float = 8.0
+    fallback_model: str | None = None
+    fallback_after_overloads: int = 2
+    circuit_breaker_enabled: bool = True
+    circuit_breaker_window_s: float = 60.0
+    circuit_breaker_threshold: float = 0.75
+    circuit_breaker_min_requests: int = 20
+    circuit_breaker_open_s: float = 30.0
+    max_turn_cpu_s: float = 120.0
     # -- cost and isolation (issue 8): fields below this line --
 
     @property
@@ -193,6 +206,13 @@ def _parse_auth_method(raw: str) -> str | None:
     return _AUTH_METHODS[value]
 
 
+def _parse_ratio(raw: str) -> float:
+    value = float(raw.strip())
+    if not 0 < value <= 1:
+        raise ValueError("expected a number above 0 and at most 1")
+    return value
+
+
 def _parse_http_url(raw: str) -> str | None:
     value = raw.strip()
     if not value:
@@ -232,6 +252,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("POOL_MAX_TURNS_PER_PROCESS", "pool_max_turns_per_process", _parse_positive_int),
     ("POOL_MAX_RSS_MB", "pool_max_rss_mb", _parse_positive_int),
     ("POOL_TOOL_PARK_SECONDS", "pool_tool_park_s", _parse_positive_float),
+    ("POOL_RESET", "pool_reset", _parse_choice("clear", "replace")),
     ("MAX_CONCURRENT_TURNS", "max_concurrent_turns", _parse_positive_int),
     ("MAX_QUEUED_TURNS", "max_queued_turns", _parse_non_negative_int),
     ("QUEUE_TIMEOUT_SECONDS", "queue_timeout_s", _parse_positive_float),
@@ -261,6 +282,17 @@ _SPEC: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("REQUEST_CACHE_MAX_SIZE", "request_cache_max_size", _parse_positive_int),
     ("VERBOSE", "verbose", _parse_bool),
     ("DEEP_HEALTH_CACHE_SECONDS", "deep_health_cache_s", _parse_non_negative_float),
+    ("UPSTREAM_RETRIES", "upstream_retries", _parse_non_negative_int),
+    ("UPSTREAM_RETRY_BASE_SECONDS", "upstream_retry_base_s", _parse_positive_float),
+    ("UPSTREAM_RETRY_MAX_SECONDS", "upstream_retry_max_s", _parse_positive_float),
+    ("FALLBACK_MODEL", "fallback_model", _parse_text),
+    ("FALLBACK_AFTER_OVERLOADS", "fallback_after_overloads", _parse_positive_int),
+    ("WRAPPER_CIRCUIT_BREAKER_ENABLED", "circuit_breaker_enabled", _parse_bool),
+    ("WRAPPER_CIRCUIT_BREAKER_WINDOW_SECONDS", "circuit_breaker_window_s", _parse_positive_float),
+    ("WRAPPER_CIRCUIT_BREAKER_THRESHOLD", "circuit_breaker_threshold", _parse_ratio),
+    ("WRAPPER_CIRCUIT_BREAKER_MIN_REQUESTS", "circuit_breaker_min_requests", _parse_positive_int),
+    ("WRAPPER_CIRCUIT_BREAKER_OPEN_SECONDS", "circuit_breaker_open_s", _parse_positive_float),
+    ("MAX_TURN_CPU_SECONDS", "max_turn_cpu_s", _parse_non_negative_float),
     # -- cost and isolation (issue 8): entries below this line --
 )
 

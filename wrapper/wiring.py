@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -19,6 +21,7 @@ from wrapper.api.context import AppContext
 from wrapper.backend.cli_path import claude_cli_path
 from wrapper.backend.factory import build_backend
 from wrapper.backend.options import CliRuntime
+from wrapper.backend.reaper import stop_leftover_cli_processes
 from wrapper.backend.versions import CLI_VERSION, SDK_VERSION
 from wrapper.config import Settings
 from wrapper.events import Backend
@@ -30,6 +33,7 @@ from wrapper.models_catalogue import (
 )
 from wrapper.ops.components import build_operations, open_served_models
 from wrapper.ops.redis_limits import open_redis_rate_store
+from wrapper.ops.resilience import feed_backend_gauges, guard_cpu, make_resilient
 from wrapper.ops.upstream_auth import detect_upstream_auth
 from wrapper.sessions.factory import open_session_manager
 from wrapper.storage.responses_durable import DurableResponseStore
@@ -46,6 +50,9 @@ class LifespanStack(AsyncExitStack):
     def __init__(self, background: anyio.abc.TaskGroup | None = None) -> None:
         super().__init__()
         self.background = background
+        # operations (issue 7): run by the app after the background group stopped as well
+        # (the very last steps of shutdown, when nothing can start new work)
+        self.final: list[Callable[[], Awaitable[object]]] = []
 
 
 def _catalogue(settings: Settings) -> tuple[ModelInfo, ...]:
@@ -67,7 +74,15 @@ def _catalogue(settings: Settings) -> tuple[ModelInfo, ...]:
 
 
 def _config_directory(settings: Settings) -> Path:
-    """``DATA_DIR/claude``: the CLI's own config dir (transcripts), isolated from HOME."""
+    """``DATA_DIR/claude``: the CLI's own config dir (transcripts), isolated from HOME.
+
+    cost and isolation (issue 8): with ``LOAD_FILESYSTEM_SETTINGS`` it is the
+    operator's own (``CLAUDE_CONFIG_DIR`` or ``~/.claude``), where the CLI reads the
+    user settings and the user's CLAUDE.md.
+    """
+    if settings.load_filesystem_settings:
+        configured = os.environ.get("CLAUDE_CONFIG_DIR", "").strip()
+        return Path(configured).expanduser() if configured else Path.home() / ".claude"
     config_dir = Path(settings.data_dir).expanduser().resolve() / "claude"
     config_dir.mkdir(parents=True, exist_ok=True)
     return config_dir
@@ -139,6 +154,12 @@ async def build_context(settings: Settings, stack: AsyncExitStack) -> AppContext
     extras["sessions"] = sessions
     # -- operations (issue 7): components below this line --
     cli = claude_cli_path()
+    # operations (issue 7): a turn whose CLI goes over MAX_TURN_CPU_SECONDS is killed;
+    # the last step of shutdown: no CLI process outlives the server
+    background = stack.background if isinstance(stack, LifespanStack) else None
+    if isinstance(stack, LifespanStack):
+        stack.final.append(partial(stop_leftover_cli_processes, cli))
+    backend = guard_cpu(settings, backend, background)
     ops = await build_operations(
         settings,
         backend=backend,
@@ -152,6 +173,13 @@ async def build_context(settings: Settings, stack: AsyncExitStack) -> AppContext
         stack.background.start_soon(ops.probe_loop)
     backend = ops.backend
     extras.update(ops.fields())
+    # operations (issue 7): retries, fallback model and circuit breaker; the backend gauges
+    resilience = make_resilient(settings, ops.backend, ops.metrics)
+    backend = resilience.backend
+    extras["circuit_breaker"] = resilience.breaker
+    gauges = feed_backend_gauges(ops.metrics, pool=pool, admission=admission, sessions=sessions)
+    if gauges is not None and background is not None:
+        background.start_soon(gauges)
     return AppContext(
         settings=settings,
         backend=backend,

@@ -8,6 +8,7 @@ dropped, then the fake upstream's loopback URL, a throwaway API key and a temp
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import socket
@@ -56,6 +57,9 @@ def clean_env(
             # Every test client is 127.0.0.1: the per-address limits (10 chats a minute)
             # would throttle the suite. Tests of the limits pass RATE_LIMIT_ENABLED=true.
             "RATE_LIMIT_ENABLED": "false",
+            # Scripted upstream failures would be retried (with backoff, and a CLI spawn each);
+            # tests of the retries pass UPSTREAM_RETRIES themselves.
+            "UPSTREAM_RETRIES": "0",
         }
     )
     env.update(extra or {})
@@ -99,8 +103,8 @@ class ServerProcess:
             f"127.0.0.1:{self.port}",
             "--worker-class",
             self.worker_class,
-            "--graceful-timeout",
-            "10",
+            "--graceful-timeout",  # as claude-wrapper does: SHUTDOWN_GRACE_SECONDS
+            str(math.ceil(float(self.env.get("SHUTDOWN_GRACE_SECONDS", "10")))),
         ]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(

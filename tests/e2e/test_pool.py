@@ -258,3 +258,22 @@ def test_processes_are_recycled_and_crashes_replaced(upstream: FakeUpstream) -> 
                 timeout=30,
             )
         assert reply.json()["choices"][0]["message"]["content"] == f"You said: {tag}"
+
+
+def test_pool_reset_replace_gives_every_conversation_a_pristine_process(
+    upstream: FakeUpstream,
+) -> None:
+    env = {"POOL_MAX_PROCESSES": "2", "POOL_MIN_WARM": "1", "POOL_RESET": "replace"}
+    with ServerProcess(upstream.url, env=env) as proc:
+        tags = [marker() for _ in range(3)]
+        for tag in tags:
+            reply = httpx.post(
+                proc.url + "/v1/chat/completions",
+                json={"messages": [{"role": "user", "content": tag}]},
+                timeout=60,
+            )
+            assert reply.status_code == 200
+        for tag in tags:
+            text = upstream.recorded(tag)[-1].text
+            assert "/clear" not in text
+            assert "command-name" not in text

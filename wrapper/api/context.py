@@ -7,6 +7,7 @@ import time
 import msgspec
 
 from wrapper.backend.admission import Admission
+from wrapper.backend.breaker import CircuitBreaker
 from wrapper.backend.pool import ProcessPool
 from wrapper.config import Settings
 from wrapper.events import Backend
@@ -49,4 +50,5 @@ class AppContext(msgspec.Struct, frozen=True, kw_only=True):
     response_cache: ResponseCache | None = None
     request_hooks: RequestHooks | None = None
     deep_health: DeepHealth | None = None
+    circuit_breaker: CircuitBreaker | None = None
     started_at: float = msgspec.field(default_factory=time.time)

@@ -26,6 +26,7 @@ from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient, ResultMessage
 from claude_agent_sdk._internal.message_parser import parse_message
 from claude_agent_sdk.types import Message as SdkMessage
 
+from wrapper.backend.cpu_budget import note_turn_process
 from wrapper.logging import get_logger
 
 log = get_logger(__name__)
@@ -55,6 +56,7 @@ class CliProcess:
         self.alive = False
         self.model: str | None = options.model
         self.total_cost_usd = 0.0
+        self._stopped = False
 
     @property
     def stderr_tail(self) -> str:
@@ -113,6 +115,7 @@ class CliProcess:
             if kind == "error":
                 exc = data.get("exception")
                 raise exc if isinstance(exc, Exception) else ProcessEndedError
+            note_turn_process(self)  # operations (issue 7): the turn's CPU budget
             message = parse_message(data)
             if message is None:
                 continue
@@ -153,10 +156,27 @@ class CliProcess:
             return None
         return pages * os.sysconf("SC_PAGE_SIZE")
 
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time the CLI process has used, from ``/proc`` (Linux only)."""
+        if self.pid is None:
+            return None
+        try:
+            with open(f"/proc/{self.pid}/stat", encoding="ascii") as stat:  # noqa: PTH123
+                fields = stat.read().rsplit(")", 1)[1].split()
+            ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+        except (OSError, ValueError, IndexError):
+            return None
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     async def stop(self) -> None:
-        """End the process at once; never raises, never leaves it running."""
-        if not self.alive:
+        """End the process at once; never raises, never leaves it running.
+
+        Safe to call on a process whose start was interrupted (the OS process may
+        exist before the handshake completed) and more than once.
+        """
+        if self._stopped:
             return
+        self._stopped = True
         self.alive = False
         with anyio.CancelScope(shield=True):
             process = self._os_process()

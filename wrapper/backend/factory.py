@@ -27,6 +27,7 @@ def pool_settings(settings: Settings) -> PoolSettings:
         max_turns_per_process=settings.pool_max_turns_per_process,
         max_rss_bytes=settings.pool_max_rss_mb * 1024 * 1024,
         park_timeout_s=settings.pool_tool_park_s,
+        reset=settings.pool_reset,
     )
 
 

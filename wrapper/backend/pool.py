@@ -52,6 +52,10 @@ class PoolSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_rss_bytes: int = 450 * 1024 * 1024
     park_timeout_s: float = 300.0
     maintenance_interval_s: float = 1.0
+    # "clear": a process is reused for a new conversation after /clear (fast; the CLI
+    # then shows the next conversation a short record that /clear ran). "replace": a
+    # process serves one conversation only and is replaced (pristine, ~0.3 CPU-s each).
+    reset: str = "clear"
 
 
 class State(enum.Enum):
@@ -124,11 +128,16 @@ class ProcessPool:
         self._changed = anyio.Event()
         self._recent: dict[str, tuple[Profile, str, float]] = {}
         self._group: anyio.abc.TaskGroup | None = None
+        self._closed = False
         self.spawned = 0
         self.affinity_hits = 0
         self.parked_hits = 0
 
     # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def attach(self, background: anyio.abc.TaskGroup) -> None:
         """Run the pool's housekeeping in ``background`` (the app's lifespan group)."""
@@ -136,7 +145,8 @@ class ProcessPool:
         background.start_soon(self._maintain)
 
     async def close(self) -> None:
-        """Stop every process (at shutdown); housekeeping stops with its group."""
+        """Stop every process (at shutdown); no process is started after this."""
+        self._closed = True
         self._group = None
         with anyio.CancelScope(shield=True):
             members, self._members = self._members, []
@@ -195,7 +205,7 @@ class ProcessPool:
             member = self._pick(profile, State.HELD, pinned=False)
             if member is not None:
                 member.enter(State.BUSY)
-                if await member.process.clear():
+                if await self._cleared(member):
                     member.digest = None
                     return member
                 await self._discard(member)
@@ -305,6 +315,9 @@ class ProcessPool:
         self, profile: Profile, model: str, deadline: Deadline | None
     ) -> PooledProcess:
         """Start a clean process (``_starting`` was reserved by the caller)."""
+        if self._closed:
+            self._starting -= 1
+            raise BackendUnavailableError("The server is shutting down.", retry_after=5)
         gate = ToolGate(refuse=profile.refuse_tool_calls)
         options = build_options(self.runtime, profile, model=model, gate=gate)
         process = CliProcess(options, label="pool")
@@ -326,6 +339,9 @@ class ProcessPool:
         self.spawned += 1
         member = PooledProcess(process, gate, profile)
         member.enter(State.CLEAN)
+        if self.closed:  # closed while it was starting
+            await self._stop(member)
+            raise BackendUnavailableError("The server is shutting down.", retry_after=5)
         self._members.append(member)
         return member
 
@@ -372,10 +388,16 @@ class ProcessPool:
         rss = process.rss_bytes()
         return rss is not None and rss > self.settings.max_rss_bytes
 
+    async def _cleared(self, member: PooledProcess) -> bool:
+        """Empty ``member``'s conversation for reuse; False if it must be replaced."""
+        if self.settings.reset == "replace":
+            return False
+        ok = await member.process.clear()
+        log.debug("pool.cleared", pid=member.process.pid, ok=ok)
+        return ok
+
     async def _reset(self, member: PooledProcess) -> None:
-        process = member.process
-        ok = await process.clear()
-        log.debug("pool.cleared", pid=process.pid, ok=ok)
+        ok = await self._cleared(member)
         if ok and member in self._members:
             member.enter(State.CLEAN)
             self._notify()
@@ -422,11 +444,13 @@ class ProcessPool:
         self._starting += 1
         try:
             await self._start(profile, model, None)
+        except BackendUnavailableError:
+            return
         except Exception:  # noqa: BLE001 - a failed spare is logged and retried later
             log.warning("pool.spare_failed", profile=profile.key)
 
     async def _maintain(self) -> None:
-        while True:
+        while not self._closed:
             try:
                 await self._maintain_once()
             except Exception:

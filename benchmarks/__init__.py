@@ -1,0 +1,1 @@
+"""Benchmarks of claude-wrapper against the fake upstream (``make bench``)."""
