@@ -10,7 +10,7 @@ Each pooled process is in one state:
 * ``busy``    — serving a turn; ``starting`` / ``resetting`` — in transition.
 
 Turns never wait for housekeeping: releasing a process after a turn returns at
-once, and clearing (``/clear``), resetting an interrupted turn, replacing and
+once, and clearing (``/clear``), replacing discarded processes and
 recycling processes all happen in the pool's background task group. A global
 cap bounds live processes; making room evicts idle processes (clean ones of
 other profiles first, then the least recently used held or parked ones),
