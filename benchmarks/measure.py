@@ -166,7 +166,6 @@ async def throughput(
     records: dict[str, Record],
     plan: Plan,
     marker: str,
-    requests: int,
 ) -> None:
     """Completed requests per second at each concurrency (the floor only at 1)."""
     for concurrency in plan.concurrency:
@@ -174,7 +173,9 @@ async def throughput(
         for round_no in range(plan.rounds):
             for contender in rotated(eligible, round_no):
                 record = records[contender.name]
-                count = share(contender, max(requests, concurrency), plan, minimum=concurrency)
+                count = share(
+                    contender, max(plan.throughput, concurrency), plan, minimum=concurrency
+                )
                 completed = 0
 
                 async def run(

@@ -184,7 +184,7 @@ async def timed_modes(
     for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
         marker, plan = MODES[mode], plans[mode]
         load = os.getloadavg()[0]
-        busy = " (the box is busy: expect noisy figures)" if load > 1.0 else ""
+        busy = " (the box is busy: expect noisy figures)" if load > 1.5 else ""
         print(f"-- {mode}: warming up; load average {load:.2f}{busy}", flush=True)
         started = time.monotonic()
         await warm_up(contenders, marker, max(plan.concurrency))
@@ -195,7 +195,7 @@ async def timed_modes(
         print(f"-- {mode}: latency (sequential)", flush=True)
         await sequential(contenders, records, plan, marker)
         print(f"-- {mode}: throughput at {plan.concurrency}", flush=True)
-        await throughput(contenders, records, plan, marker, plan.throughput)
+        await throughput(contenders, records, plan, marker)
         peaks = peak.take()
         served = sum(w.requests for r in records.values() for w in r.cpu.values())
         upstream_cpu = proctree.cpu_seconds([upstream_pid]) - helpers_before[0]

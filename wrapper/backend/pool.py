@@ -16,6 +16,11 @@ cap bounds live processes; making room evicts idle processes (clean ones of
 other profiles first, then the least recently used held or parked ones),
 never busy ones. A process never serves two conversations without a reset in
 between.
+
+New conversations go to the most recently used clean process, and while held
+conversations are rarely claimed (``hold_policy.py``) a spare is made by clearing
+a held process rather than starting another: a process that works often stays
+warm, one that idles between turns wakes up costlier.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import msgspec
 
 from wrapper.backend.cli_process import CliProcess
 from wrapper.backend.cold import SessionStart, remove_file, spawn
+from wrapper.backend.hold_policy import HoldPolicy
 from wrapper.backend.options import CliRuntime, build_options
 from wrapper.backend.profile import Profile
 from wrapper.backend.session_link import SessionLink
@@ -132,6 +138,7 @@ class ProcessPool:
         self.spawned = 0
         self.affinity_hits = 0
         self.parked_hits = 0
+        self.holding = HoldPolicy()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -173,6 +180,7 @@ class ProcessPool:
         counts["spawned"] = self.spawned
         counts["affinity_hits"] = self.affinity_hits
         counts["parked_hits"] = self.parked_hits
+        counts["hold_claim_rate_pct"] = round(self.holding.rate * 100)
         return counts
 
     def pids(self) -> list[int]:
@@ -184,19 +192,22 @@ class ProcessPool:
         """The idle process holding (or parked in) conversation ``digest``, now busy."""
         for member in self._members:
             if member.digest == digest and member.state in (State.HELD, State.PARKED):
+                if member.state is State.HELD and member.link is None:
+                    self.holding.claimed()
                 member.enter(State.BUSY)
                 return member
+        self.holding.missed(digest)
         return None
 
     async def take_clean(self, turn: Turn, profile: Profile, deadline: Deadline) -> PooledProcess:
         """A process of ``profile`` with an empty conversation, now busy.
 
-        Prefers a clean one; else clears the least recently used held one of the
-        profile; else starts one (making room if needed).
+        Prefers the most recently used clean one; else clears the least recently
+        used held one of the profile; else starts one (making room if needed).
         """
         self._note_use(profile, turn.model)
         while True:
-            member = self._pick(profile, State.CLEAN)
+            member = self._pick(profile, State.CLEAN, newest=True)
             if member is not None:
                 log.debug("pool.take_clean", pid=member.process.pid)
                 member.enter(State.BUSY)
@@ -204,6 +215,7 @@ class ProcessPool:
                 return member
             member = self._pick(profile, State.HELD, pinned=False)
             if member is not None:
+                self._drop_held(member)
                 member.enter(State.BUSY)
                 if await self._cleared(member):
                     member.digest = None
@@ -252,8 +264,14 @@ class ProcessPool:
         return member
 
     def _pick(
-        self, profile: Profile, state: State, *, pinned: bool | None = None
+        self,
+        profile: Profile,
+        state: State,
+        *,
+        pinned: bool | None = None,
+        newest: bool = False,
     ) -> PooledProcess | None:
+        """The process of ``profile`` in ``state`` that entered it first (or last)."""
         matching = [
             m
             for m in self._members
@@ -261,7 +279,16 @@ class ProcessPool:
             and m.profile == profile
             and (pinned is None or (m.link is not None) == pinned)
         ]
-        return min(matching, key=lambda m: m.since) if matching else None
+        if not matching:
+            return None
+        choose = max if newest else min
+        return choose(matching, key=lambda m: m.since)
+
+    def _drop_held(self, member: PooledProcess) -> None:
+        """Note that ``member``'s held conversation is given up unclaimed."""
+        if member.state is State.HELD and member.link is None and member.digest is not None:
+            self.holding.dropped(member.digest)
+        member.digest = None
 
     def _note_use(self, profile: Profile, model: str) -> None:
         self._recent[profile.key] = (profile, model, time.monotonic())
@@ -299,6 +326,7 @@ class ProcessPool:
             return True
         victim = self._victim(None)
         if victim is not None:
+            self._drop_held(victim)
             self._members.remove(victim)
             self._spawn_soon(self._stop, victim)
             self._starting += 1
@@ -419,9 +447,10 @@ class ProcessPool:
     # ------------------------------------------------------------------ maintenance
 
     async def _top_up(self, profile: Profile) -> None:
-        """Keep a clean spare for ``profile``: start one if there is free room, else
-        clear the profile's least recently used held conversation (never evicts
-        another profile's process, never touches busy or parked ones)."""
+        """Keep a clean spare for ``profile``: start one if there is free room and
+        holding conversations pays, else clear one of the profile's held
+        conversations (never evicts another profile's process, never touches busy
+        or parked ones)."""
         want = self.settings.spares_per_profile
         if profile == self.default_profile:
             want = max(want, self.settings.min_warm)
@@ -432,13 +461,19 @@ class ProcessPool:
         )
         if have >= want:
             return
-        if self._live() >= self.settings.max_processes:
-            held = self._pick(profile, State.HELD, pinned=False)
+        at_cap = self._live() >= self.settings.max_processes
+        if at_cap or not self.holding.worth_holding:
+            # Holding pays: give up the oldest conversation. It does not: clear the
+            # process used last, so that the same few processes do the work.
+            newest = not self.holding.worth_holding
+            held = self._pick(profile, State.HELD, pinned=False, newest=newest)
             if held is not None:
-                held.digest = None
+                self._drop_held(held)
                 held.enter(State.RESETTING)
                 await self._reset(held)
-            return
+                return
+            if at_cap:
+                return
         recent = self._recent.get(profile.key)
         model = recent[1] if recent else self.default_model
         self._starting += 1
@@ -468,7 +503,7 @@ class ProcessPool:
                 if member.link is not None:
                     await self._discard(member)
                     continue
-                member.digest = None
+                self._drop_held(member)
                 member.enter(State.RESETTING)
                 self._spawn_soon(self._reset, member)
             elif member.state is State.CLEAN and (

@@ -1,0 +1,51 @@
+from wrapper.backend.hold_policy import WORTH_HOLDING_RATE, HoldPolicy
+
+
+def test_holds_until_the_traffic_shows_follow_ups_do_not_come() -> None:
+    policy = HoldPolicy()
+    assert policy.worth_holding
+    for n in range(40):
+        policy.dropped(f"conversation-{n}")
+    assert policy.rate < WORTH_HOLDING_RATE
+    assert not policy.worth_holding
+
+
+def test_claims_keep_holding_worth_it() -> None:
+    policy = HoldPolicy()
+    for n in range(40):
+        policy.dropped(f"one-shot-{n}")
+        policy.claimed()
+    assert policy.worth_holding
+
+
+def test_a_follow_up_after_its_conversation_was_dropped_counts_as_a_claim() -> None:
+    policy = HoldPolicy()
+    for n in range(40):
+        policy.dropped(f"conversation-{n}")
+    assert not policy.worth_holding
+    for n in range(40):
+        policy.missed(f"conversation-{n}")
+    assert policy.worth_holding
+
+
+def test_a_miss_of_a_conversation_never_held_changes_nothing() -> None:
+    policy = HoldPolicy()
+    for n in range(40):
+        policy.dropped(f"conversation-{n}")
+    before = policy.rate
+    policy.missed("never-seen")
+    policy.missed("conversation-3")
+    policy.missed("conversation-3")  # counted once
+    assert policy.rate > before
+    after_one = policy.rate
+    policy.missed("conversation-3")
+    assert policy.rate == after_one
+
+
+def test_only_recent_drops_are_remembered() -> None:
+    policy = HoldPolicy()
+    for n in range(1000):
+        policy.dropped(f"conversation-{n}")
+    before = policy.rate
+    policy.missed("conversation-0")
+    assert policy.rate == before
