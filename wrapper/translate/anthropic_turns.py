@@ -7,12 +7,11 @@ end so usage is Claude's real count.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 
 import msgspec
 
-from wrapper.events import AgentEvent, Backend, Turn
+from wrapper.events import Backend, Turn
 from wrapper.http.responses import Emit, Producer
 from wrapper.schemas import anthropic_output as ao
 from wrapper.translate.anthropic_response import MessageCollector, StreamTranslator, sse_frame
@@ -28,16 +27,13 @@ class MessagesPlan(msgspec.Struct, frozen=True, kw_only=True):
     omit_thinking: bool = False
 
 
-def _events(
-    backend_events: AsyncIterator[AgentEvent], turn: Turn
-) -> AsyncGenerator[AgentEvent, None]:
-    return apply_stop_sequences(backend_events, turn.stop_sequences)
-
-
 async def complete_message(backend: Backend, plan: MessagesPlan) -> ao.Message:
     """Run the turn to its end and build the non-stream ``message``."""
     collector = MessageCollector(plan.message_id, plan.model, omit_thinking=plan.omit_thinking)
-    async with backend.open(plan.turn) as events, aclosing(_events(events, plan.turn)) as stream:
+    async with (
+        backend.open(plan.turn) as events,
+        aclosing(apply_stop_sequences(events, plan.turn.stop_sequences)) as stream,
+    ):
         async for event in stream:
             collector.add(event)
     return collector.message()
@@ -50,7 +46,7 @@ def message_stream_producer(backend: Backend, plan: MessagesPlan) -> Producer:
         translator = StreamTranslator(plan.message_id, plan.model, omit_thinking=plan.omit_thinking)
         async with (
             backend.open(plan.turn) as events,
-            aclosing(_events(events, plan.turn)) as stream,
+            aclosing(apply_stop_sequences(events, plan.turn.stop_sequences)) as stream,
         ):
             async for event in stream:
                 for wire_event in translator.translate(event):

@@ -30,6 +30,7 @@ from wrapper.translate.openai_shared import (
     EMPTY_SCHEMA,
     JSON_OBJECT_SCHEMA,
     call_arguments,
+    keep_allowed_tools,
     reasoning_settings,
 )
 
@@ -199,15 +200,9 @@ def _allowed(
                 param=f"tool_choice.allowed_tools.tools[{index}]",
             )
         names.add(name)
-    unknown = names - {tool.name for tool in tools}
-    if unknown:
-        raise InvalidRequestError(
-            f"allowed_tools names unknown tools: {', '.join(sorted(unknown))}.",
-            param="tool_choice.allowed_tools.tools",
-        )
-    kept = tuple(tool for tool in tools if tool.name in names)
-    mode = choice.allowed_tools.mode
-    return kept, ToolChoice(mode="required") if mode == "required" else ToolChoice()
+    return keep_allowed_tools(
+        tools, names, choice.allowed_tools.mode, "tool_choice.allowed_tools.tools"
+    )
 
 
 def _tool_choice(

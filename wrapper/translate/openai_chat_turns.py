@@ -6,12 +6,11 @@ interleave by choice index, each choice ending with its own ``finish_reason``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 
 import msgspec
 
-from wrapper.events import AgentEvent, Backend, Turn, Usage
+from wrapper.events import Backend, Turn, Usage
 from wrapper.http.responses import Emit, Producer
 from wrapper.http.sse import encode_event
 from wrapper.schemas import openai_chat as oa
@@ -40,12 +39,6 @@ class ChatPlan(msgspec.Struct, frozen=True, kw_only=True):
     legacy_functions: bool = False
 
 
-def _events(
-    backend_events: AsyncIterator[AgentEvent], turn: Turn
-) -> AsyncGenerator[AgentEvent, None]:
-    return apply_stop_sequences(backend_events, turn.stop_sequences)
-
-
 async def complete_chat(backend: Backend, plan: ChatPlan) -> oa.ChatCompletion:
     """Run every choice to its end and build the non-stream response."""
     collectors = [
@@ -55,7 +48,7 @@ async def complete_chat(backend: Backend, plan: ChatPlan) -> oa.ChatCompletion:
     async def run(collector: ChoiceCollector) -> None:
         async with (
             backend.open(plan.turn) as events,
-            aclosing(_events(events, plan.turn)) as stream,
+            aclosing(apply_stop_sequences(events, plan.turn.stop_sequences)) as stream,
         ):
             async for event in stream:
                 collector.add(event)
@@ -82,7 +75,7 @@ def chat_stream_producer(backend: Backend, plan: ChatPlan) -> Producer:
         async def run(translator: ChunkTranslator) -> None:
             async with (
                 backend.open(plan.turn) as events,
-                aclosing(_events(events, plan.turn)) as stream,
+                aclosing(apply_stop_sequences(events, plan.turn.stop_sequences)) as stream,
             ):
                 async for event in stream:
                     for chunk in translator.translate(event):

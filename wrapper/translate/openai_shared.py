@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from wrapper.errors import InvalidRequestError
-from wrapper.events import Effort, ThinkingConfig
+from wrapper.events import Effort, ThinkingConfig, ToolChoice, ToolSpec
 from wrapper.translate.headers import ClaudeHeaders
 
 # OpenAI reasoning effort -> Claude effort ("none" and "minimal" also turn thinking off).
@@ -52,3 +52,21 @@ def call_arguments(raw: str, param: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidRequestError("Function call arguments must be a JSON object.", param=param)
     return value
+
+
+def keep_allowed_tools(
+    tools: tuple[ToolSpec, ...], names: set[str], mode: str | None, param: str
+) -> tuple[tuple[ToolSpec, ...], ToolChoice]:
+    """``tools`` restricted to an ``allowed_tools`` choice's ``names``; its ``mode``
+    (``auto`` or ``required``) becomes the tool choice.
+
+    Raises:
+        InvalidRequestError: a name is not one of ``tools`` (``param`` names the list).
+    """
+    unknown = names - {tool.name for tool in tools}
+    if unknown:
+        raise InvalidRequestError(
+            f"allowed_tools names unknown tools: {', '.join(sorted(unknown))}.", param=param
+        )
+    kept = tuple(tool for tool in tools if tool.name in names)
+    return kept, ToolChoice(mode="required") if mode == "required" else ToolChoice()

@@ -31,6 +31,7 @@ from wrapper.translate.headers import ClaudeHeaders
 from wrapper.translate.openai_shared import (
     EMPTY_SCHEMA,
     JSON_OBJECT_SCHEMA,
+    keep_allowed_tools,
     reasoning_settings,
 )
 from wrapper.translate.responses_input import input_conversation
@@ -109,14 +110,7 @@ def _allowed(
                 param=f"tool_choice.tools[{index}]",
             )
         names.add(name)
-    unknown = names - {tool.name for tool in tools}
-    if unknown:
-        raise InvalidRequestError(
-            f"allowed_tools names unknown tools: {', '.join(sorted(unknown))}.",
-            param="tool_choice.tools",
-        )
-    kept = tuple(tool for tool in tools if tool.name in names)
-    return kept, ToolChoice(mode="required") if choice.mode == "required" else ToolChoice()
+    return keep_allowed_tools(tools, names, choice.mode, "tool_choice.tools")
 
 
 def _tool_choice(
