@@ -34,8 +34,15 @@ def test_a_miss_of_a_conversation_never_held_changes_nothing() -> None:
         policy.dropped(f"conversation-{n}")
     before = policy.rate
     policy.missed("never-seen")
+    assert policy.rate == before
+
+
+def test_a_dropped_conversation_counts_as_claimed_once() -> None:
+    policy = HoldPolicy()
+    for n in range(40):
+        policy.dropped(f"conversation-{n}")
+    before = policy.rate
     policy.missed("conversation-3")
-    policy.missed("conversation-3")  # counted once
     assert policy.rate > before
     after_one = policy.rate
     policy.missed("conversation-3")
