@@ -277,3 +277,42 @@ def test_pool_reset_replace_gives_every_conversation_a_pristine_process(
             text = upstream.recorded(tag)[-1].text
             assert "/clear" not in text
             assert "command-name" not in text
+
+
+def test_one_shot_traffic_stays_on_a_few_warm_processes(upstream: FakeUpstream) -> None:
+    # Held conversations expire after a second and nobody comes back for them, so the
+    # pool learns that holding does not pay: it then makes spares by clearing the
+    # process it used last instead of starting new ones up to POOL_MAX_PROCESSES.
+    env = {
+        "POOL_MAX_PROCESSES": "6",
+        "POOL_MIN_WARM": "1",
+        "POOL_AFFINITY_TTL_SECONDS": "1",
+        "POOL_IDLE_TIMEOUT_SECONDS": "1",
+    }
+
+    def one_shot(http: httpx.Client) -> None:
+        tag = marker()
+        reply = http.post(
+            "/v1/chat/completions", json={"messages": [{"role": "user", "content": tag}]}
+        )
+        assert reply.json()["choices"][0]["message"]["content"] == f"You said: {tag}"
+
+    with (
+        ServerProcess(upstream.url, env=env) as proc,
+        httpx.Client(base_url=proc.url, timeout=60) as http,
+    ):
+        for _ in range(25):
+            one_shot(http)
+        assert wait_until(
+            lambda: (
+                status(proc)["processes"]["hold_claim_rate_pct"] < 10
+                and status(proc)["processes"]["total"] <= 2
+            ),
+            timeout=60,
+        ), status(proc)
+        spawned = status(proc)["processes"]["spawned"]
+        for _ in range(10):
+            one_shot(http)
+        after = status(proc)["processes"]
+        assert after["spawned"] - spawned <= 1, after
+        assert after["total"] <= 2, after
