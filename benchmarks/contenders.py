@@ -29,7 +29,7 @@ from wrapper.backend.options import CliRuntime, build_options
 from wrapper.backend.profile import Profile
 from wrapper.backend.tool_gate import ToolGate
 from wrapper.config import Settings
-from wrapper.ops.upstream_auth import detect_upstream_auth
+from wrapper.upstream.auth import detect_upstream_auth
 
 MODEL = "claude-sonnet-5-5"
 PROMPT = "Say hi"
@@ -182,7 +182,7 @@ def floor_runtime(root: Path) -> CliRuntime:
     config_dir.mkdir(parents=True, exist_ok=True)
     cwd = root / "cwd"
     cwd.mkdir(exist_ok=True)
-    # As the server sets it (wrapper/wiring.py): the tool-park time plus a minute.
+    # As the server sets it (wrapper/wiring/root.py): the tool-park time plus a minute.
     wait_ms = str(int((Settings().pool_tool_park_s + 60) * 1000))
     return CliRuntime(
         config_dir=str(config_dir),

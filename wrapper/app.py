@@ -45,7 +45,7 @@ from wrapper.http.routing import Route, Router
 from wrapper.logging import configure_logging, get_logger
 from wrapper.schemas.errors import Dialect
 from wrapper.taskgroups import first_error
-from wrapper.wiring import LifespanStack, build_context
+from wrapper.wiring.root import LifespanStack, build_context
 
 log = get_logger(__name__)
 

@@ -23,7 +23,7 @@ from tests.fakes.backend import FakeBackend
 from wrapper.api.context import AppContext
 from wrapper.app import App
 from wrapper.config import Settings
-from wrapper.models_catalogue import STATIC_MODELS
+from wrapper.models.catalogue import STATIC_MODELS
 
 DEFAULT_MODEL = "claude-test"
 WAIT_DEADLINE_S = 5.0

@@ -14,7 +14,7 @@ from tests.fakes.backend import FakeBackend, text_events
 from wrapper.api.context import AppContext
 from wrapper.app import App
 from wrapper.config import Settings
-from wrapper.models_catalogue import STATIC_MODELS
+from wrapper.models.catalogue import STATIC_MODELS
 from wrapper.sessions import SessionManager, open_session_manager
 
 pytestmark = pytest.mark.anyio

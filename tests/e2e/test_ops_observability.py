@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.harness import ServerProcess
 from tests.fakes.anthropic_upstream import FakeUpstream, Reply
-from wrapper.ops.deep_health import PROBE_PROMPT
+from wrapper.monitoring.deep_health import PROBE_PROMPT
 
 pytestmark = pytest.mark.e2e
 

@@ -24,7 +24,7 @@ from wrapper.events import (
     Turn,
 )
 from wrapper.schemas.anthropic import COUNT_TOKENS_DECODER, REQUEST_DECODER
-from wrapper.translate.anthropic_request import (
+from wrapper.translate.anthropic.request import (
     check_count_tokens_request,
     count_tokens_payload,
     messages_request_to_turn,

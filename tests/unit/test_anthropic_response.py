@@ -30,14 +30,14 @@ from wrapper.events import (
 )
 from wrapper.http.pump import pump_stream
 from wrapper.http.responses import JSONResponse, StreamResponse
-from wrapper.translate.anthropic_response import (
+from wrapper.translate.anthropic.response import (
     PING_FRAME,
     MessageCollector,
     StreamTranslator,
     sse_frame,
     tool_input,
 )
-from wrapper.translate.anthropic_turns import (
+from wrapper.translate.anthropic.turns import (
     MessagesPlan,
     complete_message,
     message_stream_producer,

@@ -24,8 +24,12 @@ from wrapper.events import (
 )
 from wrapper.http.request import decode_json
 from wrapper.schemas.openai_responses import REQUEST_DECODER
-from wrapper.translate.reasoning_seal import seal
-from wrapper.translate.responses_request import Prior, ResponsesPlan, responses_request_to_plan
+from wrapper.translate.openai_responses.reasoning_seal import seal
+from wrapper.translate.openai_responses.request import (
+    Prior,
+    ResponsesPlan,
+    responses_request_to_plan,
+)
 
 DEFAULT_MODEL = "claude-default"
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\nfake").decode()

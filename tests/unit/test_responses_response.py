@@ -36,10 +36,10 @@ from wrapper.events import (
 )
 from wrapper.schemas import openai_responses_output as rs
 from wrapper.schemas.openai_responses import REQUEST_DECODER
-from wrapper.translate.reasoning_seal import unseal
-from wrapper.translate.responses_request import responses_request_to_plan
-from wrapper.translate.responses_response import ResponseAssembler
-from wrapper.translate.responses_turns import frame
+from wrapper.translate.openai_responses.reasoning_seal import unseal
+from wrapper.translate.openai_responses.request import responses_request_to_plan
+from wrapper.translate.openai_responses.response import ResponseAssembler
+from wrapper.translate.openai_responses.turns import frame
 
 SCHEMA_FILE = Path(__file__).parent / "data" / "openai_responses_schema.json"
 

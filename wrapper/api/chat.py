@@ -9,15 +9,13 @@ from wrapper.errors import InvalidRequestError, WrapperError
 from wrapper.http.error_pages import openai_stream_error_frame
 from wrapper.http.request import Request, decode_json
 from wrapper.http.responses import Response, StreamResponse, json_response
-from wrapper.ops.response_cache import cached_json
+from wrapper.policy.response_cache import cached_json
 from wrapper.schemas.openai_chat import REQUEST_DECODER
-from wrapper.translate.openai_chat_fields import report
-from wrapper.translate.openai_chat_request import chat_request_to_turn
-from wrapper.translate.openai_chat_response import new_completion_id, now
-from wrapper.translate.openai_chat_turns import ChatPlan, chat_stream_producer, complete_chat
+from wrapper.translate.openai_chat.fields import report
+from wrapper.translate.openai_chat.request import chat_request_to_turn
+from wrapper.translate.openai_chat.response import new_completion_id, now
+from wrapper.translate.openai_chat.turns import ChatPlan, chat_stream_producer, complete_chat
 
-SSE_HEADERS = [("content-type", "text/event-stream"), ("cache-control", "no-cache")]
-SSE_HEADERS.append(("x-accel-buffering", "no"))
 _ANY_OBJECT = msgspec.json.Decoder(dict[str, object])
 
 
@@ -46,9 +44,8 @@ class ChatAPI:
             return StreamResponse(
                 chat_stream_producer(self.ctx.backend, plan),
                 openai_stream_error_frame,
-                SSE_HEADERS,
             )
-        return await cached_json(  # operations (issue 7): the opt-in response cache
+        return await cached_json(
             self.ctx.response_cache,
             request.headers,
             ("chat.completions", plan.turn, plan.n, plan.legacy_functions, plan.model),

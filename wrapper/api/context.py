@@ -7,21 +7,21 @@ import time
 import msgspec
 
 from wrapper.backend.admission import Admission
-from wrapper.backend.breaker import CircuitBreaker
+from wrapper.backend.layers.breaker import CircuitBreaker
 from wrapper.backend.pool import ProcessPool
 from wrapper.config import Settings
 from wrapper.events import Backend
-from wrapper.models_catalogue import ModelInfo
-from wrapper.ops.cli_login import CliLoginHealth
-from wrapper.ops.deep_health import DeepHealth
-from wrapper.ops.metrics import Metrics
-from wrapper.ops.request_hooks import RequestHooks
-from wrapper.ops.response_cache import ResponseCache
-from wrapper.ops.served_models import ServedModels
-from wrapper.ops.upstream_auth import UpstreamAuth
+from wrapper.models.catalogue import ModelInfo
+from wrapper.models.served import ServedModels
+from wrapper.monitoring.deep_health import DeepHealth
+from wrapper.monitoring.metrics import Metrics
+from wrapper.policy.request_hooks import RequestHooks
+from wrapper.policy.response_cache import ResponseCache
 from wrapper.sessions.service import SessionManager
 from wrapper.storage.responses import MemoryResponseStore, ResponseStore
+from wrapper.upstream.auth import UpstreamAuth
 from wrapper.upstream.count_tokens import UpstreamTokenCounter
+from wrapper.upstream.login import CliLoginHealth
 
 
 class AppContext(msgspec.Struct, frozen=True, kw_only=True):

@@ -13,27 +13,24 @@ from wrapper.errors import NotSupportedError
 from wrapper.http.error_pages import anthropic_stream_error_frame
 from wrapper.http.request import Request, decode_json
 from wrapper.http.responses import Response, StreamResponse, json_response
-from wrapper.ops.response_cache import cached_json
+from wrapper.policy.response_cache import cached_json
 from wrapper.schemas.anthropic import (
     COUNT_TOKENS_DECODER,
     REQUEST_DECODER,
     CountTokensResponse,
 )
-from wrapper.translate.anthropic_request import (
+from wrapper.translate.anthropic.request import (
     check_count_tokens_request,
     count_tokens_payload,
     messages_request_to_turn,
     thinking_omitted,
 )
-from wrapper.translate.anthropic_response import PING_FRAME, new_message_id
-from wrapper.translate.anthropic_turns import (
+from wrapper.translate.anthropic.response import PING_FRAME, new_message_id
+from wrapper.translate.anthropic.turns import (
     MessagesPlan,
     complete_message,
     message_stream_producer,
 )
-
-SSE_HEADERS = [("content-type", "text/event-stream"), ("cache-control", "no-cache")]
-SSE_HEADERS.append(("x-accel-buffering", "no"))
 
 _NO_COUNTER = (
     "count_tokens needs Claude's API: it works when this server's Claude Code authenticates "
@@ -61,10 +58,9 @@ class MessagesAPI:
             return StreamResponse(
                 message_stream_producer(self.ctx.backend, plan),
                 anthropic_stream_error_frame,
-                SSE_HEADERS,
                 ping_frame=PING_FRAME,
             )
-        return await cached_json(  # operations (issue 7): the opt-in response cache
+        return await cached_json(
             self.ctx.response_cache,
             request.headers,
             ("messages", plan.turn, plan.omit_thinking, plan.model),

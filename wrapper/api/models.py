@@ -1,6 +1,6 @@
 """The model list endpoints: list, get one, status, refresh.
 
-All four read or refresh the one served list (:class:`wrapper.ops.served_models.ServedModels`):
+All four read or refresh the one served list (:class:`wrapper.models.served.ServedModels`):
 ``CLAUDE_MODELS_OVERRIDE``, else Anthropic's live catalogue when configured, else the
 static catalogue.
 """
@@ -13,8 +13,8 @@ from wrapper.api.context import AppContext
 from wrapper.errors import NotFoundError
 from wrapper.http.request import Request
 from wrapper.http.responses import Response, json_response
-from wrapper.models_catalogue import ModelInfo
-from wrapper.ops.served_models import ModelsStatus, ServedModels
+from wrapper.models.catalogue import ModelInfo
+from wrapper.models.served import ModelsStatus, ServedModels
 from wrapper.schemas.models import ModelList, ModelObject
 
 

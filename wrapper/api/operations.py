@@ -17,8 +17,8 @@ from wrapper.api.context import AppContext
 from wrapper.errors import NotFoundError
 from wrapper.http.request import Request
 from wrapper.http.responses import JSONResponse, Response, json_response
-from wrapper.ops.cli_login import CliLoginStatus
-from wrapper.ops.metrics import CONTENT_TYPE
+from wrapper.monitoring.metrics import CONTENT_TYPE
+from wrapper.upstream.login import CliLoginStatus
 
 # Never echoed by the debug endpoint: credentials and anything named like one.
 _SECRET_MARKERS = ("auth", "key", "cookie", "token", "secret", "password", "signature")

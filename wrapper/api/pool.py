@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from wrapper.api.context import AppContext
-from wrapper.backend.breaker import BreakerStatus
+from wrapper.backend.layers.breaker import BreakerStatus
 from wrapper.http.request import Request
 from wrapper.http.responses import Response, json_response
 

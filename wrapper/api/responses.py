@@ -12,15 +12,13 @@ from wrapper.http.responses import Response, StreamResponse, json_response
 from wrapper.schemas import openai_responses_output as rs
 from wrapper.schemas.openai_responses import REQUEST_DECODER
 from wrapper.storage.responses import StoredResponse
-from wrapper.translate.responses_request import Prior, ResponsesPlan, responses_request_to_plan
-from wrapper.translate.responses_response import new_response_id
-from wrapper.translate.responses_turns import ResponsesStream, Save, complete_response
-
-SSE_HEADERS = [
-    ("content-type", "text/event-stream"),
-    ("cache-control", "no-cache"),
-    ("x-accel-buffering", "no"),
-]
+from wrapper.translate.openai_responses.request import (
+    Prior,
+    ResponsesPlan,
+    responses_request_to_plan,
+)
+from wrapper.translate.openai_responses.response import new_response_id
+from wrapper.translate.openai_responses.turns import ResponsesStream, Save, complete_response
 
 
 def _not_found(response_id: str) -> NotFoundError:
@@ -76,7 +74,7 @@ class ResponsesAPI:
         save = self._saver(plan)
         if body.stream:
             stream = ResponsesStream(self.ctx.backend, plan, save)
-            return StreamResponse(stream.produce, stream.error_frame, SSE_HEADERS)
+            return StreamResponse(stream.produce, stream.error_frame)
         return json_response(await complete_response(self.ctx.backend, plan, save))
 
     async def retrieve(self, request: Request) -> Response:

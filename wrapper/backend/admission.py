@@ -34,7 +34,7 @@ class Admission:
         self.running = 0
         self.rejected = 0
         self._queue: deque[_Waiter] = deque()
-        # operations (issue 7): told each admitted turn's wait (the queue_wait_seconds metric)
+        # Told each admitted turn's wait (the queue_wait_seconds metric).
         self.on_admitted: Callable[[float], None] | None = None
 
     @property

@@ -26,7 +26,7 @@ from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient, ResultMessage
 from claude_agent_sdk._internal.message_parser import parse_message
 from claude_agent_sdk.types import Message as SdkMessage
 
-from wrapper.backend.cpu_budget import note_turn_process
+from wrapper.backend.layers.cpu_budget import note_turn_process
 from wrapper.logging import get_logger
 
 log = get_logger(__name__)
@@ -51,7 +51,6 @@ class CliProcess:
         self._client = ClaudeSDKClient(options)
         self.pid: int | None = None
         self.started_at = time.monotonic()
-        self.last_used = self.started_at
         self.turns = 0
         self.alive = False
         self.model: str | None = options.model
@@ -92,7 +91,6 @@ class CliProcess:
         }
         await self._client.query(_once(message))
         self.turns += 1
-        self.last_used = time.monotonic()
 
     async def next_message(self) -> SdkMessage:
         """The next message of the CLI (cancellation-safe: nothing is lost).
@@ -115,7 +113,7 @@ class CliProcess:
             if kind == "error":
                 exc = data.get("exception")
                 raise exc if isinstance(exc, Exception) else ProcessEndedError
-            note_turn_process(self)  # operations (issue 7): the turn's CPU budget
+            note_turn_process(self)
             message = parse_message(data)
             if message is None:
                 continue
@@ -137,7 +135,6 @@ class CliProcess:
                 await self._drain_until_result()
             except Exception:  # noqa: BLE001 - any failure means: not reusable
                 return False
-            self.last_used = time.monotonic()
             return not self.exited
         return False
 

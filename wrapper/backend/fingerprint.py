@@ -19,7 +19,7 @@ import json
 from collections.abc import Sequence
 
 from wrapper.backend.content import block
-from wrapper.events import Message, Part, RedactedThinkingPart, TextPart, ThinkingPart, ToolUsePart
+from wrapper.events import Message, TextPart, ToolUsePart
 
 
 def _canonical(message: Message) -> list[object]:
@@ -42,8 +42,3 @@ def conversation_digest(profile_key: str, messages: Sequence[Message]) -> str:
             json.dumps(_canonical(message), sort_keys=True, ensure_ascii=False).encode() + b"\n"
         )
     return digest.hexdigest()
-
-
-def visible(parts: Sequence[Part]) -> tuple[Part, ...]:
-    """The parts of a reply that take part in the digest (no thinking)."""
-    return tuple(p for p in parts if not isinstance(p, ThinkingPart | RedactedThinkingPart))

@@ -43,7 +43,7 @@ _FIXED_ENV: dict[str, str] = {
     # A stream that fails midway must fail, not be silently redone without streaming
     # (the redone text would not match what the client already received).
     "CLAUDE_CODE_DISABLE_NONSTREAMING_FALLBACK": "1",
-    # Cost and isolation (issue 8; measured in docs/upstream-requests.md).
+    # What keeps upstream requests lean (measured in docs/upstream-requests.md):
     # No "<total_tokens>N tokens left</total_tokens>" countdown: it changes on every
     # request, so it would cost tokens and move inside the cached prefix.
     "CLAUDE_CODE_TOTAL_TOKENS_REMINDER": "off",
@@ -177,7 +177,7 @@ def build_options(
         hooks = {"Stop": [HookMatcher(hooks=[_require_a_tool_call])]}
     env = runtime.env()
     if hooks is not None:
-        # Bare mode runs no hooks; this process needs its Stop hook (issue 8).
+        # Bare mode runs no hooks, and this process needs its Stop hook.
         env[_BARE] = ""
     if profile.max_output_tokens is not None:
         env["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] = str(profile.max_output_tokens)
@@ -187,7 +187,7 @@ def build_options(
         system_prompt=profile.system_prompt,
         tools=list(SERVER_TOOLS) if profile.server_tools else [],
         # No settings, CLAUDE.md, hooks, skills or plugins of the server's HOME or cwd;
-        # skills=[] also hides the CLI's bundled skills from the model (issue 8).
+        # skills=[] also hides the CLI's bundled skills from the model.
         setting_sources=None if runtime.load_filesystem_settings else [],
         skills=None if runtime.load_filesystem_settings else [],
         strict_mcp_config=True,

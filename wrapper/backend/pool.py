@@ -34,11 +34,11 @@ import anyio.abc
 import msgspec
 
 from wrapper.backend.cli_process import CliProcess
-from wrapper.backend.cold import SessionStart, remove_file, spawn
 from wrapper.backend.hold_policy import HoldPolicy
 from wrapper.backend.options import CliRuntime, build_options
 from wrapper.backend.profile import Profile
 from wrapper.backend.session_link import SessionLink
+from wrapper.backend.spawn import SessionStart, remove_file, spawn
 from wrapper.backend.tool_gate import ToolGate
 from wrapper.backend.turns import Deadline
 from wrapper.errors import BackendUnavailableError

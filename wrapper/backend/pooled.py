@@ -24,7 +24,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from wrapper.backend.admission import Admission
-from wrapper.backend.cold import SessionStart, committing
 from wrapper.backend.content import blocks
 from wrapper.backend.fingerprint import conversation_digest
 from wrapper.backend.pool import PooledProcess, ProcessPool, Release
@@ -32,6 +31,7 @@ from wrapper.backend.profile import Profile, profile_for
 from wrapper.backend.sdk_errors import error_for_exception
 from wrapper.backend.sdk_events import TurnReader
 from wrapper.backend.session_link import SessionLeaser, SessionLink, TurnLease, session_digest
+from wrapper.backend.spawn import SessionStart, committing
 from wrapper.backend.tool_gate import representable
 from wrapper.backend.turns import Deadline, ReplyRecorder, read_turn, reader_for
 from wrapper.errors import WrapperError

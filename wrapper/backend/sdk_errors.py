@@ -17,7 +17,7 @@ from wrapper.errors import (
     UpstreamError,
     WrapperError,
 )
-from wrapper.upstream_status import error_for_upstream_status
+from wrapper.upstream.status import error_for_upstream_status
 
 _STATUS_IN_TEXT = re.compile(r"API Error: (?:[^0-9]{0,40}\()?(\d{3})")
 _AUTH_MARKERS = ("not logged in", "please run /login", "invalid api key", "invalid x-api-key")

@@ -37,8 +37,6 @@ from wrapper.events import (
     Usage,
 )
 
-STRUCTURED_OUTPUT_TOOL = "StructuredOutput"
-
 _STOP_REASONS: frozenset[str] = frozenset(
     {
         "end_turn",

@@ -88,17 +88,6 @@ class Request:
         self._body = b"".join(chunks)
         return self._body
 
-    async def json(self, decoder: msgspec.json.Decoder[T], limit: int) -> T:
-        """Read and decode the body with a prebuilt msgspec decoder.
-
-        Raises:
-            InvalidRequestError: the body is empty, not JSON, or violates the schema.
-            PayloadTooLargeError: see :meth:`body`.
-            ClientDisconnectedError: see :meth:`body`.
-        """
-        raw = await self.body(limit)
-        return decode_json(raw, decoder)
-
 
 def decode_json(raw: bytes, decoder: msgspec.json.Decoder[T]) -> T:
     """Decode ``raw`` with ``decoder``, classifying failures as 400s.

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from wrapper.errors import WrapperError
+from wrapper.http.sse import SSE_HEADERS
 
 Headers = list[tuple[str, str]]
 
@@ -57,6 +58,7 @@ class StreamResponse:
     when the client leaves). ``error_frame`` renders an error that happens after
     the headers went out as the dialect's in-stream error. ``ping_frame`` is what
     the pump sends while the stream is idle (default: the ``: ping`` comment).
+    ``headers`` are sent after :data:`~wrapper.http.sse.SSE_HEADERS`.
     """
 
     __slots__ = ("error_frame", "headers", "ping_frame", "produce")
@@ -70,7 +72,7 @@ class StreamResponse:
     ) -> None:
         self.produce = produce
         self.error_frame = error_frame
-        self.headers: Headers = list(headers)
+        self.headers: Headers = [*SSE_HEADERS, *headers]
         self.ping_frame = ping_frame
 
 

@@ -4,17 +4,21 @@ A path that matches no route raises :class:`NotFoundError`; a path that matches
 only for other methods raises :class:`MethodNotAllowedError` listing them (the
 app turns that into ``405`` with ``Allow``). Every route names its endpoint
 *group* (for rate limits and metrics) and its error *dialect*.
+
+Literal segments are tried before ``{name}`` ones, so ``/v1/models/status``
+wins over ``/v1/models/{model_id}`` wherever either appears in the table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 from wrapper.errors import MethodNotAllowedError, NotFoundError
+from wrapper.http.request import Request
+from wrapper.http.responses import Response
 from wrapper.schemas.errors import Dialect
 
-Handler = Callable[[Any], Awaitable[Any]]
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 class Route:
@@ -44,13 +48,18 @@ class Route:
         self.auth = auth
         self.segments = tuple(pattern.strip("/").split("/")) if pattern != "/" else ()
 
+    @property
+    def specificity(self) -> tuple[bool, ...]:
+        """Sorts literal segments before parameters, position by position."""
+        return tuple(_is_param(segment) for segment in self.segments)
+
     def match(self, parts: Sequence[str]) -> dict[str, str] | None:
         """Path parameters if ``parts`` fit this pattern, else ``None``."""
         if len(parts) != len(self.segments):
             return None
         params: dict[str, str] = {}
         for segment, part in zip(self.segments, parts, strict=True):
-            if segment.startswith("{") and segment.endswith("}"):
+            if _is_param(segment):
                 if not part:
                     return None
                 params[segment[1:-1]] = part
@@ -63,7 +72,7 @@ class Router:
     """Matches a method and path against the route table."""
 
     def __init__(self, routes: Sequence[Route]) -> None:
-        self.routes = tuple(routes)
+        self.routes = tuple(sorted(routes, key=lambda route: route.specificity))
 
     def resolve(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         """The route for ``method path`` and its path parameters.
@@ -94,6 +103,10 @@ class Router:
             if route.match(parts) is not None:
                 return route.dialect
         return "anthropic" if path.startswith("/v1/messages") else "openai"
+
+
+def _is_param(segment: str) -> bool:
+    return segment.startswith("{") and segment.endswith("}")
 
 
 def _split(path: str) -> tuple[str, ...]:

@@ -13,6 +13,13 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 PING_FRAME = b": ping\n\n"
 
+# Every SSE response carries these; ``x-accel-buffering`` stops nginx from holding frames back.
+SSE_HEADERS: tuple[tuple[str, str], ...] = (
+    ("content-type", "text/event-stream"),
+    ("cache-control", "no-cache"),
+    ("x-accel-buffering", "no"),
+)
+
 
 def encode_event(data: str, event: str | None = None) -> bytes:
     """One SSE frame carrying ``data`` (and an optional ``event:`` name)."""

@@ -3,7 +3,7 @@
 Field names and shapes follow Anthropic's Messages API reference and the types of
 the official ``anthropic`` Python client (the response ``message`` and the SSE
 events are in :mod:`wrapper.schemas.anthropic_output`). Every documented request field is
-modelled so that it gets a decided fate in ``wrapper.translate.anthropic_request``
+modelled so that it gets a decided fate in ``wrapper.translate.anthropic.request``
 (honoured, mapped, ignored or rejected; docs/compatibility-anthropic.md lists
 them). Unknown fields are ignored, as msgspec does by default. Content blocks
 of Anthropic's server tools are modelled without their bodies only so that the

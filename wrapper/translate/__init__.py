@@ -1,0 +1,1 @@
+"""Dialect requests -> Turns, and AgentEvents -> dialect objects and SSE frames."""

@@ -22,7 +22,7 @@ import httpx
 import msgspec
 
 from wrapper.errors import BackendTimeoutError, UpstreamError, WrapperError
-from wrapper.upstream_status import error_for_upstream_status
+from wrapper.upstream.status import error_for_upstream_status
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 ANTHROPIC_VERSION = "2023-06-01"

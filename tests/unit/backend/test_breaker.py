@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 from tests.fakes.backend import FakeBackend, hang, text_events
-from wrapper.backend.breaker import (
+from wrapper.backend.layers.breaker import (
     BreakerBackend,
     BreakerSettings,
     CircuitBreaker,

@@ -13,7 +13,12 @@ from claude_agent_sdk import ClaudeAgentOptions
 
 from tests.fakes.backend import Call, FakeBackend, text_events
 from wrapper.backend.cli_process import CliProcess
-from wrapper.backend.cpu_budget import CpuBudgetBackend, CpuWatchdog, TurnCpu, note_turn_process
+from wrapper.backend.layers.cpu_budget import (
+    CpuBudgetBackend,
+    CpuWatchdog,
+    TurnCpu,
+    note_turn_process,
+)
 from wrapper.errors import UpstreamError
 from wrapper.events import AgentEvent, Message, TextPart, Turn
 

@@ -8,7 +8,7 @@ from wrapper.backend.options import CliRuntime, build_options
 from wrapper.backend.profile import Profile
 from wrapper.backend.tool_gate import ToolGate
 from wrapper.events import ToolSpec
-from wrapper.ops.upstream_auth import detect_upstream_auth
+from wrapper.upstream.auth import detect_upstream_auth
 
 ENV = {
     "ANTHROPIC_API_KEY": "sk-ant-test",

@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from tests.fakes.backend import Call, FakeBackend, Step, hang, text_events
-from wrapper.backend.retrying import RetryingBackend, RetryPolicy, retry_reason
+from wrapper.backend.layers.retrying import RetryingBackend, RetryPolicy, retry_reason
 from wrapper.errors import (
     BackendTimeoutError,
     BackendUnavailableError,

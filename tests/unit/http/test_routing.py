@@ -93,3 +93,18 @@ def test_dialect_for_follows_the_route_and_the_messages_prefix() -> None:
 def test_patterns_must_start_with_a_slash() -> None:
     with pytest.raises(ValueError, match="must start"):
         Route("GET", "health", _handler, name="bad")
+
+
+def test_literal_segments_win_over_parameters_wherever_they_are_listed() -> None:
+    routes = [
+        Route("GET", "/v1/models/{model_id}", _handler, name="models.get"),
+        Route("GET", "/v1/models/status", _handler, name="models.status"),
+        Route("GET", "/v1/{area}/stats", _handler, name="area.stats"),
+        Route("GET", "/v1/sessions/stats", _handler, name="sessions.stats"),
+    ]
+    for table in (routes, list(reversed(routes))):
+        router = Router(table)
+        assert router.resolve("GET", "/v1/models/status")[0].name == "models.status"
+        assert router.resolve("GET", "/v1/models/claude-x")[0].name == "models.get"
+        assert router.resolve("GET", "/v1/sessions/stats")[0].name == "sessions.stats"
+        assert router.resolve("GET", "/v1/tools/stats")[0].name == "area.stats"

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from wrapper.ops.api_key_prompt import generate_api_key, offer_api_key
+from wrapper.cli.api_key_prompt import generate_api_key, offer_api_key
 
 
 @pytest.mark.parametrize("answer", ["y\n", "YES\n"])

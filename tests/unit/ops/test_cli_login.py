@@ -11,7 +11,7 @@ import pytest
 
 from wrapper.backend.cli_path import claude_cli_path
 from wrapper.errors import UpstreamAuthenticationError
-from wrapper.ops.cli_login import (
+from wrapper.upstream.login import (
     CliLoginHealth,
     ProbeResult,
     probe_cli_login,

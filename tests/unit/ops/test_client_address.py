@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wrapper.config import ConfigError, load_settings
-from wrapper.ops.client_address import ClientAddressResolver, parse_address
+from wrapper.policy.client_address import ClientAddressResolver, parse_address
 
 TRUSTED = ("127.0.0.1", "10.0.0.0/8", "fd00::/8")
 

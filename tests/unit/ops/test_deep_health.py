@@ -7,7 +7,7 @@ import pytest
 
 from tests.fakes.backend import Call, FakeBackend, text_events
 from wrapper.errors import UpstreamOverloadedError
-from wrapper.ops.deep_health import PROBE_PROMPT, DeepHealth
+from wrapper.monitoring.deep_health import PROBE_PROMPT, DeepHealth
 
 pytestmark = pytest.mark.anyio
 

@@ -12,8 +12,8 @@ import pytest
 
 from tests.fakes.anthropic_upstream import FakeUpstream
 from wrapper.config import load_settings
-from wrapper.models_catalogue import STATIC_MODELS, ModelInfo
-from wrapper.ops.models_live import (
+from wrapper.models.catalogue import STATIC_MODELS, ModelInfo
+from wrapper.models.live import (
     DEFAULT_MODELS_URL,
     LiveModelsError,
     LiveModelsSource,
@@ -21,7 +21,7 @@ from wrapper.ops.models_live import (
     fetch_live_models,
     live_source,
 )
-from wrapper.ops.served_models import ServedModels
+from wrapper.models.served import ServedModels
 
 KNOWN = {model.id: model for model in STATIC_MODELS}
 LIVE = [

@@ -7,12 +7,12 @@ import pytest
 
 from tests.fakes.backend import FakeBackend, hang, text_events
 from tests.unit.ops.test_metrics import samples
+from wrapper.backend.layers.observed import ObservedBackend
 from wrapper.errors import UpstreamAuthenticationError, UpstreamOverloadedError, WrapperError
 from wrapper.events import Message, TextPart, Turn, TurnEnd, Usage
-from wrapper.ops.cli_login import CliLoginHealth
-from wrapper.ops.metrics import Metrics
-from wrapper.ops.observed_backend import ObservedBackend
-from wrapper.ops.request_record import current_record, start_record
+from wrapper.monitoring.metrics import Metrics
+from wrapper.policy.request_record import current_record, start_record
+from wrapper.upstream.login import CliLoginHealth
 
 pytestmark = pytest.mark.anyio
 

@@ -11,7 +11,7 @@ import pytest
 from tests.redis_server import RedisServer
 from wrapper.config import load_settings
 from wrapper.errors import RateLimitedError
-from wrapper.ops.ratelimit import (
+from wrapper.policy.ratelimit import (
     MemoryRateLimitStore,
     RateDecision,
     RateLimiter,

@@ -8,15 +8,15 @@ import pytest
 from tests.fakes.backend import FakeBackend, text_events
 from tests.unit.ops.test_metrics import samples
 from wrapper.backend.admission import Admission
-from wrapper.backend.breaker import BreakerBackend
-from wrapper.backend.cpu_budget import CpuBudgetBackend
-from wrapper.backend.retrying import RetryingBackend
+from wrapper.backend.layers.breaker import BreakerBackend
+from wrapper.backend.layers.cpu_budget import CpuBudgetBackend
+from wrapper.backend.layers.retrying import RetryingBackend
 from wrapper.config import ConfigError, Settings, load_settings
 from wrapper.errors import UpstreamError
 from wrapper.events import Message, TextPart, Turn
-from wrapper.ops.metrics import Metrics
-from wrapper.ops.resilience import feed_backend_gauges, guard_cpu, make_resilient
+from wrapper.monitoring.metrics import Metrics
 from wrapper.sessions.records import SessionStats
+from wrapper.wiring.layers import feed_backend_gauges, guard_cpu, make_resilient
 
 P = "claude_wrapper"
 TURN = Turn(model="claude-x", messages=(Message(role="user", content=(TextPart("hi"),)),))

@@ -7,7 +7,7 @@ import pytest
 
 from wrapper.config import load_settings
 from wrapper.events import Message, TextPart, ToolSpec, Turn
-from wrapper.ops.response_cache import ResponseCache
+from wrapper.policy.response_cache import ResponseCache
 
 
 class Clock:

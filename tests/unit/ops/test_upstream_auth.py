@@ -6,7 +6,7 @@ import pytest
 
 from wrapper.backend.options import CliRuntime
 from wrapper.config import ConfigError, load_settings
-from wrapper.ops.upstream_auth import detect_upstream_auth
+from wrapper.upstream.auth import detect_upstream_auth
 
 
 @pytest.mark.parametrize(

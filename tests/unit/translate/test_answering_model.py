@@ -8,10 +8,10 @@ from tests.fakes.backend import text_events
 from wrapper.events import AgentEvent, MessageStart
 from wrapper.schemas import anthropic_output as ao
 from wrapper.schemas.openai_responses import REQUEST_DECODER
-from wrapper.translate.anthropic_response import MessageCollector, StreamTranslator
-from wrapper.translate.openai_chat_response import ChoiceCollector, ChunkTranslator, completion
-from wrapper.translate.responses_request import responses_request_to_plan
-from wrapper.translate.responses_response import ResponseAssembler
+from wrapper.translate.anthropic.response import MessageCollector, StreamTranslator
+from wrapper.translate.openai_chat.response import ChoiceCollector, ChunkTranslator, completion
+from wrapper.translate.openai_responses.request import responses_request_to_plan
+from wrapper.translate.openai_responses.response import ResponseAssembler
 
 ASKED = "claude-opus-4-7"
 ANSWERED = "claude-sonnet-4-6"

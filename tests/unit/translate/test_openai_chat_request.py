@@ -22,7 +22,7 @@ from wrapper.events import (
     Turn,
 )
 from wrapper.schemas.openai_chat import REQUEST_DECODER
-from wrapper.translate.openai_chat_request import chat_request_to_turn
+from wrapper.translate.openai_chat.request import chat_request_to_turn
 
 DEFAULT_MODEL = "claude-default"
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\nfake").decode()

@@ -27,14 +27,14 @@ from wrapper.events import (
     TurnEnd,
     Usage,
 )
-from wrapper.translate.openai_chat_response import (
+from wrapper.translate.openai_chat.response import (
     ChoiceCollector,
     ChunkTranslator,
     completion,
     completion_usage,
     finish_reason,
 )
-from wrapper.translate.openai_chat_turns import ChatPlan, chat_stream_producer, complete_chat
+from wrapper.translate.openai_chat.turns import ChatPlan, chat_stream_producer, complete_chat
 
 USAGE = Usage(
     input_tokens=11, output_tokens=7, cache_read_input_tokens=5, cache_creation_input_tokens=3

@@ -11,7 +11,7 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 
 from wrapper.config import Settings
-from wrapper.ops.ratelimit import RedisRateLimitStore
+from wrapper.policy.ratelimit import RedisRateLimitStore
 from wrapper.sessions.factory import parse_store_url
 from wrapper.sessions.host import run_hosted
 

@@ -29,7 +29,6 @@ from wrapper.logging import get_logger
 log = get_logger(__name__)
 
 WINDOW_S = 60.0
-GROUPS = ("chat", "debug", "auth", "sessions", "health", "general")
 
 
 class RateDecision(msgspec.Struct, frozen=True):

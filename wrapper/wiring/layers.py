@@ -26,15 +26,15 @@ import anyio.abc
 import msgspec
 
 from wrapper.backend.admission import Admission
-from wrapper.backend.breaker import BreakerBackend, BreakerSettings, CircuitBreaker
-from wrapper.backend.cpu_budget import CpuBudgetBackend, CpuWatchdog
+from wrapper.backend.layers.breaker import BreakerBackend, BreakerSettings, CircuitBreaker
+from wrapper.backend.layers.cpu_budget import CpuBudgetBackend, CpuWatchdog
+from wrapper.backend.layers.retrying import RetryingBackend, RetryPolicy
 from wrapper.backend.pool import ProcessPool, State
-from wrapper.backend.retrying import RetryingBackend, RetryPolicy
 from wrapper.config import Settings
 from wrapper.errors import WrapperError
 from wrapper.events import Backend
 from wrapper.logging import get_logger
-from wrapper.ops.metrics import Metrics
+from wrapper.monitoring.metrics import Metrics
 from wrapper.sessions.service import SessionManager
 
 log = get_logger(__name__)

@@ -29,7 +29,7 @@ from wrapper.events import (
     Turn,
 )
 from wrapper.schemas import anthropic as an
-from wrapper.translate.anthropic_content import block_tag, parts_of
+from wrapper.translate.anthropic.content import block_tag, parts_of
 from wrapper.translate.conversation import check_conversation, check_tools, merge_roles
 from wrapper.translate.headers import ClaudeHeaders
 

@@ -4,7 +4,7 @@ Messages keep their role (system and developer text is set aside for the
 system prompt); a ``function_call`` item becomes an assistant tool_use block
 with the call's ``call_id`` as its id, a ``function_call_output`` item a user
 tool_result block, and a ``reasoning`` item carrying a sealed thinking block
-(see :mod:`wrapper.translate.reasoning_seal`) that block again. Other reasoning
+(see :mod:`wrapper.translate.openai_responses.reasoning_seal`) that block again. Other reasoning
 items are dropped: Claude cannot be shown thinking without its signature.
 """
 
@@ -18,8 +18,8 @@ from wrapper.errors import InvalidRequestError
 from wrapper.events import DocumentPart, Part, Role, TextPart, ToolResultPart, ToolUsePart
 from wrapper.schemas import openai_responses as rq
 from wrapper.translate.media import document_from_data, image_from_url
+from wrapper.translate.openai_responses.reasoning_seal import unseal
 from wrapper.translate.openai_shared import call_arguments
-from wrapper.translate.reasoning_seal import unseal
 
 
 def _system_text(content: str | list[rq.ContentPart], param: str) -> str:

@@ -19,8 +19,8 @@ from wrapper.events import Backend, Message
 from wrapper.http.responses import Emit
 from wrapper.http.sse import encode_event
 from wrapper.schemas import openai_responses_output as rs
-from wrapper.translate.responses_request import ResponsesPlan
-from wrapper.translate.responses_response import ResponseAssembler
+from wrapper.translate.openai_responses.request import ResponsesPlan
+from wrapper.translate.openai_responses.response import ResponseAssembler
 
 Save = Callable[[rs.Response, tuple[Message, ...]], Awaitable[None]]
 """Keeps a finished response and the whole conversation it ends (``store: true``)."""

@@ -26,9 +26,9 @@ from wrapper.events import (
     Turn,
     TurnEnd,
 )
-from wrapper.ops.cli_login import CliLoginHealth
-from wrapper.ops.metrics import Metrics
-from wrapper.ops.request_record import RequestRecord, current_record
+from wrapper.monitoring.metrics import Metrics
+from wrapper.policy.request_record import RequestRecord, current_record
+from wrapper.upstream.login import CliLoginHealth
 
 _FIRST_TOKEN = (TextDelta, ThinkingDelta, ToolInputDelta)
 CLOSE_DEADLINE_S = 30.0

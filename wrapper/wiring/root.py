@@ -19,25 +19,25 @@ import anyio.abc
 
 from wrapper.api.context import AppContext
 from wrapper.backend.cli_path import claude_cli_path
-from wrapper.backend.factory import build_backend
 from wrapper.backend.options import CliRuntime
 from wrapper.backend.reaper import stop_leftover_cli_processes
 from wrapper.backend.versions import CLI_VERSION, SDK_VERSION
 from wrapper.config import Settings
 from wrapper.events import Backend
-from wrapper.models_catalogue import (
+from wrapper.models.catalogue import (
     FALLBACK_DEFAULT_MODEL,
     STATIC_MODELS,
     ModelInfo,
     latest_of_family,
 )
-from wrapper.ops.components import build_operations, open_served_models
-from wrapper.ops.redis_limits import open_redis_rate_store
-from wrapper.ops.resilience import feed_backend_gauges, guard_cpu, make_resilient
-from wrapper.ops.upstream_auth import detect_upstream_auth
+from wrapper.policy.ratelimit_redis import open_redis_rate_store
 from wrapper.sessions.factory import open_session_manager
 from wrapper.storage.responses_durable import DurableResponseStore
+from wrapper.upstream.auth import detect_upstream_auth
 from wrapper.upstream.count_tokens import open_token_counter
+from wrapper.wiring.backend import build_backend
+from wrapper.wiring.layers import feed_backend_gauges, guard_cpu, make_resilient
+from wrapper.wiring.operations import build_operations, open_served_models
 
 
 class LifespanStack(AsyncExitStack):

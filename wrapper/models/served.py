@@ -21,8 +21,8 @@ import anyio
 import msgspec
 
 from wrapper.logging import get_logger
-from wrapper.models_catalogue import ModelInfo, latest_of_family
-from wrapper.ops.models_live import LiveModelsError, LiveModelsSource
+from wrapper.models.catalogue import ModelInfo, latest_of_family
+from wrapper.models.live import LiveModelsError, LiveModelsSource
 
 log = get_logger(__name__)
 

@@ -14,7 +14,7 @@ import msgspec
 from wrapper.events import Backend, Turn
 from wrapper.http.responses import Emit, Producer
 from wrapper.schemas import anthropic_output as ao
-from wrapper.translate.anthropic_response import MessageCollector, StreamTranslator, sse_frame
+from wrapper.translate.anthropic.response import MessageCollector, StreamTranslator, sse_frame
 from wrapper.translate.stops import apply_stop_sequences
 
 

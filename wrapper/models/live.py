@@ -22,7 +22,7 @@ import httpx
 import msgspec
 
 from wrapper.config import Settings
-from wrapper.models_catalogue import ModelInfo
+from wrapper.models.catalogue import ModelInfo
 
 DEFAULT_MODELS_URL = "https://api.anthropic.com/v1/models"
 PAGE_LIMIT = 1000

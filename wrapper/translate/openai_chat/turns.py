@@ -15,7 +15,7 @@ from wrapper.http.responses import Emit, Producer
 from wrapper.http.sse import encode_event
 from wrapper.schemas import openai_chat as oa
 from wrapper.taskgroups import run_all
-from wrapper.translate.openai_chat_response import (
+from wrapper.translate.openai_chat.response import (
     ChoiceCollector,
     ChunkTranslator,
     completion,

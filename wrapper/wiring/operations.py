@@ -16,26 +16,26 @@ from typing import Any
 
 import msgspec
 
+from wrapper.backend.layers.observed import ObservedBackend
 from wrapper.config import Settings
 from wrapper.events import Backend
 from wrapper.logging import get_logger
-from wrapper.models_catalogue import STATIC_MODELS, ModelInfo
-from wrapper.ops.cli_login import CliLoginHealth, probe_cli_login, run_probe_loop
-from wrapper.ops.client_address import ClientAddressResolver
-from wrapper.ops.deep_health import DeepHealth
-from wrapper.ops.metrics import Metrics
-from wrapper.ops.models_live import LiveModelsSource, fetch_live_models, live_source
-from wrapper.ops.observed_backend import ObservedBackend
-from wrapper.ops.ratelimit import (
+from wrapper.models.catalogue import STATIC_MODELS, ModelInfo
+from wrapper.models.live import LiveModelsSource, fetch_live_models, live_source
+from wrapper.models.served import ServedModels
+from wrapper.monitoring.deep_health import DeepHealth
+from wrapper.monitoring.metrics import Metrics
+from wrapper.policy.client_address import ClientAddressResolver
+from wrapper.policy.ratelimit import (
     MemoryRateLimitStore,
     RateLimiter,
     RateLimitStore,
     group_limits,
 )
-from wrapper.ops.request_hooks import RequestHooks
-from wrapper.ops.response_cache import ResponseCache
-from wrapper.ops.served_models import ServedModels
-from wrapper.ops.upstream_auth import UpstreamAuth
+from wrapper.policy.request_hooks import RequestHooks
+from wrapper.policy.response_cache import ResponseCache
+from wrapper.upstream.auth import UpstreamAuth
+from wrapper.upstream.login import CliLoginHealth, probe_cli_login, run_probe_loop
 
 log = get_logger(__name__)
 

@@ -28,13 +28,13 @@ from wrapper.schemas import openai_responses as rq
 from wrapper.schemas import openai_responses_output as rs
 from wrapper.translate.conversation import check_conversation, check_tools, merge_roles
 from wrapper.translate.headers import ClaudeHeaders
+from wrapper.translate.openai_responses.input import input_conversation
 from wrapper.translate.openai_shared import (
     EMPTY_SCHEMA,
     JSON_OBJECT_SCHEMA,
     keep_allowed_tools,
     reasoning_settings,
 )
-from wrapper.translate.responses_input import input_conversation
 
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
 _METADATA_LIMITS = (16, 64, 512)

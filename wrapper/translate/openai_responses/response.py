@@ -44,7 +44,7 @@ from wrapper.events import (
     Usage,
 )
 from wrapper.schemas import openai_responses_output as rs
-from wrapper.translate.reasoning_seal import seal
+from wrapper.translate.openai_responses.reasoning_seal import seal
 
 ItemKind = Literal["message", "function_call", "reasoning"]
 

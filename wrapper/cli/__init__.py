@@ -15,8 +15,8 @@ import sys
 from hypercorn.config import Config
 from hypercorn.run import run
 
+from wrapper.cli.api_key_prompt import offer_api_key
 from wrapper.config import ConfigError, load_settings
-from wrapper.ops.api_key_prompt import offer_api_key
 
 
 def main(argv: list[str] | None = None) -> int:

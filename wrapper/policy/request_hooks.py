@@ -16,11 +16,11 @@ from __future__ import annotations
 from wrapper.http.request import Request
 from wrapper.http.responses import JSONResponse, Response
 from wrapper.http.routing import Route
-from wrapper.ops.cli_login import CliLoginHealth
-from wrapper.ops.client_address import ClientAddressResolver
-from wrapper.ops.metrics import Metrics
-from wrapper.ops.ratelimit import RateLimiter
-from wrapper.ops.request_record import current_record, start_record
+from wrapper.monitoring.metrics import Metrics
+from wrapper.policy.client_address import ClientAddressResolver
+from wrapper.policy.ratelimit import RateLimiter
+from wrapper.policy.request_record import current_record, start_record
+from wrapper.upstream.login import CliLoginHealth
 
 COST_HEADER = "x-claude-cost-usd"
 MODEL_HEADER = "x-claude-model"

@@ -1,0 +1,1 @@
+"""Layers around a backend: circuit breaker, retries, CPU budget and observation."""

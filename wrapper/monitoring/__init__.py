@@ -1,0 +1,1 @@
+"""What the server is watched with: Prometheus metrics and the deep health probe."""

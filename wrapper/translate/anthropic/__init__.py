@@ -1,0 +1,1 @@
+"""Anthropic Messages: request -> Turn, events -> messages and SSE events."""

@@ -1,0 +1,1 @@
+"""OpenAI Chat Completions: request -> Turn, events -> chunks and completions."""

@@ -1,0 +1,1 @@
+"""OpenAI Responses: request and input items -> Turn, events -> response objects and events."""

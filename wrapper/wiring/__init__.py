@@ -1,0 +1,1 @@
+"""The composition root: the AppContext built from Settings, once, in the lifespan."""
