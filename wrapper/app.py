@@ -13,8 +13,6 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
-from typing import Any
 
 import anyio
 import anyio.abc
@@ -30,6 +28,7 @@ from wrapper.errors import (
     NotFoundError,
     WrapperError,
 )
+from wrapper.http.asgi_types import Receive, Scope, Send
 from wrapper.http.error_pages import render_error
 from wrapper.http.pump import pump_stream
 from wrapper.http.request import ClientDisconnectedError, Request
@@ -45,20 +44,29 @@ from wrapper.http.routing import Route, Router
 from wrapper.logging import configure_logging, get_logger
 from wrapper.schemas.errors import Dialect
 from wrapper.taskgroups import first_error
-from wrapper.wiring.root import LifespanStack, build_context
+from wrapper.wiring.lifespan import LifespanStack
+from wrapper.wiring.root import build_context
 
 log = get_logger(__name__)
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-ContextFactory = Callable[[Settings, AsyncExitStack], Awaitable[AppContext]]
+ContextFactory = Callable[[Settings, LifespanStack], Awaitable[AppContext]]
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _OPEN_WARNING = "API_KEY is not set: every /v1 endpoint is open to anyone who can reach it."
-_EXPOSED = "x-request-id, request-id, retry-after, x-claude-cost-usd, x-claude-model"
-_EXPOSED += ", x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, x-cache"  # issue 7
+_EXPOSED = ", ".join(
+    (
+        "x-request-id",
+        "request-id",
+        "retry-after",
+        "x-claude-cost-usd",
+        "x-claude-model",
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+        "x-cache",
+    )
+)
 
 
 class App:
@@ -72,7 +80,6 @@ class App:
         self._settings_override = settings
         # Builds the AppContext in the lifespan; tests pass one that wires a fake backend.
         self._context_factory: ContextFactory = context_factory or build_context
-        self.settings: Settings | None = None
         self.ctx: AppContext | None = None
         self.router: Router | None = None
         self._stack: LifespanStack | None = None
@@ -85,9 +92,6 @@ class App:
             await self._lifespan(receive, send)
         elif kind == "websocket":
             await send({"type": "websocket.close", "code": 1003})
-
-    # ---------------------------------------------------------------------------------
-    # Lifespan
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         message = await receive()
@@ -113,15 +117,15 @@ class App:
             final = self._stack.final if self._stack is not None else []
             await self.shutdown()
             background.cancel_scope.cancel()
-        # operations (issue 7): with the background work stopped nothing can start a CLI
-        # process any more; the last steps of shutdown run now (LifespanStack.final).
+        # With the background work stopped nothing can start a CLI process any more:
+        # the last steps of shutdown run now.
         with anyio.CancelScope(shield=True):
             for step in final:
                 await step()
         if message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
 
-    async def startup(self, background: anyio.abc.TaskGroup | None = None) -> None:
+    async def startup(self, background: anyio.abc.TaskGroup) -> None:
         """Read settings, configure logging, build the backend and the routes.
 
         ``background`` is the task group the app's background work runs in (the
@@ -139,13 +143,12 @@ class App:
             await stack.aclose()
             raise
         self._stack = stack
-        self.settings = settings
         self.router = build_router(self.ctx)
         if settings.api_key is None:
             log.warning("app.api_open", message=_OPEN_WARNING)
         log.info(
             "app.started",
-            default_model=self.ctx.default_model,
+            default_model=self.ctx.models.default_model,
             cwd=settings.claude_cwd or "isolated temp dir",
         )
 
@@ -156,9 +159,6 @@ class App:
             with anyio.CancelScope(shield=True):
                 await stack.aclose()
         log.info("app.stopped")
-
-    # ---------------------------------------------------------------------------------
-    # HTTP
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -191,8 +191,8 @@ class App:
                 client=request.client_ip,
                 **({"outcome": extra} if extra else {}),
             )
-            if self.ctx is not None and self.ctx.request_hooks is not None:  # issue 7: metrics
-                self.ctx.request_hooks.finish(
+            if self.ctx is not None:
+                self.ctx.ops.hooks.finish(
                     route, request.method, status, time.perf_counter() - started
                 )
             structlog.contextvars.unbind_contextvars("request_id")
@@ -200,8 +200,8 @@ class App:
     def _base_headers(self, request: Request) -> Headers:
         headers: Headers = [("x-request-id", request.request_id)]
         origin = request.headers.get("origin")
-        if origin and self.settings is not None:
-            allowed = self.settings.cors_origins
+        if origin and self.ctx is not None:
+            allowed = self.ctx.settings.cors_origins
             if "*" in allowed:
                 headers.append(("access-control-allow-origin", "*"))
             elif origin in allowed:
@@ -251,22 +251,21 @@ class App:
         route, request.path_params = router.resolve(request.method, request.path)
         state.route = route
         state.dialect = route.dialect
-        hooks = ctx.request_hooks  # operations (issue 7): rate limits, login gate, cost header
-        if hooks is not None:
-            headers += await hooks.admit(request, route)
+        # Rate limits and the client's address come before auth, the login gate after it.
+        hooks = ctx.ops.hooks
+        headers += await hooks.admit(request, route)
         if route.auth:
-            self._authenticate(request)
-        if hooks is not None:
-            hooks.gate(route)
+            self._authenticate(ctx, request)
+        hooks.gate(route)
         if request.method in _BODY_METHODS:
             await request.body(ctx.settings.max_request_size)
         response = await _run_watched(route.handler, request, receive)
         if response is None:
             return 499
-        if hooks is not None:
-            hooks.decorate(response)
+        hooks.decorate(response)
         if isinstance(response, StreamResponse):
             return await self._stream(
+                ctx,
                 request,
                 response,
                 headers=headers,
@@ -277,8 +276,8 @@ class App:
         await _send_json(send, response, headers, head=request.method == "HEAD")
         return response.status
 
-    def _authenticate(self, request: Request) -> None:
-        expected = self.ctx.settings.api_key if self.ctx else None
+    def _authenticate(self, ctx: AppContext, request: Request) -> None:
+        expected = ctx.settings.api_key
         if not expected:
             return
         presented = request.headers.get("x-api-key")
@@ -320,6 +319,7 @@ class App:
 
     async def _stream(
         self,
+        ctx: AppContext,
         request: Request,
         response: StreamResponse,
         *,
@@ -328,15 +328,14 @@ class App:
         receive: Receive,
         send: Send,
     ) -> int:
-        assert self.settings is not None
         outcome = await pump_stream(
             response,
             send,
             receive,
             headers=headers + response.headers,
             render_error=lambda error: render_error(error, dialect, request.request_id),
-            ping_interval=self.settings.ping_interval_s,
-            first_byte_deadline=self.settings.first_byte_deadline_s,
+            ping_interval=ctx.settings.ping_interval_s,
+            first_byte_deadline=ctx.settings.first_byte_deadline_s,
         )
         if outcome.disconnected:
             return 499

@@ -6,32 +6,59 @@ app sends, lets a test wait until the sent messages satisfy a condition, and
 reports ``http.disconnect`` once the test calls :meth:`Exchange.disconnect`
 (as hypercorn does, ``send`` never raises after that).
 
-:func:`make_app` builds an App with explicit Settings whose context factory
-wires a scripted :class:`~tests.fakes.backend.FakeBackend` instead of the CLI.
+:func:`make_app` builds an App with explicit Settings whose context factory is
+the real composition root with a scripted backend (say a
+:class:`~tests.fakes.backend.FakeBackend`) in place of the CLI's.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import msgspec
 
-from tests.fakes.backend import FakeBackend
 from wrapper.api.context import AppContext
 from wrapper.app import App
-from wrapper.config import Settings
-from wrapper.models.catalogue import STATIC_MODELS
+from wrapper.backend.pool_view import NoPool
+from wrapper.config import (
+    BreakerSettings,
+    ModelSettings,
+    RateLimitSettings,
+    RetrySettings,
+    SessionSettings,
+    Settings,
+    UpstreamSettings,
+)
+from wrapper.events import Backend
+from wrapper.wiring.backend import CoreBackend, CoreRequest, admission_for
+from wrapper.wiring.lifespan import LifespanStack
+from wrapper.wiring.root import build_context
 
 DEFAULT_MODEL = "claude-test"
 WAIT_DEADLINE_S = 5.0
 
 
 def quiet_settings(**overrides: Any) -> Settings:
-    """Settings for in-process tests: quiet logs, everything else as given."""
-    values: dict[str, Any] = {"log_format": "json", "log_level": "error"}
+    """Settings for in-process tests: quiet logs, an empty environment, sessions in
+    memory, no retries, rate limits or breaker (tests of those turn them on), the
+    default model pinned; everything else as given."""
+    values: dict[str, Any] = {
+        "log_format": "json",
+        "log_level": "error",
+        "models": ModelSettings(default_model=DEFAULT_MODEL),
+        "sessions": SessionSettings(store_url="memory://"),
+        "rate_limits": RateLimitSettings(enabled=False),
+        "retry": RetrySettings(retries=0),
+        "breaker": BreakerSettings(enabled=False),
+        "upstream": UpstreamSettings(auth_method="api_key", probe_interval_s=0),
+        "max_turn_cpu_s": 0,
+    }
     values.update(overrides)
     return Settings(**values)
 
@@ -44,23 +71,28 @@ class Wiring:
         self.released = 0
 
 
-def make_app(backend: FakeBackend, settings: Settings | None = None) -> tuple[App, Wiring]:
-    """An App whose lifespan wires ``backend``; returns the app and its wiring record."""
+def make_app(backend: Backend, settings: Settings | None = None) -> tuple[App, Wiring]:
+    """An App whose lifespan wires ``backend`` as its core backend, under the real
+    composition root (layers, hooks, stores); returns the app and its wiring record."""
     wiring = Wiring()
 
-    async def factory(settings: Settings, stack: AsyncExitStack) -> AppContext:
+    async def open_core(request: CoreRequest, stack: LifespanStack) -> CoreBackend:
+        return CoreBackend(
+            backend=backend, pool=NoPool(), admission=admission_for(request.settings)
+        )
+
+    async def factory(settings: Settings, stack: LifespanStack) -> AppContext:
         wiring.built += 1
 
         def release() -> None:
             wiring.released += 1
 
         stack.callback(release)
-        return AppContext(
-            settings=settings,
-            backend=backend,
-            models=STATIC_MODELS,
-            default_model=DEFAULT_MODEL,
-        )
+        if settings.data_dir == Settings().data_dir:
+            data_dir = tempfile.mkdtemp(prefix="wrapper-asgi-")
+            stack.callback(shutil.rmtree, data_dir, True)
+            settings = msgspec.structs.replace(settings, data_dir=data_dir)
+        return await build_context(settings, stack, open_core=open_core)
 
     return App(settings or quiet_settings(), context_factory=factory), wiring
 

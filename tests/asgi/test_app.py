@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from contextlib import AsyncExitStack
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ from tests.fakes.backend import FakeBackend, text_events
 from wrapper.api.context import AppContext
 from wrapper.app import App
 from wrapper.config import ConfigError, Settings
+from wrapper.wiring.lifespan import LifespanStack
 
 pytestmark = pytest.mark.anyio
 
@@ -61,7 +61,7 @@ async def test_lifespan_startup_and_shutdown() -> None:
 
 
 async def test_lifespan_startup_failure_names_the_variable() -> None:
-    async def factory(settings: Settings, stack: AsyncExitStack) -> AppContext:
+    async def factory(settings: Settings, stack: LifespanStack) -> AppContext:
         raise ConfigError("PORT='x' is not valid: expected a port number")
 
     app = App(quiet_settings(), context_factory=factory)

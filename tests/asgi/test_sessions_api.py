@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-from tests.asgi.driver import DEFAULT_MODEL, Exchange, quiet_settings, started
+from tests.asgi.driver import Exchange, make_app, quiet_settings, started
 from tests.fakes.backend import FakeBackend, text_events
-from wrapper.api.context import AppContext
 from wrapper.app import App
-from wrapper.config import Settings
-from wrapper.models.catalogue import STATIC_MODELS
-from wrapper.sessions import SessionManager, open_session_manager
+from wrapper.config import SessionSettings
+from wrapper.sessions import SessionManager
 
 pytestmark = pytest.mark.anyio
 
@@ -25,23 +22,15 @@ AUTH = [("authorization", f"Bearer {KEY}")]
 
 def sessions_app(tmp_path: Path) -> App:
     """An app with the default (SQLite) session store under a temp DATA_DIR."""
-
-    async def factory(settings: Settings, stack: AsyncExitStack) -> AppContext:
-        return AppContext(
-            settings=settings,
-            backend=FakeBackend(text_events("unused")),
-            models=STATIC_MODELS,
-            default_model=DEFAULT_MODEL,
-            sessions=await open_session_manager(settings, stack),
-        )
-
-    settings = quiet_settings(api_key=KEY, data_dir=str(tmp_path))
-    return App(settings, context_factory=factory)
+    settings = quiet_settings(
+        api_key=KEY, data_dir=str(tmp_path), sessions=SessionSettings(store_url=None)
+    )
+    return make_app(FakeBackend(text_events("unused")), settings)[0]
 
 
 def manager_of(app: App) -> SessionManager:
-    assert app.ctx is not None and app.ctx.sessions is not None
-    return app.ctx.sessions
+    assert app.ctx is not None
+    return app.ctx.stores.sessions
 
 
 async def turn(app: App, session_id: str, model: str = "claude-sonnet-4-6") -> None:

@@ -24,6 +24,7 @@ from wrapper.errors import (
 from wrapper.http.error_pages import render_error
 from wrapper.upstream.count_tokens import (
     CountTokensConfig,
+    NoTokenCounter,
     UpstreamTokenCounter,
     count_tokens_config,
     error_for_response,
@@ -168,6 +169,8 @@ async def test_transport_failures_become_wrapper_errors(
 @pytest.mark.anyio
 async def test_no_key_means_no_counter() -> None:
     async with open_token_counter({}, timeout_s=5) as tokens:
-        assert tokens is None
+        assert isinstance(tokens, NoTokenCounter)
+        with pytest.raises(NotSupportedError, match="ANTHROPIC_API_KEY"):
+            await tokens.count({"messages": []})
     async with open_token_counter({"ANTHROPIC_API_KEY": KEY}, timeout_s=5) as tokens:
         assert isinstance(tokens, UpstreamTokenCounter)

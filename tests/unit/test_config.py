@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from wrapper.config import (
@@ -30,7 +31,15 @@ def test_defaults_with_an_empty_environment() -> None:
 
 
 def test_unrelated_variables_are_ignored() -> None:
-    assert load_settings({"HOME": "/x", "SOMETHING_ELSE": "y"}) == Settings()
+    settings = load_settings({"HOME": "/x", "SOMETHING_ELSE": "y"})
+    assert msgspec.structs.replace(settings, environ={}) == Settings()
+
+
+def test_the_environment_is_kept_whole_for_the_components_that_read_it() -> None:
+    assert load_settings({"HOME": "/x", "ANTHROPIC_API_KEY": "k"}).environ == {
+        "HOME": "/x",
+        "ANTHROPIC_API_KEY": "k",
+    }
 
 
 @pytest.mark.parametrize(
@@ -44,13 +53,13 @@ def test_unrelated_variables_are_ignored() -> None:
         ({"MAX_REQUEST_SIZE": "1024"}, "max_request_size", 1024),
         ({"API_KEY": "  secret  "}, "api_key", "secret"),
         ({"API_KEY": ""}, "api_key", None),
-        ({"DEFAULT_MODEL": "claude-opus-4-7"}, "default_model", "claude-opus-4-7"),
+        ({"DEFAULT_MODEL": "claude-opus-4-7"}, "models.default_model", "claude-opus-4-7"),
         ({"CORS_ORIGINS": '["https://a.example", "https://b.example"]'}, "cors_origins",
          ("https://a.example", "https://b.example")),
         ({"CORS_ORIGINS": "https://a.example, https://b.example"}, "cors_origins",
          ("https://a.example", "https://b.example")),
         ({"CORS_ORIGINS": ""}, "cors_origins", ()),
-        ({"CLAUDE_MODELS_OVERRIDE": "a, b,,c"}, "models_override", ("a", "b", "c")),
+        ({"CLAUDE_MODELS_OVERRIDE": "a, b,,c"}, "models.override", ("a", "b", "c")),
         ({"DATA_DIR": "/var/lib/x"}, "data_dir", "/var/lib/x"),
         ({"LOG_FORMAT": "JSON"}, "log_format", "json"),
         ({"LOG_LEVEL": "warning"}, "log_level", "warning"),
@@ -64,7 +73,10 @@ def test_unrelated_variables_are_ignored() -> None:
     ],
 )  # fmt: skip
 def test_values_are_parsed(env: dict[str, str], field: str, value: object) -> None:
-    assert getattr(load_settings(env), field) == value
+    value_of: object = load_settings(env)
+    for part in field.split("."):
+        value_of = getattr(value_of, part)
+    assert value_of == value
 
 
 def test_claude_cwd_must_exist_and_is_resolved(tmp_path: Path) -> None:

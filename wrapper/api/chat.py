@@ -27,7 +27,7 @@ class ChatAPI:
         body = decode_json(await request.body(self.ctx.settings.max_request_size), REQUEST_DECODER)
         turn = chat_request_to_turn(
             body,
-            default_model=self.ctx.default_model,
+            default_model=self.ctx.models.default_model,
             headers=request.headers,
             allow_server_tools=self.ctx.settings.enable_server_tools,
         )
@@ -42,14 +42,14 @@ class ChatAPI:
         )
         if body.stream:
             return StreamResponse(
-                chat_stream_producer(self.ctx.backend, plan),
+                chat_stream_producer(self.ctx.engine.backend, plan),
                 openai_stream_error_frame,
             )
         return await cached_json(
-            self.ctx.response_cache,
+            self.ctx.ops.cache,
             request.headers,
             ("chat.completions", plan.turn, plan.n, plan.legacy_functions, plan.model),
-            lambda: complete_chat(self.ctx.backend, plan),
+            lambda: complete_chat(self.ctx.engine.backend, plan),
             renew=lambda done: msgspec.structs.replace(
                 done, id=plan.completion_id, created=plan.created
             ),
@@ -64,7 +64,7 @@ class ChatAPI:
         try:
             chat_request_to_turn(
                 decode_json(raw, REQUEST_DECODER),
-                default_model=self.ctx.default_model,
+                default_model=self.ctx.models.default_model,
                 headers=request.headers,
                 allow_server_tools=self.ctx.settings.enable_server_tools,
             )

@@ -1,54 +1,78 @@
-"""The dependencies handlers share, built once in the app's lifespan."""
+"""The dependencies handlers share, built once in the app's lifespan (``wrapper.wiring``).
+
+Every component is always present: where a feature is off, a null object stands
+in for it (the cold backend's :class:`~wrapper.backend.pool_view.NoPool`, the
+:class:`~wrapper.upstream.count_tokens.NoTokenCounter` without an API key, a
+disabled cache or breaker), so a handler never checks whether something exists.
+"""
 
 from __future__ import annotations
-
-import time
 
 import msgspec
 
 from wrapper.backend.admission import Admission
 from wrapper.backend.layers.breaker import CircuitBreaker
-from wrapper.backend.pool import ProcessPool
+from wrapper.backend.pool_view import PoolView
 from wrapper.config import Settings
 from wrapper.events import Backend
-from wrapper.models.catalogue import ModelInfo
 from wrapper.models.served import ServedModels
 from wrapper.monitoring.deep_health import DeepHealth
 from wrapper.monitoring.metrics import Metrics
 from wrapper.policy.request_hooks import RequestHooks
 from wrapper.policy.response_cache import ResponseCache
 from wrapper.sessions.service import SessionManager
-from wrapper.storage.responses import MemoryResponseStore, ResponseStore
+from wrapper.storage.responses import ResponseStore
 from wrapper.upstream.auth import UpstreamAuth
-from wrapper.upstream.count_tokens import UpstreamTokenCounter
+from wrapper.upstream.count_tokens import TokenCounter
 from wrapper.upstream.login import CliLoginHealth
+
+
+class Engine(msgspec.Struct, frozen=True, kw_only=True):
+    """How turns run: the layered backend, its pool, the turn queue and the breaker."""
+
+    backend: Backend
+    pool: PoolView
+    admission: Admission
+    breaker: CircuitBreaker
+
+
+class Upstream(msgspec.Struct, frozen=True, kw_only=True):
+    """Claude's side: how the CLI authenticates, its login's health, the token counter."""
+
+    auth: UpstreamAuth
+    login: CliLoginHealth
+    token_counter: TokenCounter
+
+
+class Stores(msgspec.Struct, frozen=True, kw_only=True):
+    """State that outlives a request: client sessions and stored responses."""
+
+    sessions: SessionManager
+    responses: ResponseStore
+
+
+class Operations(msgspec.Struct, frozen=True, kw_only=True):
+    """What watches and shapes requests: metrics, the response cache, the request hooks."""
+
+    metrics: Metrics
+    cache: ResponseCache
+    hooks: RequestHooks
+    deep_health: DeepHealth
+
+
+class Versions(msgspec.Struct, frozen=True, kw_only=True):
+    sdk: str
+    cli: str
 
 
 class AppContext(msgspec.Struct, frozen=True, kw_only=True):
     """Everything a handler may use; no handler reaches for a global."""
 
     settings: Settings
-    backend: Backend
-    models: tuple[ModelInfo, ...]
-    default_model: str
-    sdk_version: str = "unknown"
-    cli_version: str = "unknown"
-    # -- pool (issue 5) --
-    pool: ProcessPool | None = None
-    admission: Admission | None = None
-    # -- Anthropic Messages (issue 4): fields below this line --
-    token_counter: UpstreamTokenCounter | None = None
-    # -- OpenAI Responses (issue 4): fields below this line --
-    response_store: ResponseStore = msgspec.field(default_factory=MemoryResponseStore)
-    # -- sessions (issue 6): fields below this line --
-    sessions: SessionManager | None = None
-    # -- operations (issue 7): fields below this line --
-    served_models: ServedModels | None = None
-    upstream_auth: UpstreamAuth | None = None
-    cli_login: CliLoginHealth | None = None
-    metrics: Metrics | None = None
-    response_cache: ResponseCache | None = None
-    request_hooks: RequestHooks | None = None
-    deep_health: DeepHealth | None = None
-    circuit_breaker: CircuitBreaker | None = None
-    started_at: float = msgspec.field(default_factory=time.time)
+    engine: Engine
+    models: ServedModels
+    upstream: Upstream
+    stores: Stores
+    ops: Operations
+    versions: Versions
+    started_at: float

@@ -36,7 +36,7 @@ class HealthAPI:
         return json_response(
             Version(
                 version=__version__,
-                sdk_version=self.ctx.sdk_version,
-                cli_version=self.ctx.cli_version,
+                sdk_version=self.ctx.versions.sdk,
+                cli_version=self.ctx.versions.cli,
             )
         )

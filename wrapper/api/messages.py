@@ -9,7 +9,6 @@ from __future__ import annotations
 import msgspec
 
 from wrapper.api.context import AppContext
-from wrapper.errors import NotSupportedError
 from wrapper.http.error_pages import anthropic_stream_error_frame
 from wrapper.http.request import Request, decode_json
 from wrapper.http.responses import Response, StreamResponse, json_response
@@ -32,12 +31,6 @@ from wrapper.translate.anthropic.turns import (
     message_stream_producer,
 )
 
-_NO_COUNTER = (
-    "count_tokens needs Claude's API: it works when this server's Claude Code authenticates "
-    "with ANTHROPIC_API_KEY. With a CLI login, Bedrock or Vertex there is no exact count, and "
-    "this server never estimates one."
-)
-
 
 class MessagesAPI:
     def __init__(self, ctx: AppContext) -> None:
@@ -46,7 +39,7 @@ class MessagesAPI:
     async def create(self, request: Request) -> Response:
         body = decode_json(await request.body(self.ctx.settings.max_request_size), REQUEST_DECODER)
         turn = messages_request_to_turn(
-            body, default_model=self.ctx.default_model, headers=request.headers
+            body, default_model=self.ctx.models.default_model, headers=request.headers
         )
         plan = MessagesPlan(
             turn=turn,
@@ -56,15 +49,15 @@ class MessagesAPI:
         )
         if body.stream:
             return StreamResponse(
-                message_stream_producer(self.ctx.backend, plan),
+                message_stream_producer(self.ctx.engine.backend, plan),
                 anthropic_stream_error_frame,
                 ping_frame=PING_FRAME,
             )
         return await cached_json(
-            self.ctx.response_cache,
+            self.ctx.ops.cache,
             request.headers,
             ("messages", plan.turn, plan.omit_thinking, plan.model),
-            lambda: complete_message(self.ctx.backend, plan),
+            lambda: complete_message(self.ctx.engine.backend, plan),
             renew=lambda done: msgspec.structs.replace(done, id=plan.message_id),
             cacheable=plan.turn.session_id is None,
         )
@@ -72,8 +65,6 @@ class MessagesAPI:
     async def count_tokens(self, request: Request) -> Response:
         raw = await request.body(self.ctx.settings.max_request_size)
         check_count_tokens_request(decode_json(raw, COUNT_TOKENS_DECODER))
-        counter = self.ctx.token_counter
-        if counter is None:
-            raise NotSupportedError(_NO_COUNTER)
-        payload = count_tokens_payload(raw, default_model=self.ctx.default_model)
-        return json_response(CountTokensResponse(input_tokens=await counter.count(payload)))
+        payload = count_tokens_payload(raw, default_model=self.ctx.models.default_model)
+        count = await self.ctx.upstream.token_counter.count(payload)
+        return json_response(CountTokensResponse(input_tokens=count))

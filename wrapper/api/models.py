@@ -41,8 +41,7 @@ class ModelsAPI:
         self.ctx = ctx
 
     async def _models(self) -> tuple[ModelInfo, ...]:
-        served = self.ctx.served_models
-        return await served.models() if served is not None else self.ctx.models
+        return await self.ctx.models.models()
 
     async def list(self, request: Request) -> Response:
         return json_response(ModelList(data=[model_object(m) for m in await self._models()]))
@@ -79,6 +78,4 @@ class ModelsAPI:
         )
 
     def _served(self) -> ServedModels:
-        if self.ctx.served_models is None:
-            raise NotFoundError("Model status is not available in this configuration.")
-        return self.ctx.served_models
+        return self.ctx.models

@@ -79,16 +79,15 @@ class OperationsAPI:
         self.ctx = ctx
 
     async def auth_status(self, request: Request) -> Response:
-        auth = self.ctx.upstream_auth
-        login = self.ctx.cli_login
+        auth = self.ctx.upstream.auth
         report = UpstreamAuthReport(
-            method=auth.method if auth else "unknown",
-            source=auth.source if auth else "unknown",
-            configured=auth.configured if auth else False,
-            problems=auth.problems if auth else (),
-            environment_variables=auth.variables if auth else (),
+            method=auth.method,
+            source=auth.source,
+            configured=auth.configured,
+            problems=auth.problems,
+            environment_variables=auth.variables,
         )
-        cli_health = login.status() if login is not None and auth and auth.method == "cli" else None
+        cli_health = self.ctx.upstream.login.status() if auth.method == "cli" else None
         return json_response(
             AuthStatus(
                 claude_code_auth=report,
@@ -100,22 +99,14 @@ class OperationsAPI:
         )
 
     async def metrics(self, request: Request) -> Response:
-        if self.ctx.metrics is None:
-            raise NotFoundError("Metrics are not available in this configuration.")
-        return JSONResponse(self.ctx.metrics.render(), media_type=CONTENT_TYPE)
+        return JSONResponse(self.ctx.ops.metrics.render(), media_type=CONTENT_TYPE)
 
     async def cache_stats(self, request: Request) -> Response:
-        cache = self._cache()
-        return json_response(cache.stats())
+        return json_response(self.ctx.ops.cache.stats())
 
     async def cache_clear(self, request: Request) -> Response:
-        count = self._cache().clear()
+        count = self.ctx.ops.cache.clear()
         return json_response(CacheCleared(f"Cleared {count} cache entries", count))
-
-    def _cache(self) -> Any:
-        if self.ctx.response_cache is None:
-            raise NotFoundError("The response cache is not available in this configuration.")
-        return self.ctx.response_cache
 
     async def debug_request(self, request: Request) -> Response:
         settings = self.ctx.settings
@@ -150,7 +141,5 @@ class OperationsAPI:
         )
 
     async def deep_health(self, request: Request) -> Response:
-        if self.ctx.deep_health is None:
-            raise NotFoundError("The deep health probe is not available in this configuration.")
-        result = await self.ctx.deep_health.check()
+        result = await self.ctx.ops.deep_health.check()
         return json_response(result, status=200 if result.probe_ok else 503)

@@ -19,7 +19,7 @@ class PoolStatus(msgspec.Struct):
     max_concurrent_turns: int
     max_queued_turns: int
     pids: list[int]
-    circuit_breaker: BreakerStatus | None
+    circuit_breaker: BreakerStatus
 
 
 class PoolAPI:
@@ -27,17 +27,18 @@ class PoolAPI:
         self.ctx = ctx
 
     async def status(self, request: Request) -> Response:
-        pool, admission, breaker = self.ctx.pool, self.ctx.admission, self.ctx.circuit_breaker
+        engine = self.ctx.engine
+        pool, admission = engine.pool, engine.admission
         return json_response(
             PoolStatus(
-                enabled=pool is not None,
-                processes=pool.stats() if pool is not None else {},
-                turns_running=admission.running if admission else 0,
-                turns_waiting=admission.waiting if admission else 0,
-                turns_rejected=admission.rejected if admission else 0,
-                max_concurrent_turns=admission.limit if admission else 0,
-                max_queued_turns=admission.queue_limit if admission else 0,
-                pids=pool.pids() if pool is not None else [],
-                circuit_breaker=breaker.status() if breaker is not None else None,
+                enabled=pool.enabled,
+                processes=pool.stats(),
+                turns_running=admission.running,
+                turns_waiting=admission.waiting,
+                turns_rejected=admission.rejected,
+                max_concurrent_turns=admission.limit,
+                max_queued_turns=admission.queue_limit,
+                pids=pool.pids(),
+                circuit_breaker=engine.breaker.status(),
             )
         )

@@ -36,7 +36,7 @@ class ResponsesAPI:
     async def _prior(self, previous_response_id: str | None) -> Prior | None:
         if previous_response_id is None:
             return None
-        stored = await self.ctx.response_store.get(previous_response_id)
+        stored = await self.ctx.stores.responses.get(previous_response_id)
         if stored is None:
             raise NotFoundError(
                 f"Previous response with id {previous_response_id!r} not found.",
@@ -50,7 +50,7 @@ class ResponsesAPI:
     def _saver(self, plan: ResponsesPlan) -> Save | None:
         if not plan.store:
             return None
-        store = self.ctx.response_store
+        store = self.ctx.stores.responses
 
         async def save(response: rs.Response, conversation: tuple[Message, ...]) -> None:
             await store.put(
@@ -67,15 +67,15 @@ class ResponsesAPI:
             body,
             response_id=new_response_id(),
             created_at=int(time.time()),
-            default_model=self.ctx.default_model,
+            default_model=self.ctx.models.default_model,
             headers=request.headers,
             prior=await self._prior(body.previous_response_id),
         )
         save = self._saver(plan)
         if body.stream:
-            stream = ResponsesStream(self.ctx.backend, plan, save)
+            stream = ResponsesStream(self.ctx.engine.backend, plan, save)
             return StreamResponse(stream.produce, stream.error_frame)
-        return json_response(await complete_response(self.ctx.backend, plan, save))
+        return json_response(await complete_response(self.ctx.engine.backend, plan, save))
 
     async def retrieve(self, request: Request) -> Response:
         response_id = request.path_params["response_id"]
@@ -83,13 +83,13 @@ class ResponsesAPI:
             raise InvalidRequestError(
                 "Replaying a stored response as a stream is not supported.", param="stream"
             )
-        stored = await self.ctx.response_store.get(response_id)
+        stored = await self.ctx.stores.responses.get(response_id)
         if stored is None:
             raise _not_found(response_id)
         return json_response(stored.response)
 
     async def delete(self, request: Request) -> Response:
         response_id = request.path_params["response_id"]
-        if not await self.ctx.response_store.delete(response_id):
+        if not await self.ctx.stores.responses.delete(response_id):
             raise _not_found(response_id)
         return json_response(rs.DeletedResponse(id=response_id))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from wrapper.api.context import AppContext
-from wrapper.errors import BackendUnavailableError
 from wrapper.http.request import Request
 from wrapper.http.responses import Response, json_response
 from wrapper.schemas.sessions import (
@@ -42,9 +41,7 @@ class SessionsAPI:
 
     @property
     def manager(self) -> SessionManager:
-        if self.ctx.sessions is None:
-            raise BackendUnavailableError("Sessions are not available on this server.")
-        return self.ctx.sessions
+        return self.ctx.stores.sessions
 
     async def list(self, request: Request) -> Response:
         records = await self.manager.list_sessions()

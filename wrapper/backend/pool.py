@@ -31,7 +31,6 @@ from pathlib import Path
 
 import anyio
 import anyio.abc
-import msgspec
 
 from wrapper.backend.cli_process import CliProcess
 from wrapper.backend.hold_policy import HoldPolicy
@@ -41,27 +40,12 @@ from wrapper.backend.session_link import SessionLink
 from wrapper.backend.spawn import SessionStart, remove_file, spawn
 from wrapper.backend.tool_gate import ToolGate
 from wrapper.backend.turns import Deadline
+from wrapper.config import PoolSettings
 from wrapper.errors import BackendUnavailableError
 from wrapper.events import Turn
 from wrapper.logging import get_logger
 
 log = get_logger(__name__)
-
-
-class PoolSettings(msgspec.Struct, frozen=True, kw_only=True):
-    max_processes: int = 8
-    min_warm: int = 1
-    spares_per_profile: int = 1
-    idle_timeout_s: float = 600.0
-    affinity_ttl_s: float = 600.0
-    max_turns_per_process: int = 200
-    max_rss_bytes: int = 450 * 1024 * 1024
-    park_timeout_s: float = 300.0
-    maintenance_interval_s: float = 1.0
-    # "clear": a process is reused for a new conversation after /clear (fast; the CLI
-    # then shows the next conversation a short record that /clear ran). "replace": a
-    # process serves one conversation only and is replaced (pristine, ~0.3 CPU-s each).
-    reset: str = "clear"
 
 
 class State(enum.Enum):
@@ -141,6 +125,11 @@ class ProcessPool:
         self.holding = HoldPolicy()
 
     # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def enabled(self) -> bool:
+        """A pool is on (see :class:`~wrapper.backend.pool_view.PoolView`)."""
+        return True
 
     @property
     def closed(self) -> bool:

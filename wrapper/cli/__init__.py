@@ -49,6 +49,3 @@ def main(argv: list[str] | None = None) -> int:
     config.graceful_timeout = settings.shutdown_grace_s
     return run(config)
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -16,13 +16,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
 
 import anyio
 import anyio.abc
 
 from wrapper.errors import InternalError, WrapperError
+from wrapper.http.asgi_types import Receive, Send
 from wrapper.http.responses import (
     Headers,
     JSONResponse,
@@ -34,9 +34,6 @@ from wrapper.http.sse import PING_FRAME
 from wrapper.logging import get_logger
 
 log = get_logger(__name__)
-
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 
 class _End:

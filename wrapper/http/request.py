@@ -9,17 +9,15 @@ once: malformed JSON and schema violations both become
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import parse_qsl
 
 import msgspec
 
 from wrapper.errors import InvalidRequestError, PayloadTooLargeError
+from wrapper.http.asgi_types import Receive, Scope
 
 T = TypeVar("T")
-
-Scope = dict[str, Any]
-Message = dict[str, Any]
 
 
 class ClientDisconnectedError(Exception):
@@ -42,7 +40,7 @@ class Request:
         "scope",
     )
 
-    def __init__(self, scope: Scope, receive: Any, request_id: str) -> None:
+    def __init__(self, scope: Scope, receive: Receive, request_id: str) -> None:
         self.scope = scope
         self._receive = receive
         self.method: str = scope["method"]

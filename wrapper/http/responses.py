@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from wrapper.errors import WrapperError
+from wrapper.http.asgi_types import Message
 from wrapper.http.sse import SSE_HEADERS
 
 Headers = list[tuple[str, str]]
@@ -79,7 +80,7 @@ class StreamResponse:
 Response = JSONResponse | StreamResponse
 
 
-def start_message(status: int, headers: Headers) -> dict[str, Any]:
+def start_message(status: int, headers: Headers) -> Message:
     """The ASGI ``http.response.start`` message for ``status`` and ``headers``."""
     return {
         "type": "http.response.start",
@@ -88,6 +89,6 @@ def start_message(status: int, headers: Headers) -> dict[str, Any]:
     }
 
 
-def body_message(body: bytes, more: bool = False) -> dict[str, Any]:
+def body_message(body: bytes, more: bool = False) -> Message:
     """The ASGI ``http.response.body`` message."""
     return {"type": "http.response.body", "body": body, "more_body": more}

@@ -21,7 +21,7 @@ import anyio
 import httpx
 import msgspec
 
-from wrapper.config import Settings
+from wrapper.config import ModelSettings
 from wrapper.models.catalogue import ModelInfo
 
 DEFAULT_MODELS_URL = "https://api.anthropic.com/v1/models"
@@ -54,12 +54,12 @@ class LiveModelsSource(msgspec.Struct, frozen=True, kw_only=True):
         return headers
 
 
-def live_source(settings: Settings, env: Mapping[str, str]) -> LiveModelsSource | None:
+def live_source(settings: ModelSettings, env: Mapping[str, str]) -> LiveModelsSource | None:
     """The live source, or ``None`` when ``ANTHROPIC_API_KEY`` is not set."""
     api_key = env.get("ANTHROPIC_API_KEY", "").strip()
     if not api_key:
         return None
-    url = settings.anthropic_models_url
+    url = settings.live_url
     if url is None:
         base = env.get("ANTHROPIC_BASE_URL", "").strip().rstrip("/")
         url = f"{base}/v1/models" if base else DEFAULT_MODELS_URL
@@ -68,7 +68,7 @@ def live_source(settings: Settings, env: Mapping[str, str]) -> LiveModelsSource 
         api_key=api_key,
         version=settings.anthropic_version,
         beta=settings.anthropic_beta,
-        timeout_s=settings.model_list_request_timeout_s,
+        timeout_s=settings.request_timeout_s,
     )
 
 

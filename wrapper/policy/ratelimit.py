@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from wrapper.config import Settings
+from wrapper.config import RateLimitSettings
 from wrapper.errors import RateLimitedError
 from wrapper.logging import get_logger
 
@@ -156,15 +156,15 @@ class RedisRateLimitStore:
         )
 
 
-def group_limits(settings: Settings) -> dict[str, int]:
+def group_limits(limits: RateLimitSettings) -> dict[str, int]:
     """Requests per minute for each endpoint group (0 = that group is not limited)."""
     return {
-        "chat": settings.rate_limit_chat_per_minute,
-        "debug": settings.rate_limit_debug_per_minute,
-        "auth": settings.rate_limit_auth_per_minute,
-        "sessions": settings.rate_limit_session_per_minute,
-        "health": settings.rate_limit_health_per_minute,
-        "general": settings.rate_limit_per_minute,
+        "chat": limits.chat,
+        "debug": limits.debug,
+        "auth": limits.auth,
+        "sessions": limits.sessions,
+        "health": limits.health,
+        "general": limits.general,
     }
 
 

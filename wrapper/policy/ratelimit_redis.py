@@ -26,7 +26,7 @@ async def open_redis_rate_store(
     Raises:
         ConfigError: ``SESSION_STORE_URL`` is invalid (the session store reports it first).
     """
-    spec = parse_store_url(settings.session_store_url, settings.data_dir)
+    spec = parse_store_url(settings.sessions.store_url, settings.data_dir)
     if spec.kind != "redis":
         return None
     import coredis  # noqa: PLC0415 - only a Redis deployment pays for the import

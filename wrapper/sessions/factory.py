@@ -113,7 +113,7 @@ async def open_session_manager(
         ConfigError: ``SESSION_STORE_URL`` is invalid, or its store cannot be
             opened or reached (the message names the variable).
     """
-    spec = parse_store_url(settings.session_store_url, settings.data_dir)
+    spec = parse_store_url(settings.sessions.store_url, settings.data_dir)
 
     async def setup(resources: AsyncExitStack) -> SessionManager:
         return await _open(spec, settings, resources, clock)
@@ -124,7 +124,7 @@ async def open_session_manager(
 async def _open(
     spec: StoreSpec, settings: Settings, stack: AsyncExitStack, clock: Clock
 ) -> SessionManager:
-    ttl_s = float(settings.session_ttl_s)
+    ttl_s = float(settings.sessions.ttl_s)
     hold_s = settings.max_timeout_s + LEASE_GRACE_S
     if spec.kind == "redis":
         manager = await _open_redis(spec, stack, ttl_s=ttl_s, hold_s=hold_s, clock=clock)

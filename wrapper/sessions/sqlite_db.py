@@ -73,7 +73,7 @@ class SqliteDatabase:
         self._max_threads = max_threads
         self._busy_timeout_s = busy_timeout_s
         self._idle: list[sqlite3.Connection] = []
-        self._all: list[sqlite3.Connection] = []
+        self._closed = False
         self._pool_lock = threading.Lock()
         self._limiter: anyio.CapacityLimiter | None = None
 
@@ -88,7 +88,11 @@ class SqliteDatabase:
         await self.run(_create_schema)
 
     async def close(self) -> None:
-        """Close every pooled connection (after the last call has returned)."""
+        """Close the pooled connections; one still in use closes when its call returns.
+
+        A connection is never closed under a thread that is using it (SQLite does not
+        survive that), and calls made after this fail with ``sqlite3.Error``.
+        """
         await anyio.to_thread.run_sync(self._close_all)
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -112,18 +116,20 @@ class SqliteDatabase:
 
     def _checkout(self) -> sqlite3.Connection:
         with self._pool_lock:
+            if self._closed:
+                raise sqlite3.OperationalError("the session database is closed")
             if self._idle:
                 return self._idle.pop()
-        connection = self._connect()
-        with self._pool_lock:
-            self._all.append(connection)
-        return connection
+        return self._connect()
 
     def _checkin(self, connection: sqlite3.Connection) -> None:
         if connection.in_transaction:  # a failed statement left one open
             connection.rollback()
         with self._pool_lock:
-            self._idle.append(connection)
+            if not self._closed:
+                self._idle.append(connection)
+                return
+        connection.close()
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -139,8 +145,9 @@ class SqliteDatabase:
 
     def _close_all(self) -> None:
         with self._pool_lock:
-            connections, self._all, self._idle = self._all, [], []
-        for connection in connections:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for connection in idle:
             connection.close()
 
 

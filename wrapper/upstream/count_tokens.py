@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import msgspec
 
-from wrapper.errors import BackendTimeoutError, UpstreamError, WrapperError
+from wrapper.errors import BackendTimeoutError, NotSupportedError, UpstreamError, WrapperError
 from wrapper.upstream.status import error_for_upstream_status
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -91,6 +91,31 @@ def error_for_response(response: httpx.Response) -> WrapperError:
     )
 
 
+_NO_COUNTER = (
+    "count_tokens needs Claude's API: it works when this server's Claude Code authenticates "
+    "with ANTHROPIC_API_KEY. With a CLI login, Bedrock or Vertex there is no exact count, and "
+    "this server never estimates one."
+)
+
+
+class TokenCounter(Protocol):
+    """Counts the input tokens of a count_tokens request body."""
+
+    async def count(self, payload: Mapping[str, Any]) -> int: ...
+
+
+class NoTokenCounter:
+    """The counter when the CLI does not authenticate with an API key: every count is a 501."""
+
+    async def count(self, payload: Mapping[str, Any]) -> int:
+        """Never counts.
+
+        Raises:
+            NotSupportedError: always (501), saying why.
+        """
+        raise NotSupportedError(_NO_COUNTER)
+
+
 class UpstreamTokenCounter:
     """Counts a request's input tokens with Claude's API."""
 
@@ -135,11 +160,11 @@ class UpstreamTokenCounter:
 @asynccontextmanager
 async def open_token_counter(
     env: Mapping[str, str], *, timeout_s: float
-) -> AsyncIterator[UpstreamTokenCounter | None]:
-    """A token counter for the server's lifetime (``None`` when there is no API key)."""
+) -> AsyncIterator[TokenCounter]:
+    """A token counter for the server's lifetime (:class:`NoTokenCounter` without an API key)."""
     config = count_tokens_config(env)
     if config is None:
-        yield None
+        yield NoTokenCounter()
         return
     async with httpx.AsyncClient(timeout=timeout_s) as client:
         yield UpstreamTokenCounter(client, config)

@@ -1,59 +1,67 @@
-"""Choosing and assembling the backend from Settings (pooled by default, or cold)."""
+"""The core backend chosen from Settings: warm pooled processes (the default) or one per turn."""
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
+from collections.abc import Awaitable, Callable
 
-import anyio.abc
+import msgspec
 
 from wrapper.backend.admission import Admission
 from wrapper.backend.cold import ColdBackend
 from wrapper.backend.options import CliRuntime
-from wrapper.backend.pool import PoolSettings, ProcessPool
+from wrapper.backend.pool import ProcessPool
+from wrapper.backend.pool_view import NoPool, PoolView
 from wrapper.backend.pooled import PooledBackend
 from wrapper.backend.profile import Profile
-from wrapper.backend.session_link import SessionLeaser
 from wrapper.config import Settings
 from wrapper.events import Backend
+from wrapper.sessions.service import SessionManager
+from wrapper.wiring.lifespan import LifespanStack
 
 
-def pool_settings(settings: Settings) -> PoolSettings:
-    return PoolSettings(
-        max_processes=settings.pool_max_processes,
-        min_warm=settings.pool_min_warm,
-        spares_per_profile=settings.pool_spares_per_profile,
-        idle_timeout_s=settings.pool_idle_timeout_s,
-        affinity_ttl_s=settings.pool_affinity_ttl_s,
-        max_turns_per_process=settings.pool_max_turns_per_process,
-        max_rss_bytes=settings.pool_max_rss_mb * 1024 * 1024,
-        park_timeout_s=settings.pool_tool_park_s,
-        reset=settings.pool_reset,
-    )
+class CoreBackend(msgspec.Struct, frozen=True, kw_only=True):
+    """The backend before its layers, with its pool and its turn queue."""
+
+    backend: Backend
+    pool: PoolView
+    admission: Admission
+
+
+class CoreRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """What a core backend is built from."""
+
+    settings: Settings
+    runtime: CliRuntime
+    default_model: str
+    sessions: SessionManager
+
+
+OpenCore = Callable[[CoreRequest, LifespanStack], Awaitable[CoreBackend]]
 
 
 def admission_for(settings: Settings) -> Admission:
-    limit = settings.max_concurrent_turns
-    if limit is None:
-        limit = settings.pool_max_processes if settings.pool_enabled else 16
-    return Admission(limit, settings.max_queued_turns, settings.queue_timeout_s)
+    queue = settings.queue
+    return Admission(settings.max_concurrent_turns, queue.max_queued_turns, queue.timeout_s)
 
 
-async def build_backend(
-    settings: Settings,
-    runtime: CliRuntime,
-    *,
-    default_model: str,
-    stack: AsyncExitStack,
-    background: anyio.abc.TaskGroup | None,
-    sessions: SessionLeaser | None = None,
-) -> tuple[Backend, ProcessPool | None, Admission]:
-    """The backend for ``settings``; the pool's processes are stopped by ``stack``."""
+async def open_core_backend(request: CoreRequest, stack: LifespanStack) -> CoreBackend:
+    """The backend for the settings; the pool's processes are stopped by ``stack``."""
+    settings = request.settings
     admission = admission_for(settings)
-    if not settings.pool_enabled or background is None:
-        cold = ColdBackend(runtime, admission, timeout_s=settings.max_timeout_s, sessions=sessions)
-        return cold, None, admission
-    pool = ProcessPool(runtime, pool_settings(settings), Profile(system_prompt=""), default_model)
-    pool.attach(background)
+    if not settings.pool.enabled:
+        cold = ColdBackend(
+            request.runtime,
+            admission,
+            timeout_s=settings.max_timeout_s,
+            sessions=request.sessions,
+        )
+        return CoreBackend(backend=cold, pool=NoPool(), admission=admission)
+    pool = ProcessPool(
+        request.runtime, settings.pool, Profile(system_prompt=""), request.default_model
+    )
+    pool.attach(stack.background)
     stack.push_async_callback(pool.close)
-    backend = PooledBackend(pool, admission, timeout_s=settings.max_timeout_s, sessions=sessions)
-    return backend, pool, admission
+    backend = PooledBackend(
+        pool, admission, timeout_s=settings.max_timeout_s, sessions=request.sessions
+    )
+    return CoreBackend(backend=backend, pool=pool, admission=admission)

@@ -1,4 +1,4 @@
-"""The backend's resilience layers, built from Settings, and the metrics they feed.
+"""The layers around the core backend, built from Settings, and the gauges they feed.
 
 The layers, outermost first, around the pooled or cold backend::
 
@@ -26,10 +26,11 @@ import anyio.abc
 import msgspec
 
 from wrapper.backend.admission import Admission
-from wrapper.backend.layers.breaker import BreakerBackend, BreakerSettings, CircuitBreaker
+from wrapper.backend.layers.breaker import BreakerBackend, CircuitBreaker
 from wrapper.backend.layers.cpu_budget import CpuBudgetBackend, CpuWatchdog
-from wrapper.backend.layers.retrying import RetryingBackend, RetryPolicy
-from wrapper.backend.pool import ProcessPool, State
+from wrapper.backend.layers.retrying import RetryingBackend
+from wrapper.backend.pool import State
+from wrapper.backend.pool_view import PoolView
 from wrapper.config import Settings
 from wrapper.errors import WrapperError
 from wrapper.events import Backend
@@ -47,46 +48,23 @@ class Resilience(msgspec.Struct, frozen=True, kw_only=True):
 
     backend: Backend
     breaker: CircuitBreaker
-    retry_policy: RetryPolicy
 
 
-def guard_cpu(
-    settings: Settings, backend: Backend, background: anyio.abc.TaskGroup | None
-) -> Backend:
+def guard_cpu(settings: Settings, backend: Backend, background: anyio.abc.TaskGroup) -> Backend:
     """``backend`` with the CPU budget enforced (its watchdog runs in ``background``).
 
-    Unchanged when ``MAX_TURN_CPU_SECONDS`` is 0 or there is no background group.
+    Unchanged when ``MAX_TURN_CPU_SECONDS`` is 0.
     """
-    if settings.max_turn_cpu_s <= 0 or background is None:
+    if settings.max_turn_cpu_s <= 0:
         return backend
     watchdog = CpuWatchdog(settings.max_turn_cpu_s)
     background.start_soon(watchdog.run)
     return CpuBudgetBackend(backend, watchdog)
 
 
-def retry_policy(settings: Settings) -> RetryPolicy:
-    return RetryPolicy(
-        retries=settings.upstream_retries,
-        base_s=settings.upstream_retry_base_s,
-        max_s=max(settings.upstream_retry_max_s, settings.upstream_retry_base_s),
-        fallback_model=settings.fallback_model,
-        fallback_after_overloads=settings.fallback_after_overloads,
-    )
-
-
-def breaker_settings(settings: Settings) -> BreakerSettings:
-    return BreakerSettings(
-        enabled=settings.circuit_breaker_enabled,
-        window_s=settings.circuit_breaker_window_s,
-        threshold=settings.circuit_breaker_threshold,
-        min_requests=settings.circuit_breaker_min_requests,
-        open_s=settings.circuit_breaker_open_s,
-    )
-
-
 def make_resilient(settings: Settings, backend: Backend, metrics: Metrics) -> Resilience:
     """Retries, the fallback model and the circuit breaker around ``backend``."""
-    policy = retry_policy(settings)
+    policy = settings.retry
     if policy.retries > 0 or policy.fallback_model is not None:
         backend = RetryingBackend(
             backend,
@@ -95,11 +73,11 @@ def make_resilient(settings: Settings, backend: Backend, metrics: Metrics) -> Re
             on_retry=lambda reason: metrics.upstream_retries.labels(reason=reason).inc(),
             on_fallback=metrics.fallback_model_used.inc,
         )
-    breaker = CircuitBreaker(breaker_settings(settings))
+    breaker = CircuitBreaker(settings.breaker)
     metrics.circuit_breaker_open.set_function(lambda: 1.0 if breaker.is_open else 0.0)
     if breaker.settings.enabled:
         backend = BreakerBackend(backend, breaker)
-    return Resilience(backend=backend, breaker=breaker, retry_policy=policy)
+    return Resilience(backend=backend, breaker=breaker)
 
 
 def _count(counts: Callable[[], dict[str, int]], name: str) -> float:
@@ -109,26 +87,23 @@ def _count(counts: Callable[[], dict[str, int]], name: str) -> float:
 def feed_backend_gauges(
     metrics: Metrics,
     *,
-    pool: ProcessPool | None,
-    admission: Admission | None,
-    sessions: SessionManager | None,
-) -> Callable[[], Coroutine[Any, Any, None]] | None:
+    pool: PoolView,
+    admission: Admission,
+    sessions: SessionManager,
+) -> Callable[[], Coroutine[Any, Any, None]]:
     """Point the pool and queue gauges at their sources (read on scrape).
 
     Returns the loop that refreshes ``sessions_active``, to run in the app's
-    background task group (None without a session store).
+    background task group.
     """
-    if pool is not None:
+    if pool.enabled:
         counts = pool.stats
         for state in State:
             metrics.pool_processes.labels(state=state.value).set_function(
                 partial(_count, counts, state.value)
             )
-    if admission is not None:
-        metrics.queue_waiting.set_function(lambda: float(admission.waiting))
-        admission.on_admitted = metrics.queue_wait_seconds.observe
-    if sessions is None:
-        return None
+    metrics.queue_waiting.set_function(lambda: float(admission.waiting))
+    admission.on_admitted = metrics.queue_wait_seconds.observe
     store = sessions
 
     async def refresh_sessions() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from wrapper.api.context import Operations
 from wrapper.backend.layers.observed import ObservedBackend
 from wrapper.config import Settings
 from wrapper.events import Backend
@@ -42,31 +43,15 @@ log = get_logger(__name__)
 ProbeLoop = Callable[[], Coroutine[Any, Any, None]]
 
 
-class OpsComponents(msgspec.Struct, frozen=True, kw_only=True):
-    """What :func:`build_operations` made; ``fields()`` are AppContext fields."""
+class OperationsParts(msgspec.Struct, frozen=True, kw_only=True):
+    """What :func:`build_operations` made."""
 
     backend: Backend
-    served_models: ServedModels
-    upstream_auth: UpstreamAuth
-    cli_login: CliLoginHealth
-    metrics: Metrics
-    response_cache: ResponseCache
-    request_hooks: RequestHooks
-    deep_health: DeepHealth
+    """The observed backend (every attempt measured), to wrap in the resilience layers."""
+    login: CliLoginHealth
+    operations: Operations
     probe_loop: ProbeLoop | None = None
     """The CLI login probe, to run in the app's background task group (``cli`` method)."""
-
-    def fields(self) -> dict[str, Any]:
-        """The AppContext fields of the operations section."""
-        return {
-            "served_models": self.served_models,
-            "upstream_auth": self.upstream_auth,
-            "cli_login": self.cli_login,
-            "metrics": self.metrics,
-            "response_cache": self.response_cache,
-            "request_hooks": self.request_hooks,
-            "deep_health": self.deep_health,
-        }
 
 
 async def _fetch(source: LiveModelsSource) -> tuple[ModelInfo, ...]:
@@ -74,11 +59,7 @@ async def _fetch(source: LiveModelsSource) -> tuple[ModelInfo, ...]:
 
 
 async def open_served_models(
-    settings: Settings,
-    env: Mapping[str, str],
-    *,
-    models: tuple[ModelInfo, ...],
-    default_model: str,
+    settings: Settings, *, models: tuple[ModelInfo, ...], default_model: str
 ) -> ServedModels:
     """The served model list; the live catalogue is fetched now when configured.
 
@@ -87,16 +68,16 @@ async def open_served_models(
     """
     served = ServedModels(
         fallback=models,
-        pinned=bool(settings.models_override),
-        source=live_source(settings, env),
+        pinned=bool(settings.models.override),
+        source=live_source(settings.models, settings.environ),
         fetch=_fetch,
-        ttl_s=settings.model_list_cache_ttl_s,
-        error_ttl_s=settings.model_list_error_ttl_s,
+        ttl_s=settings.models.cache_ttl_s,
+        error_ttl_s=settings.models.error_ttl_s,
         default_model=default_model,
     )
     if served.live_enabled:
         await served.models()
-        if settings.default_model is None:
+        if settings.models.default_model is None:
             served.default_model = served.latest_sonnet() or default_model
     return served
 
@@ -110,7 +91,7 @@ async def build_operations(
     cli_command: Sequence[str] | None,
     cli_env: Mapping[str, str],
     rate_store: RateLimitStore | None = None,
-) -> OpsComponents:
+) -> OperationsParts:
     """Build the operations components.
 
     Background work is not started here: the caller runs ``probe_loop`` in the
@@ -118,19 +99,19 @@ async def build_operations(
     """
     metrics = Metrics()
     gated = upstream_auth.method == "cli"
-    login = CliLoginHealth(gated=gated, probe_interval_s=settings.cli_auth_probe_interval_s)
+    login = CliLoginHealth(gated=gated, probe_interval_s=settings.upstream.probe_interval_s)
     observed = ObservedBackend(backend, metrics, login)
 
     limiter = RateLimiter(
         rate_store or MemoryRateLimitStore(),
-        group_limits(settings),
-        enabled=settings.rate_limit_enabled,
+        group_limits(settings.rate_limits),
+        enabled=settings.rate_limits.enabled,
         on_reject=lambda group: metrics.rate_limited.labels(group=group).inc(),
     )
     cache = ResponseCache(
-        enabled=settings.request_cache_enabled,
-        ttl_s=settings.request_cache_ttl_s,
-        max_size=settings.request_cache_max_size,
+        enabled=settings.cache.enabled,
+        ttl_s=settings.cache.ttl_s,
+        max_size=settings.cache.max_size,
         on_lookup=lambda hit: metrics.response_cache.labels(result="hit" if hit else "miss").inc(),
     )
     hooks = RequestHooks(
@@ -146,21 +127,16 @@ async def build_operations(
         metrics.cli_login_ok.set_function(
             lambda: -1.0 if login.ok is None else (1.0 if login.ok else 0.0)
         )
-        interval = settings.cli_auth_probe_interval_s
+        interval = settings.upstream.probe_interval_s
         if interval > 0 and cli_command:
             probe = partial(probe_cli_login, list(cli_command), dict(cli_env))
             probe_loop = partial(run_probe_loop, login, probe, interval)
         elif interval > 0:
             log.warning("cli_auth.probe_unavailable", reason="no claude CLI found")
 
-    return OpsComponents(
+    return OperationsParts(
         backend=observed,
-        served_models=served_models,
-        upstream_auth=upstream_auth,
-        cli_login=login,
-        metrics=metrics,
-        response_cache=cache,
-        request_hooks=hooks,
-        deep_health=deep,
+        login=login,
+        operations=Operations(metrics=metrics, cache=cache, hooks=hooks, deep_health=deep),
         probe_loop=probe_loop,
     )

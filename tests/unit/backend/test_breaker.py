@@ -11,10 +11,10 @@ import pytest
 from tests.fakes.backend import FakeBackend, hang, text_events
 from wrapper.backend.layers.breaker import (
     BreakerBackend,
-    BreakerSettings,
     CircuitBreaker,
     counts_as_failure,
 )
+from wrapper.config import BreakerSettings
 from wrapper.errors import (
     BackendTimeoutError,
     BackendUnavailableError,

@@ -8,7 +8,8 @@ import anyio
 import pytest
 
 from tests.fakes.backend import Call, FakeBackend, Step, hang, text_events
-from wrapper.backend.layers.retrying import RetryingBackend, RetryPolicy, retry_reason
+from wrapper.backend.layers.retrying import RetryingBackend, backoff_delay, retry_reason
+from wrapper.config import RetrySettings
 from wrapper.errors import (
     BackendTimeoutError,
     BackendUnavailableError,
@@ -74,7 +75,7 @@ def retrying(
     counters = Counters()
     backend = RetryingBackend(
         inner,
-        RetryPolicy(**policy),  # type: ignore[arg-type]
+        RetrySettings(**policy),  # type: ignore[arg-type]
         timeout_s=timeout_s,
         on_retry=counters.retries.append,
         on_fallback=counters.fallback,
@@ -130,7 +131,9 @@ def test_what_is_worth_a_retry(error: WrapperError, reason: str | None) -> None:
 def test_backoff_doubles_is_capped_and_half_of_it_is_random(
     retry: int, draw: float, expected: float
 ) -> None:
-    assert RetryPolicy(base_s=0.5, max_s=8.0).delay(retry, draw) == pytest.approx(expected)
+    assert backoff_delay(RetrySettings(base_s=0.5, max_s=8.0), retry, draw) == pytest.approx(
+        expected
+    )
 
 
 async def test_an_overload_before_output_is_retried_once_and_the_reply_comes_once() -> None:
@@ -290,7 +293,7 @@ async def test_no_retry_without_enough_time_left_in_the_turn() -> None:
 async def test_a_retried_attempt_is_cut_at_the_turns_original_deadline() -> None:
     inner = FakeBackend([overloaded()], [MessageStart(model="claude-big"), hang()])
     backend = RetryingBackend(
-        inner, RetryPolicy(base_s=0.001), timeout_s=0.3, min_attempt_s=0.05, draw=lambda: 0.0
+        inner, RetrySettings(base_s=0.001), timeout_s=0.3, min_attempt_s=0.05, draw=lambda: 0.0
     )
     received: list[AgentEvent] = []
     with pytest.raises(BackendTimeoutError) as caught:
@@ -303,7 +306,7 @@ async def test_a_retried_attempt_is_cut_at_the_turns_original_deadline() -> None
 async def test_a_retried_attempt_that_never_starts_is_cut_too() -> None:
     inner = FakeBackend([overloaded()], [hang()])
     backend = RetryingBackend(
-        inner, RetryPolicy(base_s=0.001), timeout_s=0.3, min_attempt_s=0.05, draw=lambda: 0.0
+        inner, RetrySettings(base_s=0.001), timeout_s=0.3, min_attempt_s=0.05, draw=lambda: 0.0
     )
     with pytest.raises(BackendTimeoutError):
         await drain(backend)
@@ -312,7 +315,7 @@ async def test_a_retried_attempt_that_never_starts_is_cut_too() -> None:
 
 async def test_cancelled_during_the_backoff_leaves_no_turn_open() -> None:
     inner = FakeBackend([overloaded()], text_events("never"))
-    backend = RetryingBackend(inner, RetryPolicy(base_s=60.0), timeout_s=600)
+    backend = RetryingBackend(inner, RetrySettings(base_s=60.0), timeout_s=600)
     with anyio.move_on_after(0.05):
         await drain(backend)
     assert len(inner.turns) == 1

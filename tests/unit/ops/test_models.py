@@ -124,7 +124,7 @@ async def test_an_unreachable_catalogue_is_an_error() -> None:
 
 
 def test_live_source_needs_a_key_and_follows_the_base_url() -> None:
-    settings = load_settings({})
+    settings = load_settings({}).models
     assert live_source(settings, {}) is None
     assert live_source(settings, {"ANTHROPIC_API_KEY": "k"}).url == DEFAULT_MODELS_URL  # type: ignore[union-attr]
     proxied = live_source(settings, {"ANTHROPIC_API_KEY": "k", "ANTHROPIC_BASE_URL": "http://p:1/"})
@@ -137,7 +137,7 @@ def test_live_source_needs_a_key_and_follows_the_base_url() -> None:
             "ANTHROPIC_BETA_HEADER": "b1",
             "MODEL_LIST_REQUEST_TIMEOUT_SECONDS": "2.5",
         }
-    )
+    ).models
     chosen = live_source(explicit, {"ANTHROPIC_API_KEY": "k", "ANTHROPIC_BASE_URL": "http://p:1"})
     assert chosen is not None
     assert chosen.url == "http://m:2/models"

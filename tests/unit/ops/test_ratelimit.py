@@ -147,7 +147,7 @@ async def test_a_failing_store_lets_requests_through() -> None:
 
 
 def test_group_limits_come_from_the_existing_variables() -> None:
-    assert group_limits(load_settings({})) == {
+    assert group_limits(load_settings({}).rate_limits) == {
         "chat": 10,
         "debug": 2,
         "auth": 10,
@@ -155,10 +155,11 @@ def test_group_limits_come_from_the_existing_variables() -> None:
         "health": 30,
         "general": 30,
     }
-    settings = load_settings({"RATE_LIMIT_CHAT_PER_MINUTE": "3", "RATE_LIMIT_PER_MINUTE": "0"})
+    env = {"RATE_LIMIT_CHAT_PER_MINUTE": "3", "RATE_LIMIT_PER_MINUTE": "0"}
+    settings = load_settings(env).rate_limits
     assert group_limits(settings)["chat"] == 3
     assert group_limits(settings)["general"] == 0
-    assert load_settings({"RATE_LIMIT_ENABLED": "false"}).rate_limit_enabled is False
+    assert load_settings({"RATE_LIMIT_ENABLED": "false"}).rate_limits.enabled is False
 
 
 @pytest.fixture

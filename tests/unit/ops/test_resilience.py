@@ -11,7 +11,7 @@ from wrapper.backend.admission import Admission
 from wrapper.backend.layers.breaker import BreakerBackend
 from wrapper.backend.layers.cpu_budget import CpuBudgetBackend
 from wrapper.backend.layers.retrying import RetryingBackend
-from wrapper.config import ConfigError, Settings, load_settings
+from wrapper.config import BreakerSettings, ConfigError, RetrySettings, Settings, load_settings
 from wrapper.errors import UpstreamError
 from wrapper.events import Message, TextPart, Turn
 from wrapper.monitoring.metrics import Metrics
@@ -24,10 +24,10 @@ TURN = Turn(model="claude-x", messages=(Message(role="user", content=(TextPart("
 
 def test_the_settings_and_their_defaults() -> None:
     settings = load_settings({})
-    assert settings.upstream_retries == 2
-    assert settings.fallback_model is None
-    assert settings.circuit_breaker_enabled is True
-    assert settings.circuit_breaker_threshold == 0.75
+    assert settings.retry.retries == 2
+    assert settings.retry.fallback_model is None
+    assert settings.breaker.enabled is True
+    assert settings.breaker.threshold == 0.75
     assert settings.max_turn_cpu_s == 120.0
     custom = load_settings(
         {
@@ -37,10 +37,10 @@ def test_the_settings_and_their_defaults() -> None:
             "UPSTREAM_RETRIES": "0",
         }
     )
-    assert custom.fallback_model == "claude-haiku-4-5"
-    assert custom.circuit_breaker_threshold == 1.0
+    assert custom.retry.fallback_model == "claude-haiku-4-5"
+    assert custom.breaker.threshold == 1.0
     assert custom.max_turn_cpu_s == 0.0
-    assert custom.upstream_retries == 0
+    assert custom.retry.retries == 0
 
 
 @pytest.mark.parametrize(
@@ -66,17 +66,17 @@ def test_the_layers_by_default() -> None:
     assert isinstance(resilience.backend, BreakerBackend)
     assert isinstance(resilience.backend.inner, RetryingBackend)
     assert resilience.backend.inner.inner is inner
-    assert resilience.retry_policy.retries == 2
+    assert resilience.backend.inner.policy.retries == 2
 
 
 def test_layers_that_are_off_are_left_out() -> None:
     inner = FakeBackend(text_events("x"))
-    settings = Settings(upstream_retries=0, circuit_breaker_enabled=False)
+    settings = Settings(retry=RetrySettings(retries=0), breaker=BreakerSettings(enabled=False))
     resilience = make_resilient(settings, inner, Metrics())
     assert resilience.backend is inner
     assert resilience.breaker.status().enabled is False
     # A fallback model alone still needs the retrying layer (it is a retry).
-    with_fallback = Settings(upstream_retries=0, fallback_model="claude-small")
+    with_fallback = Settings(retry=RetrySettings(retries=0, fallback_model="claude-small"))
     assert isinstance(make_resilient(with_fallback, inner, Metrics()).backend, BreakerBackend)
 
 
@@ -84,7 +84,7 @@ def test_layers_that_are_off_are_left_out() -> None:
 async def test_the_breaker_gauge_follows_the_breaker() -> None:
     failure = UpstreamError("5xx", upstream_status=500, code="upstream_error")
     metrics = Metrics()
-    settings = Settings(upstream_retries=0, circuit_breaker_min_requests=1)
+    settings = Settings(retry=RetrySettings(retries=0), breaker=BreakerSettings(min_requests=1))
     resilience = make_resilient(settings, FakeBackend([failure]), metrics)
     assert samples(metrics)[(f"{P}_circuit_breaker_open", ())] == 0
     with pytest.raises(UpstreamError):
@@ -94,11 +94,10 @@ async def test_the_breaker_gauge_follows_the_breaker() -> None:
 
 
 @pytest.mark.anyio
-async def test_the_cpu_guard_needs_a_budget_and_a_background_group() -> None:
+async def test_the_cpu_guard_needs_a_budget() -> None:
     inner = FakeBackend(text_events("x"))
-    assert guard_cpu(Settings(max_turn_cpu_s=0), inner, None) is inner
-    assert guard_cpu(Settings(), inner, None) is inner
     async with anyio.create_task_group() as background:
+        assert guard_cpu(Settings(max_turn_cpu_s=0), inner, background) is inner
         guarded = guard_cpu(Settings(), inner, background)
         assert isinstance(guarded, CpuBudgetBackend)
         assert guarded.watchdog.budget_s == 120.0
@@ -106,6 +105,11 @@ async def test_the_cpu_guard_needs_a_budget_and_a_background_group() -> None:
 
 
 class FakePool:
+    enabled = True
+
+    def pids(self) -> list[int]:
+        return []
+
     def stats(self) -> dict[str, int]:
         return {"clean": 2, "busy": 1, "starting": 1, "total": 4, "spawned": 9}
 
@@ -126,7 +130,7 @@ async def test_pool_queue_and_session_gauges() -> None:
     sessions = FakeSessions()
     loop = feed_backend_gauges(
         metrics,
-        pool=FakePool(),  # type: ignore[arg-type]
+        pool=FakePool(),
         admission=admission,
         sessions=sessions,  # type: ignore[arg-type]
     )
@@ -143,17 +147,12 @@ async def test_pool_queue_and_session_gauges() -> None:
         group.cancel_scope.cancel()
     assert samples(metrics)[(f"{P}_queue_wait_seconds_count", ())] == 1
 
-    assert loop is not None
     async with anyio.create_task_group() as group:
         group.start_soon(loop)
         await anyio.wait_all_tasks_blocked()
         group.cancel_scope.cancel()
     assert sessions.reads == 1
     assert samples(metrics)[(f"{P}_sessions_active", ())] == 5
-
-
-def test_no_session_loop_without_a_session_store() -> None:
-    assert feed_backend_gauges(Metrics(), pool=None, admission=None, sessions=None) is None
 
 
 async def _take_slot(admission: Admission) -> None:

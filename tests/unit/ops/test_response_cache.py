@@ -54,8 +54,8 @@ def test_the_server_switch_is_needed_too() -> None:
             "REQUEST_CACHE_MAX_SIZE": "7",
         }
     )
-    assert (settings.request_cache_enabled, settings.request_cache_ttl_s) == (True, 5.0)
-    assert settings.request_cache_max_size == 7
+    assert (settings.cache.enabled, settings.cache.ttl_s) == (True, 5.0)
+    assert settings.cache.max_size == 7
 
 
 def test_keys_are_canonical() -> None:

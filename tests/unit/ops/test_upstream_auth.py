@@ -22,7 +22,7 @@ from wrapper.upstream.auth import detect_upstream_auth
     ],
 )
 def test_claude_auth_method_and_its_old_names(raw: str, method: str | None) -> None:
-    assert load_settings({"CLAUDE_AUTH_METHOD": raw}).claude_auth_method == method
+    assert load_settings({"CLAUDE_AUTH_METHOD": raw}).upstream.auth_method == method
 
 
 def test_an_unknown_method_fails_at_startup() -> None:

@@ -57,9 +57,9 @@ def test_credentials_never_appear_in_errors() -> None:
 
 def test_ttl_is_read_from_the_environment() -> None:
     settings = load_settings({"SESSION_TTL_SECONDS": "120", "SESSION_STORE_URL": "memory://"})
-    assert settings.session_ttl_s == 120
-    assert settings.session_store_url == "memory://"
-    assert load_settings({}).session_ttl_s == 3600
+    assert settings.sessions.ttl_s == 120
+    assert settings.sessions.store_url == "memory://"
+    assert load_settings({}).sessions.ttl_s == 3600
     with pytest.raises(ConfigError, match="SESSION_TTL_SECONDS"):
         load_settings({"SESSION_TTL_SECONDS": "0"})
 

@@ -115,3 +115,29 @@ async def test_a_second_database_object_on_the_same_file_sees_every_commit(
     finally:
         await first.close()
         await second.close()
+
+
+async def test_closing_waits_for_a_connection_in_use_and_later_calls_fail(tmp_path: Path) -> None:
+    """Shutdown can close the database while a background read is in a worker thread."""
+    database, _ = await open_store(tmp_path / "s.sqlite3")
+    in_call = threading.Event()
+    release = threading.Event()
+
+    def slow_read(conn: sqlite3.Connection) -> int:
+        in_call.set()
+        release.wait(10)
+        return int(conn.execute("SELECT 1").fetchone()[0])
+
+    results: list[int] = []
+
+    async def read() -> None:
+        results.append(await database.run(slow_read))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(read)
+        await anyio.to_thread.run_sync(in_call.wait, 10)
+        await database.close()  # the reading thread still holds its connection
+        release.set()
+    assert results == [1]
+    with pytest.raises(sqlite3.Error, match="closed"):
+        await database.run(lambda conn: conn.execute("SELECT 1").fetchone())

@@ -30,6 +30,7 @@ from typing import Literal
 import anyio
 import msgspec
 
+from wrapper.config import BreakerSettings
 from wrapper.errors import (
     BackendTimeoutError,
     BackendUnavailableError,
@@ -58,14 +59,6 @@ def counts_as_failure(error: WrapperError) -> bool:
     if isinstance(error, UpstreamError):
         return error.code not in _REQUEST_OUTCOMES
     return isinstance(error, UpstreamOverloadedError | BackendTimeoutError)
-
-
-class BreakerSettings(msgspec.Struct, frozen=True, kw_only=True):
-    enabled: bool = True
-    window_s: float = 60.0
-    threshold: float = 0.75
-    min_requests: int = 20
-    open_s: float = 30.0
 
 
 class BreakerStatus(msgspec.Struct, frozen=True, kw_only=True):

@@ -29,6 +29,7 @@ from typing import Any
 import anyio
 import msgspec
 
+from wrapper.config import RetrySettings
 from wrapper.errors import (
     BackendTimeoutError,
     UpstreamError,
@@ -64,17 +65,10 @@ def retry_reason(error: WrapperError) -> str | None:
     return None
 
 
-class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
-    retries: int = 2
-    base_s: float = 0.5
-    max_s: float = 8.0
-    fallback_model: str | None = None
-    fallback_after_overloads: int = 2
-
-    def delay(self, retry: int, draw: float) -> float:
-        """The wait before retry number ``retry`` (1-based); ``draw`` is uniform in [0, 1)."""
-        ceiling = min(self.max_s, self.base_s * 2.0 ** (retry - 1))
-        return ceiling / 2 + draw * ceiling / 2
+def backoff_delay(policy: RetrySettings, retry: int, draw: float) -> float:
+    """The wait before retry number ``retry`` (1-based); ``draw`` is uniform in [0, 1)."""
+    ceiling = min(policy.max_s, policy.base_s * 2.0 ** (retry - 1))
+    return ceiling / 2 + draw * ceiling / 2
 
 
 class _Plan:
@@ -99,7 +93,7 @@ class RetryingBackend:
     def __init__(
         self,
         inner: Backend,
-        policy: RetryPolicy,
+        policy: RetrySettings,
         *,
         timeout_s: float,
         on_retry: Callable[[str], None] = lambda reason: None,
@@ -185,7 +179,7 @@ class RetryingBackend:
         )
         if plan.retries >= policy.retries and not switch:
             raise error
-        delay = policy.delay(plan.retries + 1, self._draw())
+        delay = backoff_delay(policy, plan.retries + 1, self._draw())
         if deadline - (self._clock() + delay) < self.min_attempt_s:
             log.info("backend.retry_skipped", reason=reason, why="no time left")
             raise error

@@ -1,0 +1,5 @@
+"""``python -m wrapper.cli``: the console script."""
+
+from wrapper.cli import main
+
+raise SystemExit(main())
