@@ -8,7 +8,7 @@ from pathlib import Path
 from wrapper.schemas.openai_chat import ChatCompletionRequest
 from wrapper.translate.openai_chat.fields import FIELDS, HEADERS
 
-DOC = Path(__file__).resolve().parents[3] / "docs" / "compatibility.md"
+DOC = Path(__file__).resolve().parents[4] / "docs" / "compatibility.md"
 _ROW = re.compile(r"^\| `(?P<name>[A-Za-z_-]+)` \| (?P<fate>[a-z]+)(?: \(in progress\))? \|")
 
 

@@ -41,7 +41,7 @@ from wrapper.translate.openai_responses.request import responses_request_to_plan
 from wrapper.translate.openai_responses.response import ResponseAssembler
 from wrapper.translate.openai_responses.turns import frame
 
-SCHEMA_FILE = Path(__file__).parent / "data" / "openai_responses_schema.json"
+SCHEMA_FILE = Path(__file__).parents[2] / "data" / "openai_responses_schema.json"
 
 EVENT_SCHEMAS = {
     "response.created": "ResponseCreatedEvent",

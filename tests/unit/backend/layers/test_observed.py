@@ -6,7 +6,7 @@ import anyio
 import pytest
 
 from tests.fakes.backend import FakeBackend, hang, text_events
-from tests.unit.ops.test_metrics import samples
+from tests.unit.monitoring.test_metrics import samples
 from wrapper.backend.layers.observed import ObservedBackend
 from wrapper.errors import UpstreamAuthenticationError, UpstreamOverloadedError, WrapperError
 from wrapper.events import Message, TextPart, Turn, TurnEnd, Usage

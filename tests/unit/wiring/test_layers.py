@@ -6,7 +6,7 @@ import anyio
 import pytest
 
 from tests.fakes.backend import FakeBackend, text_events
-from tests.unit.ops.test_metrics import samples
+from tests.unit.monitoring.test_metrics import samples
 from wrapper.backend.admission import Admission
 from wrapper.backend.layers.breaker import BreakerBackend
 from wrapper.backend.layers.cpu_budget import CpuBudgetBackend
