@@ -193,7 +193,11 @@ class App:
             )
             if self.ctx is not None:
                 self.ctx.ops.hooks.finish(
-                    route, request.method, status, time.perf_counter() - started
+                    route,
+                    request.method,
+                    status,
+                    time.perf_counter() - started,
+                    streamed=state.streamed,
                 )
             structlog.contextvars.unbind_contextvars("request_id")
 
@@ -262,8 +266,9 @@ class App:
         response = await _run_watched(route.handler, request, receive)
         if response is None:
             return 499
-        hooks.decorate(response)
         if isinstance(response, StreamResponse):
+            hooks.stream_started()
+            state.streamed = True
             return await self._stream(
                 ctx,
                 request,
@@ -345,11 +350,12 @@ class App:
 class _DispatchState:
     """What dispatch learned so far (for error rendering and the request log)."""
 
-    __slots__ = ("dialect", "route")
+    __slots__ = ("dialect", "route", "streamed")
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect: Dialect = dialect
         self.route: Route | None = None
+        self.streamed = False
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -34,7 +34,7 @@ RULES: dict[str, tuple[str, ...]] = {
     "wrapper.monitoring": (*BASE,),
     "wrapper.sessions": (*BASE,),
     "wrapper.storage": (*BASE, "wrapper.sessions"),
-    "wrapper.backend": (*BASE, "wrapper.upstream", "wrapper.monitoring", "wrapper.policy"),
+    "wrapper.backend": (*BASE, "wrapper.upstream", "wrapper.monitoring"),
     "wrapper.policy": (
         *BASE,
         "wrapper.http",

@@ -9,6 +9,7 @@ from wrapper.errors import InvalidRequestError, WrapperError
 from wrapper.http.error_pages import openai_stream_error_frame
 from wrapper.http.request import Request, decode_json
 from wrapper.http.responses import Response, StreamResponse, json_response
+from wrapper.policy.request_record import RecordingBackend, RequestRecord
 from wrapper.policy.response_cache import cached_json
 from wrapper.schemas.openai_chat import REQUEST_DECODER
 from wrapper.translate.openai_chat.fields import report
@@ -45,16 +46,20 @@ class ChatAPI:
                 chat_stream_producer(self.ctx.engine.backend, plan),
                 openai_stream_error_frame,
             )
-        return await cached_json(
+        record = RequestRecord()
+        backend = RecordingBackend(self.ctx.engine.backend, record)
+        response = await cached_json(
             self.ctx.ops.cache,
             request.headers,
             ("chat.completions", plan.turn, plan.n, plan.legacy_functions, plan.model),
-            lambda: complete_chat(self.ctx.engine.backend, plan),
+            lambda: complete_chat(backend, plan),
             renew=lambda done: msgspec.structs.replace(
                 done, id=plan.completion_id, created=plan.created
             ),
             cacheable=plan.turn.session_id is None,
         )
+        response.headers += record.headers()
+        return response
 
     async def compatibility(self, request: Request) -> Response:
         """What this server would do with a chat request, field by field."""

@@ -12,6 +12,7 @@ from wrapper.api.context import AppContext
 from wrapper.http.error_pages import anthropic_stream_error_frame
 from wrapper.http.request import Request, decode_json
 from wrapper.http.responses import Response, StreamResponse, json_response
+from wrapper.policy.request_record import RecordingBackend, RequestRecord
 from wrapper.policy.response_cache import cached_json
 from wrapper.schemas.anthropic import (
     COUNT_TOKENS_DECODER,
@@ -53,14 +54,18 @@ class MessagesAPI:
                 anthropic_stream_error_frame,
                 ping_frame=PING_FRAME,
             )
-        return await cached_json(
+        record = RequestRecord()
+        backend = RecordingBackend(self.ctx.engine.backend, record)
+        response = await cached_json(
             self.ctx.ops.cache,
             request.headers,
             ("messages", plan.turn, plan.omit_thinking, plan.model),
-            lambda: complete_message(self.ctx.engine.backend, plan),
+            lambda: complete_message(backend, plan),
             renew=lambda done: msgspec.structs.replace(done, id=plan.message_id),
             cacheable=plan.turn.session_id is None,
         )
+        response.headers += record.headers()
+        return response
 
     async def count_tokens(self, request: Request) -> Response:
         raw = await request.body(self.ctx.settings.max_request_size)

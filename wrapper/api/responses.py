@@ -9,6 +9,7 @@ from wrapper.errors import InvalidRequestError, NotFoundError
 from wrapper.events import Message
 from wrapper.http.request import Request, decode_json
 from wrapper.http.responses import Response, StreamResponse, json_response
+from wrapper.policy.request_record import RecordingBackend, RequestRecord
 from wrapper.schemas import openai_responses_output as rs
 from wrapper.schemas.openai_responses import REQUEST_DECODER
 from wrapper.storage.responses import StoredResponse
@@ -75,7 +76,10 @@ class ResponsesAPI:
         if body.stream:
             stream = ResponsesStream(self.ctx.engine.backend, plan, save)
             return StreamResponse(stream.produce, stream.error_frame)
-        return json_response(await complete_response(self.ctx.engine.backend, plan, save))
+        record = RequestRecord()
+        backend = RecordingBackend(self.ctx.engine.backend, record)
+        completed = await complete_response(backend, plan, save)
+        return json_response(completed, headers=record.headers())
 
     async def retrieve(self, request: Request) -> Response:
         response_id = request.path_params["response_id"]

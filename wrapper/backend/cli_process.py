@@ -5,11 +5,14 @@ Stopping is shielded and bounded: the OS process is terminated directly (SIGTERM
 then SIGKILL after a grace period) because closing the SDK iterator alone leaves
 the CLI generating.
 
-This is the only module that reaches into the SDK client's internals: the
-child's pid and signals (for stopping), and the query's message stream, read
-with a cancellation-safe ``receive()`` so that a turn abandoned mid-way (a
-deadline, a disconnect) leaves the process readable for a clean reset. The SDK
-version is pinned for that reason.
+This is the only module that calls the SDK client, and every call runs under
+the one error boundary, :func:`~wrapper.backend.sdk_errors.sdk_failures`: what
+the SDK or the CLI raises leaves here as a WrapperError. It is also the only
+module that reaches into the SDK client's internals: the child's pid, exit code
+and signals (for stopping), and the query's message stream, read with a
+cancellation-safe ``receive()`` so that a turn abandoned mid-way (a deadline, a
+disconnect) leaves the process readable for a clean reset. The SDK version is
+pinned for that reason.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient, ResultMessage
 from claude_agent_sdk._internal.message_parser import parse_message
 from claude_agent_sdk.types import Message as SdkMessage
 
-from wrapper.backend.layers.cpu_budget import note_turn_process
+from wrapper.backend.sdk_errors import ProcessEndedError, sdk_failures
+from wrapper.errors import WrapperError
 from wrapper.logging import get_logger
 
 log = get_logger(__name__)
@@ -34,10 +38,6 @@ log = get_logger(__name__)
 _STDERR_LINES = 40
 _TERMINATE_GRACE_S = 2.0
 _RESET_TIMEOUT_S = 10.0
-
-
-class ProcessEndedError(Exception):
-    """The CLI's message stream ended (the process exited)."""
 
 
 class CliProcess:
@@ -70,9 +70,20 @@ class CliProcess:
         process = self._os_process()
         return process is None or process.returncode is not None
 
+    @property
+    def exit_code(self) -> int | None:
+        """The CLI's exit status once it has exited (negative: the signal that ended it)."""
+        returncode = getattr(self._os_process(), "returncode", None)
+        return returncode if isinstance(returncode, int) else None
+
     async def start(self) -> None:
-        """Spawn the CLI and complete the SDK's initialize handshake."""
-        await self._client.connect()
+        """Spawn the CLI and complete the SDK's initialize handshake.
+
+        Raises:
+            WrapperError: the CLI could not be started (classified, and logged).
+        """
+        with sdk_failures(self, "start"):
+            await self._client.connect()
         self.alive = True
         self.pid = getattr(self._os_process(), "pid", None)
         log.debug("backend.process_spawned", pid=self.pid, label=self.label)
@@ -82,6 +93,9 @@ class CliProcess:
 
         The message is marked ``client_composed``: the CLI delivers it as written,
         with no ``@path`` file-mention expansion and no slash-command dispatch.
+
+        Raises:
+            WrapperError: the message could not be sent (classified, and logged).
         """
         message = {
             "type": "user",
@@ -89,16 +103,21 @@ class CliProcess:
             "parent_tool_use_id": None,
             "client_composed": True,
         }
-        await self._client.query(_once(message))
+        with sdk_failures(self, "send"):
+            await self._client.query(_once(message))
         self.turns += 1
 
     async def next_message(self) -> SdkMessage:
         """The next message of the CLI (cancellation-safe: nothing is lost).
 
         Raises:
-            ProcessEndedError: the process's stream ended.
-            Exception: the SDK's own error (process crash, protocol error).
+            WrapperError: the process's stream ended (``cli_exited``), or the SDK
+                failed (a crash, a protocol error); classified, and logged.
         """
+        with sdk_failures(self, "read"):
+            return await self._next_message()
+
+    async def _next_message(self) -> SdkMessage:
         query = getattr(self._client, "_query", None)
         if query is None:
             raise ProcessEndedError
@@ -113,7 +132,6 @@ class CliProcess:
             if kind == "error":
                 exc = data.get("exception")
                 raise exc if isinstance(exc, Exception) else ProcessEndedError
-            note_turn_process(self)
             message = parse_message(data)
             if message is None:
                 continue
@@ -124,16 +142,18 @@ class CliProcess:
     async def set_model(self, model: str) -> None:
         """Switch the model of the live process (applies to its next turn)."""
         if model != self.model:
-            await self._client.set_model(model)
+            with sdk_failures(self, "set_model"):
+                await self._client.set_model(model)
             self.model = model
 
     async def clear(self) -> bool:
         """Clear the conversation of an idle process (``/clear``, no upstream call)."""
         with anyio.move_on_after(_RESET_TIMEOUT_S):
             try:
-                await self._client.query("/clear")
+                with sdk_failures(self, "clear"):
+                    await self._client.query("/clear")
                 await self._drain_until_result()
-            except Exception:  # noqa: BLE001 - any failure means: not reusable
+            except WrapperError:  # logged by the boundary; the process is not reusable
                 return False
             return not self.exited
         return False

@@ -28,7 +28,6 @@ from wrapper.backend.content import blocks
 from wrapper.backend.fingerprint import conversation_digest
 from wrapper.backend.pool import PooledProcess, ProcessPool, Release
 from wrapper.backend.profile import Profile, profile_for
-from wrapper.backend.sdk_errors import error_for_exception
 from wrapper.backend.sdk_events import TurnReader
 from wrapper.backend.session_link import SessionLeaser, SessionLink, TurnLease, session_digest
 from wrapper.backend.spawn import SessionStart, committing
@@ -188,9 +187,6 @@ class PooledBackend:
         except WrapperError:
             self.pool.release(member, Release.DISCARD)
             raise
-        except Exception as exc:
-            self.pool.release(member, Release.DISCARD)
-            raise error_for_exception(exc, member.process.stderr_tail) from exc
 
     def _release(
         self,

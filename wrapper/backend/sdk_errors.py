@@ -1,15 +1,30 @@
 """The one place where failures of the SDK, the CLI and Claude's API become WrapperErrors.
 
+:func:`sdk_failures` is the boundary every call into the SDK runs under (they are all
+in :mod:`wrapper.backend.cli_process`): an exception the SDK or its CLI raises
+becomes a WrapperError there, classified by its type, and is logged for the
+operator with the exception type, the CLI's exit code and the tail of its stderr.
+Clients never see that text.
+
 Claude's API errors reach us as a synthetic assistant message (``error`` set,
-model ``<synthetic>``) followed by an error result carrying the HTTP status.
-Both are classified here; raw exception or stderr text never reaches a client,
-but the API's own error message (which describes the client's request, e.g. a
-context that is too long) is passed on.
+model ``<synthetic>``) followed by an error result carrying the HTTP status, and
+are classified by :func:`error_for_result`; the API's own error message (which
+describes the client's request, e.g. a context that is too long) is passed on.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+from claude_agent_sdk import (
+    ClaudeSDKError,
+    CLIConnectionError,
+    CLIJSONDecodeError,
+    CLINotFoundError,
+)
 
 from wrapper.errors import (
     BackendUnavailableError,
@@ -17,7 +32,12 @@ from wrapper.errors import (
     UpstreamError,
     WrapperError,
 )
+from wrapper.logging import get_logger
 from wrapper.upstream.status import error_for_upstream_status
+
+log = get_logger(__name__)
+
+_STDERR_LOGGED = 2000
 
 _STATUS_IN_TEXT = re.compile(r"API Error: (?:[^0-9]{0,40}\()?(\d{3})")
 _AUTH_MARKERS = ("not logged in", "please run /login", "invalid api key", "invalid x-api-key")
@@ -80,16 +100,63 @@ def error_for_result(
     return error_for_status(status, text, assistant_kind)
 
 
+class ProcessEndedError(Exception):
+    """The CLI's message stream ended (the process exited)."""
+
+
 def error_for_exception(exc: Exception, stderr_tail: str = "") -> WrapperError:
     """Classify an exception raised by the SDK (process start, crash, protocol)."""
-    name = type(exc).__name__
     lowered = f"{exc} {stderr_tail}".lower()
     if any(marker in lowered for marker in _AUTH_MARKERS):
         return UpstreamAuthenticationError(
             "Claude rejected this server's credentials (check ANTHROPIC_API_KEY or the CLI login)."
         )
-    if name == "CLINotFoundError":
+    if isinstance(exc, CLINotFoundError):
         return BackendUnavailableError("The Claude CLI is not installed on this server.")
-    if name in {"CLIConnectionError", "ProcessError", "CLIJSONDecodeError", "ResultError"}:
+    if isinstance(exc, ProcessEndedError):
+        return UpstreamError("The Claude CLI ended before finishing the reply.", code="cli_exited")
+    if isinstance(exc, CLIConnectionError | CLIJSONDecodeError | ClaudeSDKError):
         return UpstreamError("The Claude CLI process failed.", code="cli_process_failed")
     return UpstreamError("The Claude backend failed.", code="backend_failed")
+
+
+class Diagnosable(Protocol):
+    """What the boundary reports of the process a failure happened in."""
+
+    label: str
+    pid: int | None
+
+    @property
+    def exit_code(self) -> int | None: ...
+
+    @property
+    def stderr_tail(self) -> str: ...
+
+
+@contextmanager
+def sdk_failures(process: Diagnosable, action: str) -> Iterator[None]:
+    """Run an SDK call; what it raises leaves as a WrapperError, logged for the operator.
+
+    A WrapperError passes unchanged, and cancellation is never caught.
+
+    Raises:
+        WrapperError: the classified failure (``raise ... from`` the original).
+    """
+    try:
+        yield
+    except WrapperError:
+        raise
+    except Exception as exc:
+        stderr = process.stderr_tail
+        error = error_for_exception(exc, stderr)
+        log.warning(
+            "backend.cli_failed",
+            action=action,
+            error_type=type(exc).__name__,
+            code=error.code,
+            pid=process.pid,
+            label=process.label,
+            exit_code=process.exit_code,
+            stderr_tail=stderr[-_STDERR_LOGGED:] or None,
+        )
+        raise error from exc

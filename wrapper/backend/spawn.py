@@ -22,12 +22,10 @@ from wrapper.backend.cli_process import CliProcess
 from wrapper.backend.content import blocks
 from wrapper.backend.options import CliRuntime, build_options
 from wrapper.backend.profile import Profile
-from wrapper.backend.sdk_errors import error_for_exception
 from wrapper.backend.session_link import SessionLink
 from wrapper.backend.tool_gate import ToolGate
 from wrapper.backend.transcript import transcript_entries, write_transcript
 from wrapper.backend.turns import Deadline
-from wrapper.errors import WrapperError
 from wrapper.events import Turn, TurnEnd
 
 
@@ -105,9 +103,7 @@ async def spawn(
         remove_file(transcript)
         if isinstance(exc, TimeoutError):
             raise deadline.expired_error() from None
-        if isinstance(exc, WrapperError) or not isinstance(exc, Exception):
-            raise
-        raise error_for_exception(exc, process.stderr_tail) from exc
+        raise
     return process, gate, transcript
 
 

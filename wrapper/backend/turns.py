@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Generic, TypeVar
 
 import anyio
 
-from wrapper.backend.cli_process import CliProcess, ProcessEndedError
+from wrapper.backend.cli_process import CliProcess
 from wrapper.backend.profile import Profile
-from wrapper.backend.sdk_errors import error_for_exception
 from wrapper.backend.sdk_events import TurnReader
-from wrapper.errors import BackendTimeoutError, UpstreamError, WrapperError
+from wrapper.errors import BackendTimeoutError
 from wrapper.events import (
     AgentEvent,
     BlockStart,
@@ -24,6 +24,8 @@ from wrapper.events import (
     Turn,
     TurnEnd,
 )
+
+P = TypeVar("P")
 
 
 class Deadline:
@@ -93,37 +95,60 @@ class ReplyRecorder:
         return tuple(call_id for call_id, _, _ in self._calls.values())
 
 
-async def read_turn(
+class TurnEvents(Generic[P]):
+    """The events of one turn, and the CLI process that produces them.
+
+    The layers around a backend that police the process (the CPU budget) find it
+    here: the process travels with the events, not through the call stack.
+    """
+
+    __slots__ = ("_events", "process")
+
+    def __init__(self, process: P, events: AsyncGenerator[AgentEvent, None]) -> None:
+        self.process = process
+        self._events = events
+
+    def __aiter__(self) -> TurnEvents[P]:
+        return self
+
+    async def __anext__(self) -> AgentEvent:
+        return await self._events.__anext__()
+
+    async def aclose(self) -> None:
+        await self._events.aclose()
+
+
+def read_turn(
     process: CliProcess,
     reader: TurnReader,
     deadline: Deadline,
     recorder: ReplyRecorder | None = None,
     *,
     before_end: Callable[[TurnEnd], Awaitable[None]] | None = None,
-) -> AsyncIterator[AgentEvent]:
+) -> TurnEvents[CliProcess]:
     """The events of the turn ``process`` is running, until ``reader`` says it is over.
 
     ``before_end`` runs before the turn's end is yielded (a session turn is made
-    durable there, before the client's response completes).
-
-    Raises:
-        BackendTimeoutError: the deadline passed.
-        WrapperError: the turn failed.
+    durable there, before the client's response completes). Iterating raises
+    BackendTimeoutError when the deadline passes and a WrapperError when the
+    turn fails.
     """
+    return TurnEvents(process, _events(process, reader, deadline, recorder, before_end))
+
+
+async def _events(
+    process: CliProcess,
+    reader: TurnReader,
+    deadline: Deadline,
+    recorder: ReplyRecorder | None,
+    before_end: Callable[[TurnEnd], Awaitable[None]] | None,
+) -> AsyncGenerator[AgentEvent, None]:
     while not reader.done:
         try:
             with anyio.fail_after(deadline.remaining()):
                 message = await process.next_message()
         except TimeoutError:
             raise deadline.expired_error() from None
-        except ProcessEndedError:
-            raise UpstreamError(
-                "The Claude CLI ended before finishing the reply.", code="cli_exited"
-            ) from None
-        except WrapperError:
-            raise
-        except Exception as exc:
-            raise error_for_exception(exc, process.stderr_tail) from exc
         for event in reader.feed(message):
             if isinstance(event, TurnEnd) and before_end is not None:
                 with anyio.fail_after(max(deadline.remaining(), 5.0)):

@@ -48,4 +48,3 @@ def main(argv: list[str] | None = None) -> int:
     config.accesslog = None
     config.graceful_timeout = settings.shutdown_grace_s
     return run(config)
-

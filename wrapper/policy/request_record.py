@@ -1,47 +1,68 @@
-"""What the turns of the current request did, for its response headers and metrics.
+"""What the turns of one request cost and which model answered, for its response headers.
 
-The app starts a :class:`RequestRecord` for each routed request (in the task
-that runs the handler); the observed backend finds it through a context
-variable when a turn is opened — also from the tasks a stream's producer or
-``n > 1`` choices run in, which inherit the context — and adds each turn's
-cost to it.
+A handler that runs turns makes a :class:`RequestRecord`, runs them through a
+:class:`RecordingBackend` around the app's backend, and puts the record's
+:meth:`~RequestRecord.headers` on its complete response: ``x-claude-cost-usd``
+(the sum over every turn of the request, ``n > 1`` choices included) and
+``x-claude-model`` (the model that answered, a fallback model, say). The record
+travels with the request's own code, never through a context variable.
 """
 
 from __future__ import annotations
 
-import contextvars
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
+
+from wrapper.events import AgentEvent, Backend, Turn, TurnEnd
+
+COST_HEADER = "x-claude-cost-usd"
+MODEL_HEADER = "x-claude-model"
 
 
 class RequestRecord:
-    """Per-request tallies (mutated only by the turns of this request)."""
+    """Per-request tallies of the turns that ended."""
 
-    __slots__ = ("cost_usd", "model", "streaming", "turns")
+    __slots__ = ("cost_usd", "model", "turns")
 
     def __init__(self) -> None:
         self.cost_usd: float | None = None
         self.turns = 0
-        self.streaming = False
-        self.model: str | None = None  # the model that answered (``x-claude-model``)
+        self.model: str | None = None
 
-    def add_turn(self, cost_usd: float | None, model: str | None = None) -> None:
+    def add_turn(self, end: TurnEnd) -> None:
         self.turns += 1
-        self.model = model or self.model
-        if cost_usd is not None:
-            self.cost_usd = (self.cost_usd or 0.0) + cost_usd
+        self.model = end.model or self.model
+        if end.cost_usd is not None:
+            self.cost_usd = (self.cost_usd or 0.0) + end.cost_usd
+
+    def headers(self) -> list[tuple[str, str]]:
+        """The response headers of what was recorded (none before a turn ended)."""
+        headers: list[tuple[str, str]] = []
+        if self.cost_usd is not None:
+            headers.append((COST_HEADER, f"{self.cost_usd:.6f}"))
+        if self.model is not None:
+            headers.append((MODEL_HEADER, self.model))
+        return headers
 
 
-_CURRENT: contextvars.ContextVar[RequestRecord | None] = contextvars.ContextVar(
-    "claude_wrapper_request_record", default=None
-)
+class RecordingBackend:
+    """``inner`` with every turn's end added to ``record``; events pass unchanged."""
 
+    def __init__(self, inner: Backend, record: RequestRecord) -> None:
+        self.inner = inner
+        self.record = record
 
-def start_record() -> RequestRecord:
-    """A fresh record for the request running in the current context."""
-    record = RequestRecord()
-    _CURRENT.set(record)
-    return record
+    @asynccontextmanager
+    async def open(self, turn: Turn) -> AsyncIterator[AsyncIterator[AgentEvent]]:
+        async with self.inner.open(turn) as events:
+            recorded = self._record(events)
+            try:
+                yield recorded
+            finally:
+                await recorded.aclose()
 
-
-def current_record() -> RequestRecord | None:
-    """The record of the request running in the current context, if any."""
-    return _CURRENT.get()
+    async def _record(self, events: AsyncIterator[AgentEvent]) -> AsyncGenerator[AgentEvent, None]:
+        async for event in events:
+            if isinstance(event, TurnEnd):
+                self.record.add_turn(event)
+            yield event

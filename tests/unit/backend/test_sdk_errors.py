@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pytest
+import structlog
+from claude_agent_sdk import CLIConnectionError, CLINotFoundError, ProcessError
 
 from wrapper.backend.sdk_errors import (
+    ProcessEndedError,
     error_for_exception,
     error_for_status,
+    sdk_failures,
     status_from_text,
     upstream_message,
 )
@@ -22,6 +26,7 @@ from wrapper.errors import (
     UpstreamRateLimitedError,
     WrapperError,
 )
+from wrapper.logging import configure_logging
 
 
 @pytest.mark.parametrize(
@@ -82,12 +87,11 @@ def test_upstream_message_is_one_bounded_line() -> None:
     assert len(upstream_message("x" * 5000)) == 500
 
 
-class CLINotFoundError(Exception):
-    pass
+class NamedLikeTheSdk(Exception):
+    """A class that only shares a name with an SDK error is not mistaken for one."""
 
 
-class ProcessError(Exception):
-    pass
+NamedLikeTheSdk.__name__ = "ProcessError"
 
 
 @pytest.mark.parametrize(
@@ -95,8 +99,13 @@ class ProcessError(Exception):
     [
         (CLINotFoundError("/usr/bin/claude missing"), "", BackendUnavailableError,
          "The Claude CLI is not installed on this server."),
-        (ProcessError("exit 1: secret /home/x/path"), "", UpstreamError,
+        (ProcessError("exit 1: secret /home/x/path", exit_code=1), "", UpstreamError,
          "The Claude CLI process failed."),
+        (CLIConnectionError("spawn failed: secret"), "", UpstreamError,
+         "The Claude CLI process failed."),
+        (ProcessEndedError(), "", UpstreamError,
+         "The Claude CLI ended before finishing the reply."),
+        (NamedLikeTheSdk("detail"), "", UpstreamError, "The Claude backend failed."),
         (RuntimeError("internal detail"), "", UpstreamError, "The Claude backend failed."),
         (RuntimeError("boom"), "Invalid API key", UpstreamAuthenticationError, None),
     ],
@@ -106,6 +115,43 @@ def test_error_for_exception_never_shows_the_exception_text(
 ) -> None:
     error = error_for_exception(exc, stderr)
     assert type(error) is expected
-    assert str(exc) not in error.message
+    assert not str(exc) or str(exc) not in error.message
     if message is not None:
         assert error.message == message
+
+
+class Dying:
+    """A process that failed: what the boundary logs of it."""
+
+    label = "pool"
+    pid = 4242
+    exit_code = 3
+    stderr_tail = "line one\nfatal: the secret reason"
+
+
+def test_the_boundary_classifies_by_type_and_logs_for_the_operator_only() -> None:
+    configure_logging("json", "info")  # an in-process app may have left "error" behind
+    with (
+        structlog.testing.capture_logs() as logs,
+        pytest.raises(UpstreamError) as caught,
+        sdk_failures(Dying(), "start"),
+    ):
+        raise ProcessError("Command failed with exit code 3", exit_code=3)
+    assert caught.value.code == "cli_process_failed"
+    assert "secret" not in caught.value.message
+    assert isinstance(caught.value.__cause__, ProcessError)
+    (entry,) = [log for log in logs if log["event"] == "backend.cli_failed"]
+    assert entry["action"] == "start"
+    assert entry["error_type"] == "ProcessError"
+    assert entry["exit_code"] == 3
+    assert entry["pid"] == 4242
+    assert entry["stderr_tail"].endswith("fatal: the secret reason")
+
+
+def test_the_boundary_lets_wrapper_errors_and_cancellation_through() -> None:
+    already = UpstreamError("classified", code="x")
+    with pytest.raises(UpstreamError) as caught, sdk_failures(Dying(), "read"):
+        raise already
+    assert caught.value is already
+    with pytest.raises(KeyboardInterrupt), sdk_failures(Dying(), "read"):
+        raise KeyboardInterrupt

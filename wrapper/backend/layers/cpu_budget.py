@@ -5,12 +5,10 @@
 ``/proc/<pid>/stat``; the tools it runs are not counted). A CLI stuck in a busy loop
 would otherwise hold a core until the deadline.
 
-How a turn finds its process without the backends knowing: :class:`CpuBudgetBackend`
-puts a :class:`TurnCpu` in a context variable when the turn opens, and
-:meth:`CliProcess.next_message <wrapper.backend.cli_process.CliProcess.next_message>`
-calls :func:`note_turn_process` — so the process whose messages the turn's own task
-reads is the turn's process (tasks that merely inherit the context, such as the
-pool's housekeeping, are ignored). The CPU it has used so far is the turn's baseline.
+How a turn finds its process: the core backends' event streams carry it
+(:class:`~wrapper.backend.turns.TurnEvents`), and :class:`CpuBudgetBackend`, the
+layer right around the core backend, takes it from there when the turn opens. The
+CPU it has used so far is the turn's baseline.
 
 :class:`CpuWatchdog` (one loop in the app's background task group) reads the CPU time
 of every running turn's process once a second; a process over budget gets ``SIGKILL``,
@@ -20,7 +18,6 @@ had started). Where ``/proc`` does not exist the budget is not enforced.
 
 from __future__ import annotations
 
-import contextvars
 import os
 import signal
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -29,6 +26,7 @@ from typing import Protocol
 
 import anyio
 
+from wrapper.backend.turns import TurnEvents
 from wrapper.errors import UpstreamError, WrapperError
 from wrapper.events import AgentEvent, Backend, Turn
 from wrapper.logging import get_logger
@@ -51,34 +49,15 @@ class Measured(Protocol):
 
 
 class TurnCpu:
-    """One running turn: its owner task, its process and the CPU it had at the start."""
+    """One running turn: its process and the CPU it had at the start."""
 
-    __slots__ = ("baseline", "exceeded", "owner", "process", "used")
+    __slots__ = ("baseline", "exceeded", "process", "used")
 
-    def __init__(self, owner: int) -> None:
-        self.owner = owner
-        self.process: Measured | None = None
-        self.baseline: float | None = None
-        self.exceeded = False
-        self.used = 0.0
-
-    def attach(self, process: Measured) -> None:
+    def __init__(self, process: Measured) -> None:
         self.process = process
         self.baseline = process.cpu_seconds()
-
-
-_CURRENT: contextvars.ContextVar[TurnCpu | None] = contextvars.ContextVar(
-    "claude_wrapper_turn_cpu", default=None
-)
-
-
-def note_turn_process(process: Measured) -> None:
-    """Called for every message a CLI process delivers: attach it to the reading turn."""
-    watch = _CURRENT.get()
-    if watch is None or watch.process is process:
-        return
-    if anyio.get_current_task().id == watch.owner:
-        watch.attach(process)
+        self.exceeded = False
+        self.used = 0.0
 
 
 class CpuWatchdog:
@@ -99,7 +78,7 @@ class CpuWatchdog:
     def check(self) -> None:
         for watch in list(self.active):
             process = watch.process
-            if process is None or watch.exceeded or watch.baseline is None:
+            if watch.exceeded or watch.baseline is None:
                 continue
             now = process.cpu_seconds()
             if now is None:
@@ -131,29 +110,28 @@ class CpuBudgetBackend:
 
     @asynccontextmanager
     async def open(self, turn: Turn) -> AsyncIterator[AsyncIterator[AgentEvent]]:
-        watch = TurnCpu(anyio.get_current_task().id)
-        token = _CURRENT.set(watch)
-        self.watchdog.active.add(watch)
-        try:
-            async with self.inner.open(turn) as events:
-                guarded = self._guard(events, watch)
-                try:
-                    yield guarded
-                finally:
-                    with anyio.move_on_after(_CLOSE_DEADLINE_S, shield=True):
-                        await guarded.aclose()
-        finally:
-            self.watchdog.active.discard(watch)
-            _CURRENT.reset(token)
+        async with self.inner.open(turn) as events:
+            process = events.process if isinstance(events, TurnEvents) else None
+            watch = TurnCpu(process) if process is not None else None
+            if watch is not None:
+                self.watchdog.active.add(watch)
+            guarded = self._guard(events, watch)
+            try:
+                yield guarded
+            finally:
+                with anyio.move_on_after(_CLOSE_DEADLINE_S, shield=True):
+                    await guarded.aclose()
+                if watch is not None:
+                    self.watchdog.active.discard(watch)
 
     async def _guard(
-        self, events: AsyncIterator[AgentEvent], watch: TurnCpu
+        self, events: AsyncIterator[AgentEvent], watch: TurnCpu | None
     ) -> AsyncGenerator[AgentEvent, None]:
         try:
             async for event in events:
                 yield event
         except WrapperError as error:
-            if watch.exceeded:
+            if watch is not None and watch.exceeded:
                 raise UpstreamError(
                     "The Claude Code process of this request went over its CPU budget "
                     f"(MAX_TURN_CPU_SECONDS={self.watchdog.budget_s:g}) and was stopped.",

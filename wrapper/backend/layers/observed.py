@@ -1,9 +1,8 @@
 """A Backend that watches every turn of the backend it wraps.
 
 For every dialect and for streams alike it records time to first token,
-tokens and cost (from the turn's :class:`~wrapper.events.TurnEnd`), failures by
-error type, and adds each turn's cost to the current request's record (the
-``x-claude-cost-usd`` header). A turn Claude rejects for its credentials marks
+tokens and cost (from the turn's :class:`~wrapper.events.TurnEnd`) and failures by
+error type. A turn Claude rejects for its credentials marks
 the CLI login as lost; a completed turn marks it good. Events pass through
 unchanged.
 """
@@ -27,7 +26,6 @@ from wrapper.events import (
     TurnEnd,
 )
 from wrapper.monitoring.metrics import Metrics
-from wrapper.policy.request_record import RequestRecord, current_record
 from wrapper.upstream.login import CliLoginHealth
 
 _FIRST_TOKEN = (TextDelta, ThinkingDelta, ToolInputDelta)
@@ -49,7 +47,7 @@ class ObservedBackend:
         if isinstance(error, UpstreamAuthenticationError):
             self.login.report_rejection()
 
-    def completed(self, end: TurnEnd, record: RequestRecord | None) -> None:
+    def completed(self, end: TurnEnd) -> None:
         """Account a completed turn's tokens and cost."""
         usage = end.usage
         tokens = self.metrics.tokens
@@ -60,19 +58,16 @@ class ObservedBackend:
         if end.cost_usd is not None:
             self.metrics.cost.labels(model=end.model).inc(end.cost_usd)
         self.metrics.turns.labels(outcome="completed").inc()
-        if record is not None:
-            record.add_turn(end.cost_usd, end.model)
         self.login.report_success()
 
     @asynccontextmanager
     async def open(self, turn: Turn) -> AsyncIterator[AsyncIterator[AgentEvent]]:
-        record = current_record()
         started = time.perf_counter()
         entered = False
         try:
             async with self.inner.open(turn) as events:
                 entered = True
-                watcher = self._watch(events, record, started)
+                watcher = self._watch(events, started)
                 try:
                     yield watcher
                 finally:
@@ -85,7 +80,7 @@ class ObservedBackend:
             raise
 
     async def _watch(
-        self, events: AsyncIterator[AgentEvent], record: RequestRecord | None, started: float
+        self, events: AsyncIterator[AgentEvent], started: float
     ) -> AsyncGenerator[AgentEvent, None]:
         first = True
         outcome: str | None = None
@@ -96,7 +91,7 @@ class ObservedBackend:
                     self.metrics.time_to_first_token.observe(time.perf_counter() - started)
                 elif isinstance(event, TurnEnd):
                     outcome = "completed"
-                    self.completed(event, record)
+                    self.completed(event)
                 yield event
         except WrapperError as error:
             outcome = "failed"

@@ -1,24 +1,20 @@
-"""The CPU budget: finding a turn's process, the watchdog's kill, and the turn's error."""
+"""The CPU budget: the turn's process from its events, the watchdog's kill, the turn's error."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
-import anyio
 import pytest
 from claude_agent_sdk import ClaudeAgentOptions
 
 from tests.fakes.backend import Call, FakeBackend, text_events
 from wrapper.backend.cli_process import CliProcess
-from wrapper.backend.layers.cpu_budget import (
-    CpuBudgetBackend,
-    CpuWatchdog,
-    TurnCpu,
-    note_turn_process,
-)
+from wrapper.backend.layers.cpu_budget import CpuBudgetBackend, CpuWatchdog, TurnCpu
+from wrapper.backend.turns import TurnEvents
 from wrapper.errors import UpstreamError
 from wrapper.events import AgentEvent, Message, TextPart, Turn
 
@@ -51,44 +47,62 @@ def sleeper() -> Iterator[subprocess.Popen[bytes]]:
     child.wait()
 
 
+class ProcessBackend:
+    """A core backend whose events carry their process, as the CLI backends' do."""
+
+    def __init__(self, inner: FakeBackend, process: FakeProcess) -> None:
+        self.inner = inner
+        self.process = process
+
+    @asynccontextmanager
+    async def open(self, turn: Turn) -> AsyncIterator[AsyncIterator[AgentEvent]]:
+        async with self.inner.open(turn) as events:
+            yield TurnEvents(self.process, _forward(events))
+
+
+async def _forward(events: AsyncIterator[AgentEvent]) -> AsyncGenerator[AgentEvent, None]:
+    async for event in events:
+        yield event
+
+
 @pytest.mark.anyio
-async def test_the_turns_own_task_attaches_its_process_and_inheriting_tasks_do_not() -> None:
+async def test_the_turns_events_bring_its_process_to_the_watchdog() -> None:
     watchdog = CpuWatchdog(budget_s=1.0)
-    mine, housekeeping = FakeProcess(cpu=3.0), FakeProcess(cpu=7.0)
+    process = FakeProcess(cpu=3.0)
     seen: list[TurnCpu] = []
 
     async def in_turn() -> None:
-        # A task started from the turn's task inherits its context (as pool housekeeping
-        # does) but is not the turn: its process reads are ignored.
-        async with anyio.create_task_group() as group:
-            group.start_soon(lambda: _read(housekeeping))
-        note_turn_process(mine)
+        seen.extend(watchdog.active)
+
+    inner = FakeBackend([Call(in_turn), *text_events("ok")])
+    backend = CpuBudgetBackend(ProcessBackend(inner, process), watchdog)
+    async with backend.open(TURN) as events:
+        [event async for event in events]
+    (watch,) = seen
+    assert watch.process is process
+    assert watch.baseline == 3.0
+    assert not watchdog.active  # unregistered when the turn ended
+
+
+@pytest.mark.anyio
+async def test_a_turn_without_a_process_is_not_policed() -> None:
+    watchdog = CpuWatchdog(budget_s=1.0)
+    seen: list[TurnCpu] = []
+
+    async def in_turn() -> None:
         seen.extend(watchdog.active)
 
     backend = CpuBudgetBackend(FakeBackend([Call(in_turn), *text_events("ok")]), watchdog)
     async with backend.open(TURN) as events:
         [event async for event in events]
-    (watch,) = seen
-    assert watch.process is mine
-    assert watch.baseline == 3.0
-    assert not watchdog.active  # unregistered when the turn ended
-
-
-async def _read(process: FakeProcess) -> None:
-    note_turn_process(process)
-
-
-@pytest.mark.anyio
-async def test_reads_outside_any_turn_are_ignored() -> None:
-    note_turn_process(FakeProcess())  # no turn in this context: nothing happens
+    assert seen == []
 
 
 @linux_only
 def test_the_watchdog_kills_a_process_over_budget(sleeper: subprocess.Popen[bytes]) -> None:
     watchdog = CpuWatchdog(budget_s=2.0)
     process = FakeProcess(pid=sleeper.pid, cpu=5.0)
-    watch = TurnCpu(owner=0)
-    watch.attach(process)
+    watch = TurnCpu(process)
     watchdog.active.add(watch)
     process.cpu = 6.9  # 1.9 s into the turn: within budget
     watchdog.check()
@@ -106,8 +120,7 @@ def test_the_watchdog_kills_a_process_over_budget(sleeper: subprocess.Popen[byte
 def test_the_watchdog_leaves_exited_processes_alone() -> None:
     watchdog = CpuWatchdog(budget_s=1.0)
     process = FakeProcess(pid=2**22 + 12345, cpu=1.0)  # a pid that is not ours
-    watch = TurnCpu(owner=0)
-    watch.attach(process)
+    watch = TurnCpu(process)
     watchdog.active.add(watch)
     process.done = True
     process.cpu = 10.0
@@ -121,13 +134,12 @@ async def test_a_turn_whose_process_was_killed_fails_with_cpu_budget_exceeded() 
     process = FakeProcess(pid=None, cpu=1.0)
 
     async def burn() -> None:
-        note_turn_process(process)
         process.cpu = 2.0
         watchdog.check()
 
     ended = UpstreamError("The Claude CLI ended before finishing the reply.", code="cli_exited")
     script = [*text_events("a")[:3], Call(burn), ended]
-    backend = CpuBudgetBackend(FakeBackend(script), watchdog)
+    backend = CpuBudgetBackend(ProcessBackend(FakeBackend(script), process), watchdog)
     received: list[AgentEvent] = []
     with pytest.raises(UpstreamError) as caught:
         await read_into(backend, received)
