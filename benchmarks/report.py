@@ -10,7 +10,7 @@ from benchmarks.stats import ratio, summary
 
 MB = 1024 * 1024
 
-# The targets of issue 5 (reported against, never asserted).
+# The targets (reported against, never asserted).
 TARGET_P50_VS_FLOOR = 1.3
 TARGET_SPEEDUP_VS_POOL_OFF = 10.0
 TARGET_RPS_AT_16 = 30.0
@@ -225,7 +225,7 @@ def health_text(health: dict[str, Any]) -> str:
 
 
 def cost_text(cost: dict[str, Any]) -> str:
-    parts = [f"== upstream cost (issue 8); {cost['token_note']} =="]
+    parts = [f"== upstream cost; {cost['token_note']} =="]
     headers = [
         "mode",
         "scenario",

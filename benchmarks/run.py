@@ -9,7 +9,7 @@ Contenders (alternated round by round, all alive for the whole run):
 
 Upstream modes: ``instant`` (50 words sent as fast as possible) and ``paced``
 (the same 50 words at 50 tokens/s). Then the framework floor (``GET /health``)
-and the upstream-cost report of issue 8. Traffic only ever goes to 127.0.0.1.
+and the upstream-cost report. Traffic only ever goes to 127.0.0.1.
 
 Sizes are flags (see ``--help``), each with an environment default
 (``BENCH_ROUNDS``, ``BENCH_SEQUENTIAL``...).
@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
             document.update(anyio.run(run_timed, args, servers, upstream.pid, backend="asyncio"))
             stack.close()
         if not args.skip_cost:
-            print("-- upstream cost (issue 8)", flush=True)
+            print("-- upstream cost", flush=True)
             cost = upstream_cost(args.cost_repeats, ("pooled", "pool-off"))
             document["upstream_cost"] = cost
             print(report.cost_text(cost), flush=True)

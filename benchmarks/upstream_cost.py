@@ -1,4 +1,4 @@
-"""What the CLI sends upstream versus what the client sent (issue 8).
+"""What the CLI sends upstream versus what the client sent.
 
 Each scenario goes through the real server (pooled and pool-off) to an
 in-process fake upstream that records every request body; the counting rules

@@ -1,4 +1,4 @@
-"""Cost and isolation (issue 8): upstream gets the client's text and little else.
+"""Cost and isolation: upstream gets the client's text and little else.
 
 Through the whole real chain (official openai client -> server -> SDK -> real CLI
 -> fake upstream), in both backend modes unless noted:

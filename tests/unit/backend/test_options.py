@@ -1,4 +1,4 @@
-"""The CLI environment and options that keep upstream requests lean and isolated (issue 8)."""
+"""The CLI environment and options that keep upstream requests lean and isolated."""
 
 from __future__ import annotations
 
