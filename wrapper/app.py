@@ -8,7 +8,6 @@ Dependencies are built in the lifespan and live in one :class:`AppContext`.
 
 from __future__ import annotations
 
-import hmac
 import re
 import time
 import uuid
@@ -22,7 +21,6 @@ from wrapper.api.context import AppContext
 from wrapper.api.routes import build_router
 from wrapper.config import ConfigError, Settings, load_settings
 from wrapper.errors import (
-    AuthenticationError,
     BackendUnavailableError,
     InternalError,
     NotFoundError,
@@ -54,19 +52,6 @@ ContextFactory = Callable[[Settings, LifespanStack], Awaitable[AppContext]]
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _OPEN_WARNING = "API_KEY is not set: every /v1 endpoint is open to anyone who can reach it."
-_EXPOSED = ", ".join(
-    (
-        "x-request-id",
-        "request-id",
-        "retry-after",
-        "x-claude-cost-usd",
-        "x-claude-model",
-        "x-ratelimit-limit",
-        "x-ratelimit-remaining",
-        "x-ratelimit-reset",
-        "x-cache",
-    )
-)
 
 
 class App:
@@ -203,15 +188,8 @@ class App:
 
     def _base_headers(self, request: Request) -> Headers:
         headers: Headers = [("x-request-id", request.request_id)]
-        origin = request.headers.get("origin")
-        if origin and self.ctx is not None:
-            allowed = self.ctx.settings.cors_origins
-            if "*" in allowed:
-                headers.append(("access-control-allow-origin", "*"))
-            elif origin in allowed:
-                headers += [("access-control-allow-origin", origin), ("vary", "origin")]
-            if allowed:
-                headers.append(("access-control-expose-headers", _EXPOSED))
+        if self.ctx is not None:
+            headers += self.ctx.ops.cors.headers(request)
         return headers
 
     async def _dispatch(
@@ -251,7 +229,7 @@ class App:
             # Anthropic clients read the id from ``request-id``, errors (404/405) included.
             headers.append(("request-id", request.request_id))
         if request.method == "OPTIONS":
-            return await self._preflight(request, router, headers, send)
+            return await self._preflight(ctx, request, router, headers, send)
         route, request.path_params = router.resolve(request.method, request.path)
         state.route = route
         state.dialect = route.dialect
@@ -259,7 +237,7 @@ class App:
         hooks = ctx.ops.hooks
         headers += await hooks.admit(request, route)
         if route.auth:
-            self._authenticate(ctx, request)
+            ctx.ops.api_keys.authenticate(request)
         hooks.gate(route)
         if request.method in _BODY_METHODS:
             await request.body(ctx.settings.max_request_size)
@@ -281,24 +259,8 @@ class App:
         await _send_json(send, response, headers, head=request.method == "HEAD")
         return response.status
 
-    def _authenticate(self, ctx: AppContext, request: Request) -> None:
-        expected = ctx.settings.api_key
-        if not expected:
-            return
-        presented = request.headers.get("x-api-key")
-        authorization = request.headers.get("authorization", "")
-        if presented is None and authorization[:7].lower() == "bearer ":
-            presented = authorization[7:].strip()
-        if presented is None or not hmac.compare_digest(
-            presented.encode("utf-8"), expected.encode("utf-8")
-        ):
-            raise AuthenticationError(
-                "Missing or invalid API key: send Authorization: Bearer <API_KEY> or x-api-key.",
-                headers=[("www-authenticate", 'Bearer realm="claude-wrapper"')],
-            )
-
     async def _preflight(
-        self, request: Request, router: Router, headers: Headers, send: Send
+        self, ctx: AppContext, request: Request, router: Router, headers: Headers, send: Send
     ) -> int:
         methods: list[str] = []
         for method in ("GET", "POST", "DELETE"):
@@ -310,14 +272,7 @@ class App:
         if not methods:
             raise NotFoundError(f"No route for {request.path}.")
         allow = ", ".join([*methods, "OPTIONS"])
-        headers = [*headers, ("allow", allow)]
-        if any(name == "access-control-allow-origin" for name, _ in headers):
-            requested = request.headers.get("access-control-request-headers", "")
-            headers += [
-                ("access-control-allow-methods", allow),
-                ("access-control-allow-headers", requested or "authorization, content-type"),
-                ("access-control-max-age", "600"),
-            ]
+        headers = [*headers, ("allow", allow), *ctx.ops.cors.preflight(request, allow, headers)]
         await send(start_message(204, headers))
         await send(body_message(b""))
         return 204

@@ -18,6 +18,8 @@ from wrapper.events import Backend
 from wrapper.models.served import ServedModels
 from wrapper.monitoring.deep_health import DeepHealth
 from wrapper.monitoring.metrics import Metrics
+from wrapper.policy.api_keys import ApiKeys
+from wrapper.policy.cors import CorsPolicy
 from wrapper.policy.request_hooks import RequestHooks
 from wrapper.policy.response_cache import ResponseCache
 from wrapper.sessions.service import SessionManager
@@ -58,6 +60,8 @@ class Operations(msgspec.Struct, frozen=True, kw_only=True):
     cache: ResponseCache
     hooks: RequestHooks
     deep_health: DeepHealth
+    api_keys: ApiKeys
+    cors: CorsPolicy
 
 
 class Versions(msgspec.Struct, frozen=True, kw_only=True):

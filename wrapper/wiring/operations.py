@@ -26,7 +26,9 @@ from wrapper.models.live import LiveModelsSource, fetch_live_models, live_source
 from wrapper.models.served import ServedModels
 from wrapper.monitoring.deep_health import DeepHealth
 from wrapper.monitoring.metrics import Metrics
+from wrapper.policy.api_keys import ApiKeys
 from wrapper.policy.client_address import ClientAddressResolver
+from wrapper.policy.cors import CorsPolicy
 from wrapper.policy.ratelimit import (
     MemoryRateLimitStore,
     RateLimiter,
@@ -137,6 +139,13 @@ async def build_operations(
     return OperationsParts(
         backend=observed,
         login=login,
-        operations=Operations(metrics=metrics, cache=cache, hooks=hooks, deep_health=deep),
+        operations=Operations(
+            metrics=metrics,
+            cache=cache,
+            hooks=hooks,
+            deep_health=deep,
+            api_keys=ApiKeys(settings.api_key),
+            cors=CorsPolicy(settings.cors_origins),
+        ),
         probe_loop=probe_loop,
     )
