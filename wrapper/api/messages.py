@@ -1,7 +1,8 @@
 """``POST /v1/messages`` and ``POST /v1/messages/count_tokens``: Anthropic's Messages API.
 
-The ``anthropic-version`` and ``anthropic-beta`` headers are accepted and ignored:
-the request body alone decides what happens (docs/compatibility-anthropic.md).
+The ``anthropic-version`` header is accepted and ignored and ``anthropic-beta`` values
+are honoured or reported as ignored: the request body alone decides what happens
+(docs/compatibility-anthropic.md).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from wrapper.schemas.anthropic import (
     REQUEST_DECODER,
     CountTokensResponse,
 )
+from wrapper.translate.anthropic.betas import ignored_header
 from wrapper.translate.anthropic.request import (
     check_count_tokens_request,
     count_tokens_payload,
@@ -45,9 +47,10 @@ class MessagesAPI:
 
     async def create(self, request: Request) -> Response:
         body = decode_json(await request.body(self.ctx.settings.max_request_size), REQUEST_DECODER)
-        turn = messages_request_to_turn(
+        built = messages_request_to_turn(
             body, default_model=self.ctx.default_model, headers=request.headers
         )
+        turn, noted = built.turn, ignored_header(built.ignored, request.headers)
         plan = MessagesPlan(
             turn=turn,
             message_id=new_message_id(),
@@ -59,8 +62,9 @@ class MessagesAPI:
                 message_stream_producer(self.ctx.backend, plan),
                 anthropic_stream_error_frame,
                 ping_frame=PING_FRAME,
+                headers=noted,
             )
-        return await cached_json(
+        response = await cached_json(
             self.ctx.response_cache,
             request.headers,
             ("messages", plan.turn, plan.omit_thinking, plan.model),
@@ -68,6 +72,8 @@ class MessagesAPI:
             renew=lambda done: msgspec.structs.replace(done, id=plan.message_id),
             cacheable=plan.turn.session_id is None,
         )
+        response.headers.extend(noted)
+        return response
 
     async def count_tokens(self, request: Request) -> Response:
         raw = await request.body(self.ctx.settings.max_request_size)

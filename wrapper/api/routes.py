@@ -5,6 +5,7 @@ from __future__ import annotations
 from wrapper.api.chat import ChatAPI
 from wrapper.api.context import AppContext
 from wrapper.api.health import HealthAPI
+from wrapper.api.landing import landing
 from wrapper.api.messages import MessagesAPI
 from wrapper.api.models import ModelsAPI
 from wrapper.api.operations import OperationsAPI
@@ -25,6 +26,8 @@ def build_router(ctx: AppContext) -> Router:
     session_api = SessionsAPI(ctx)  # sessions (issue 6)
     return Router(
         [
+            Route("GET", "/", landing, name="landing", group="health", auth=False),
+            Route("GET", "/api/hello", landing, name="hello", group="health", auth=False),
             Route("GET", "/health", health.health, name="health", group="health", auth=False),
             Route("GET", "/version", health.version, name="version", group="health", auth=False),
             Route("POST", "/v1/chat/completions", chat.completions, name="chat", group="chat"),
