@@ -6,12 +6,13 @@ import time
 
 from wrapper.api.context import AppContext
 from wrapper.errors import InvalidRequestError, NotFoundError
-from wrapper.events import Message
+from wrapper.events import Message, Part
 from wrapper.http.request import Request, decode_json
 from wrapper.http.responses import Response, StreamResponse, json_response
 from wrapper.schemas import openai_responses_output as rs
 from wrapper.schemas.openai_responses import REQUEST_DECODER
-from wrapper.storage.responses import StoredResponse
+from wrapper.storage.responses import StoredResponse, resolve_items
+from wrapper.translate.openai_responses.input import item_references
 from wrapper.translate.openai_responses.request import (
     Prior,
     ResponsesPlan,
@@ -52,10 +53,17 @@ class ResponsesAPI:
             return None
         store = self.ctx.response_store
 
-        async def save(response: rs.Response, conversation: tuple[Message, ...]) -> None:
+        async def save(
+            response: rs.Response,
+            conversation: tuple[Message, ...],
+            items: dict[str, tuple[Part, ...]],
+        ) -> None:
             await store.put(
                 StoredResponse(
-                    response=response, conversation=conversation, system=plan.system_context
+                    response=response,
+                    conversation=conversation,
+                    system=plan.system_context,
+                    items=items,
                 )
             )
 
@@ -70,12 +78,15 @@ class ResponsesAPI:
             default_model=self.ctx.default_model,
             headers=request.headers,
             prior=await self._prior(body.previous_response_id),
+            references=await resolve_items(self.ctx.response_store, item_references(body.input)),
         )
         save = self._saver(plan)
+        noted = [("x-ignored-fields", ", ".join(plan.ignored))] if plan.ignored else []
         if body.stream:
             stream = ResponsesStream(self.ctx.backend, plan, save)
-            return StreamResponse(stream.produce, stream.error_frame)
-        return json_response(await complete_response(self.ctx.backend, plan, save))
+            return StreamResponse(stream.produce, stream.error_frame, headers=noted)
+        response = await complete_response(self.ctx.backend, plan, save)
+        return json_response(response, headers=noted)
 
     async def retrieve(self, request: Request) -> Response:
         response_id = request.path_params["response_id"]
