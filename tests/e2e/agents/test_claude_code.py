@@ -9,6 +9,7 @@ result in the server CLI's next request.
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from pathlib import Path
@@ -21,6 +22,11 @@ from tests.e2e.harness import ServerProcess
 from tests.fakes.anthropic_upstream import FakeUpstream, Recorded, Reply, Thinking, ToolUse
 
 pytestmark = pytest.mark.e2e
+
+# A 1x1 PNG.
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
 
 
 class ClaudeCode:
@@ -149,3 +155,51 @@ def test_continue_carries_the_conversation(agent: ClaudeCode, upstream: FakeUpst
     # The server's CLI saw the earlier exchange as real turns.
     assert f"remember {first}" in request.text
     assert f"first answer {first}" in request.text
+
+
+def test_resume_by_session_id(agent: ClaudeCode, upstream: FakeUpstream) -> None:
+    first, second = marker(), marker()
+    upstream.script(first, Reply.text(f"noted {first}"))
+    lines = agent.run("-p", f"note {first}", "--output-format", "json")
+    session = json.loads(lines)["session_id"]
+    upstream.script(second, Reply.text(f"resumed {second}"))
+    assert f"resumed {second}" in agent.run("-p", "--resume", session, f"again {second}")
+    (request,) = upstream.recorded(second)
+    assert f"noted {first}" in request.text
+
+
+def test_a_subagent_through_the_agent_tool(agent: ClaudeCode, upstream: FakeUpstream) -> None:
+    tag, sub = marker(), marker()
+    # The main conversation's rule is scripted last, so it wins once the subagent's
+    # answer (which names the subagent's marker) is part of it.
+    upstream.script(sub, Reply.text(f"subagent found it {sub}"))
+    upstream.script(
+        tag,
+        Reply.tool(
+            "Agent",
+            {"description": "look around", "prompt": f"sub task {sub}", "subagent_type": "Explore"},
+        ),
+        Reply.text(f"the subagent is done {tag}"),
+    )
+    output = agent.run("-p", f"delegate {tag}")
+    assert f"the subagent is done {tag}" in output
+    # The subagent's own request reached the server as a request of its own...
+    assert any(f"sub task {sub}" in r.text and tag not in r.text for r in upstream.recorded(sub))
+    # ...and its answer came back to the main conversation as the Agent tool's result.
+    assert any(f"subagent found it {sub}" in r.text for r in upstream.recorded(tag))
+
+
+def test_reading_an_image(agent: ClaudeCode, upstream: FakeUpstream) -> None:
+    tag = marker()
+    (agent.work / "dot.png").write_bytes(PNG)
+    upstream.script(
+        tag,
+        Reply.tool("Read", {"file_path": str(agent.work / "dot.png")}),
+        Reply.text(f"a tiny image {tag}"),
+    )
+    assert f"a tiny image {tag}" in agent.run("-p", f"look at dot.png {tag}")
+    last = upstream.recorded(tag)[-1]
+    (result,) = tool_results(last)
+    content = result["content"]
+    assert isinstance(content, list)
+    assert any(part.get("type") == "image" for part in content)
