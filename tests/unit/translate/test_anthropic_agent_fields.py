@@ -23,10 +23,14 @@ from wrapper.events import (
     ToolResultPart,
     ToolUsePart,
 )
-from wrapper.schemas.anthropic import REQUEST_DECODER
+from wrapper.schemas.anthropic import COUNT_TOKENS_DECODER, REQUEST_DECODER
 from wrapper.translate.anthropic.betas import ignored_header
 from wrapper.translate.anthropic.context_edits import CLEARED_RESULT, apply_context_edits
-from wrapper.translate.anthropic.request import MessagesTurn, messages_request_to_turn
+from wrapper.translate.anthropic.request import (
+    MessagesTurn,
+    check_count_tokens_request,
+    messages_request_to_turn,
+)
 
 SCHEMA: dict[str, Any] = {"type": "object", "properties": {"path": {"type": "string"}}}
 BETAS = (
@@ -337,3 +341,10 @@ def test_a_malformed_edit_is_a_400_naming_it(edit: dict[str, Any], param: str) -
     assert caught.value.param is not None
     assert caught.value.param.startswith("context_management.edits[0]")
     assert param in caught.value.param
+
+
+def test_count_tokens_takes_a_claude_code_body() -> None:
+    body = claude_code_body()
+    for field in ("max_tokens", "stream", "metadata"):
+        body.pop(field)
+    check_count_tokens_request(COUNT_TOKENS_DECODER.decode(msgspec.json.encode(body)))
