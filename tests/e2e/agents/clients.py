@@ -45,7 +45,7 @@ def agent_env(home: Path, extra: Mapping[str, str]) -> dict[str, str]:
         for key, value in os.environ.items()
         if not key.startswith(_DROPPED_PREFIXES) and key not in _DROPPED
     }
-    env.update({"HOME": str(home), "NO_PROXY": "127.0.0.1,localhost", "CI": "true"})
+    env.update({"HOME": str(home), "NO_PROXY": "127.0.0.1,localhost"})
     env.update(extra)
     return env
 
