@@ -132,6 +132,10 @@ class Turn(msgspec.Struct, frozen=True, kw_only=True):
     session_id: str | None = None
     server_tools: bool = False
     max_turns: int | None = None
+    # The client's name for the conversation this turn belongs to (the Responses API's
+    # ``prompt_cache_key``; Codex CLI sends its session id). Turns with the same key are
+    # one conversation: the backend should keep serving them from the same warm process.
+    conversation_key: str | None = None
 
 
 # --------------------------------------------------------------------------------------

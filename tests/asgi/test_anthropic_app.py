@@ -91,3 +91,26 @@ async def test_stream_errors_before_and_after_output() -> None:
     assert name == "error"
     assert payload["type"] == "error"
     assert payload["error"] == {"type": "overloaded_error", "message": "busy"}
+
+
+@pytest.mark.parametrize("body", [HELLO, STREAM], ids=["whole", "stream"])
+async def test_what_had_no_effect_is_named_in_x_ignored_fields(body: bytes) -> None:
+    app, _ = make_app(FakeBackend(text_events("ok")))
+    request = json.loads(body)
+    request["context_management"] = {"edits": [{"type": "clear_tool_uses_20250919"}]}
+    beta = ("anthropic-beta", "context-management-2025-06-27,thinking-token-count-2026-05-13")
+    async with started(app):
+        exchange = await Exchange(
+            "POST", "/v1/messages", body=json_body(request), headers=[beta]
+        ).run(app)
+    assert exchange.status == 200
+    assert exchange.headers["x-ignored-fields"] == (
+        "context_management.edits[0].trigger, anthropic-beta:thinking-token-count-2026-05-13"
+    )
+
+
+async def test_nothing_ignored_means_no_header() -> None:
+    app, _ = make_app(FakeBackend(text_events("ok")))
+    async with started(app):
+        exchange = await Exchange("POST", "/v1/messages", body=HELLO).run(app)
+    assert "x-ignored-fields" not in exchange.headers

@@ -125,6 +125,17 @@ async def test_wrong_method_is_a_json_405_with_allow() -> None:
     assert chat.headers["allow"] == "POST"
 
 
+async def test_the_root_and_claude_codes_probe_answer_without_a_key() -> None:
+    app, _ = make_app(_backend(), Settings(api_key="secret"))
+    async with started(app):
+        root = await Exchange("GET", "/").run(app)
+        probe = await Exchange("HEAD", "/api/hello").run(app)
+    assert root.status == 200
+    assert root.json()["api"] == "/v1"
+    assert probe.status == 200
+    assert probe.body == b""
+
+
 async def test_health_version_models_and_head() -> None:
     app, _ = make_app(_backend())
     async with started(app):

@@ -42,7 +42,13 @@ def openai_error(response: httpx.Response, status: int) -> dict[str, object]:
 @pytest.mark.parametrize(
     ("body", "param"),
     [
-        ({"input": "hi", "tools": [{"type": "web_search"}]}, "tools[0].type"),
+        (
+            {
+                "input": "hi",
+                "tools": [{"type": "namespace", "name": "n", "tools": [{"type": "mcp"}]}],
+            },
+            "tools[0].tools[0].type",
+        ),
         (
             {"input": [{"role": "user", "content": [{"type": "input_audio"}]}]},
             "input[0].content[0].type",
@@ -57,6 +63,14 @@ def test_bad_requests_are_400_naming_the_field(
     error = openai_error(httpx.post(server.url + RESPONSES, json=body), 400)
     assert error["type"] == "invalid_request_error"
     assert error["param"] == param
+
+
+def test_a_hosted_tool_is_left_out_and_named_not_refused(server: ServerProcess) -> None:
+    body = {"input": "hi", "tools": [{"type": "web_search"}], "store": False}
+    response = httpx.post(server.url + RESPONSES, json=body, timeout=120)
+    assert response.status_code == 200
+    assert response.headers["x-ignored-fields"] == "tools[0]"
+    assert response.json()["tools"] == []
 
 
 def test_unknown_ids_are_404(client: openai.OpenAI, server: ServerProcess) -> None:

@@ -1,7 +1,8 @@
 """``POST /v1/messages`` and ``POST /v1/messages/count_tokens``: Anthropic's Messages API.
 
-The ``anthropic-version`` and ``anthropic-beta`` headers are accepted and ignored:
-the request body alone decides what happens (docs/compatibility-anthropic.md).
+The ``anthropic-version`` header is accepted and ignored and ``anthropic-beta`` values
+are honoured or reported as ignored: the request body alone decides what happens
+(docs/compatibility-anthropic.md).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from wrapper.schemas.anthropic import (
     REQUEST_DECODER,
     CountTokensResponse,
 )
+from wrapper.translate.anthropic.betas import ignored_header
 from wrapper.translate.anthropic.request import (
     check_count_tokens_request,
     count_tokens_payload,
@@ -39,9 +41,10 @@ class MessagesAPI:
 
     async def create(self, request: Request) -> Response:
         body = decode_json(await request.body(self.ctx.settings.max_request_size), REQUEST_DECODER)
-        turn = messages_request_to_turn(
+        built = messages_request_to_turn(
             body, default_model=self.ctx.models.default_model, headers=request.headers
         )
+        turn, noted = built.turn, ignored_header(built.ignored, request.headers)
         plan = MessagesPlan(
             turn=turn,
             message_id=new_message_id(),
@@ -53,6 +56,7 @@ class MessagesAPI:
                 message_stream_producer(self.ctx.engine.backend, plan),
                 anthropic_stream_error_frame,
                 ping_frame=PING_FRAME,
+                headers=noted,
             )
         record = RequestRecord()
         backend = RecordingBackend(self.ctx.engine.backend, record)
@@ -64,7 +68,7 @@ class MessagesAPI:
             renew=lambda done: msgspec.structs.replace(done, id=plan.message_id),
             cacheable=plan.turn.session_id is None,
         )
-        response.headers += record.headers()
+        response.headers += [*record.headers(), *noted]
         return response
 
     async def count_tokens(self, request: Request) -> Response:

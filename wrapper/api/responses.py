@@ -6,13 +6,14 @@ import time
 
 from wrapper.api.context import AppContext
 from wrapper.errors import InvalidRequestError, NotFoundError
-from wrapper.events import Message
+from wrapper.events import Message, Part
 from wrapper.http.request import Request, decode_json
 from wrapper.http.responses import Response, StreamResponse, json_response
 from wrapper.policy.request_record import RecordingBackend, RequestRecord
 from wrapper.schemas import openai_responses_output as rs
 from wrapper.schemas.openai_responses import REQUEST_DECODER
-from wrapper.storage.responses import StoredResponse
+from wrapper.storage.responses import StoredResponse, resolve_items
+from wrapper.translate.openai_responses.input import item_references
 from wrapper.translate.openai_responses.request import (
     Prior,
     ResponsesPlan,
@@ -53,10 +54,17 @@ class ResponsesAPI:
             return None
         store = self.ctx.stores.responses
 
-        async def save(response: rs.Response, conversation: tuple[Message, ...]) -> None:
+        async def save(
+            response: rs.Response,
+            conversation: tuple[Message, ...],
+            items: dict[str, tuple[Part, ...]],
+        ) -> None:
             await store.put(
                 StoredResponse(
-                    response=response, conversation=conversation, system=plan.system_context
+                    response=response,
+                    conversation=conversation,
+                    system=plan.system_context,
+                    items=items,
                 )
             )
 
@@ -71,15 +79,17 @@ class ResponsesAPI:
             default_model=self.ctx.models.default_model,
             headers=request.headers,
             prior=await self._prior(body.previous_response_id),
+            references=await resolve_items(self.ctx.stores.responses, item_references(body.input)),
         )
         save = self._saver(plan)
+        noted = [("x-ignored-fields", ", ".join(plan.ignored))] if plan.ignored else []
         if body.stream:
             stream = ResponsesStream(self.ctx.engine.backend, plan, save)
-            return StreamResponse(stream.produce, stream.error_frame)
+            return StreamResponse(stream.produce, stream.error_frame, headers=noted)
         record = RequestRecord()
         backend = RecordingBackend(self.ctx.engine.backend, record)
         completed = await complete_response(backend, plan, save)
-        return json_response(completed, headers=record.headers())
+        return json_response(completed, headers=[*record.headers(), *noted])
 
     async def retrieve(self, request: Request) -> Response:
         response_id = request.path_params["response_id"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from wrapper.api.chat import ChatAPI
 from wrapper.api.context import AppContext
 from wrapper.api.health import HealthAPI
+from wrapper.api.landing import landing
 from wrapper.api.messages import MessagesAPI
 from wrapper.api.models import ModelsAPI
 from wrapper.api.operations import OperationsAPI
@@ -29,6 +30,8 @@ def build_router(ctx: AppContext) -> Router:
     sessions = SessionsAPI(ctx)
     return Router(
         [
+            Route("GET", "/", landing, name="landing", group="health", auth=False),
+            Route("GET", "/api/hello", landing, name="hello", group="health", auth=False),
             Route("GET", "/health", health.health, name="health", group="health", auth=False),
             Route("GET", "/version", health.version, name="version", group="health", auth=False),
             Route("GET", "/healthz/deep", ops.deep_health, name="healthz.deep", group="health"),

@@ -81,15 +81,20 @@ def error_for_status(status: int | None, text: str | None, kind: str | None = No
     return error_for_upstream_status(status, upstream_message(text))
 
 
+def structured_output_failed() -> UpstreamError:
+    """The turn asked for a JSON schema and ended without output valid against it."""
+    return UpstreamError(
+        "The model did not produce output valid against the requested JSON schema.",
+        code="structured_output_failed",
+    )
+
+
 def error_for_result(
     subtype: str, api_error_status: int | None, text: str | None, assistant_kind: str | None
 ) -> WrapperError:
     """Classify an ``is_error`` result message from the CLI."""
     if subtype == "error_max_structured_output_retries":
-        return UpstreamError(
-            "The model did not produce output valid against the requested JSON schema.",
-            code="structured_output_failed",
-        )
+        return structured_output_failed()
     if subtype == "error_max_turns":
         return UpstreamError("The turn reached its maximum number of steps.", code="max_turns")
     if subtype == "error_max_budget_usd":

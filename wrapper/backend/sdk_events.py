@@ -21,7 +21,7 @@ from typing import Any
 
 from claude_agent_sdk import AssistantMessage, ResultMessage, StreamEvent, SystemMessage
 
-from wrapper.backend.sdk_errors import error_for_result
+from wrapper.backend.sdk_errors import error_for_result, structured_output_failed
 from wrapper.events import (
     AgentEvent,
     BlockStart,
@@ -313,18 +313,21 @@ class TurnReader:
         stop = result.stop_reason if result.stop_reason in _STOP_REASONS else "end_turn"
         if self.structured_output:
             stop = "end_turn"
-            if result.structured_output is not None:
-                if not self.started:
-                    self.started = True
-                    events.append(MessageStart(model=self.model))
-                text = json.dumps(result.structured_output, ensure_ascii=False)
-                index = self._next_index
-                self._next_index += 1
-                events += [
-                    BlockStart(index=index, type="text"),
-                    TextDelta(index=index, text=text),
-                    BlockStop(index=index),
-                ]
+            if result.structured_output is None:
+                # The model answered without the structured output (in plain text, or cut
+                # off): a reply that is not the JSON asked for is a failure, not a success.
+                raise structured_output_failed()
+            if not self.started:
+                self.started = True
+                events.append(MessageStart(model=self.model))
+            text = json.dumps(result.structured_output, ensure_ascii=False)
+            index = self._next_index
+            self._next_index += 1
+            events += [
+                BlockStart(index=index, type="text"),
+                TextDelta(index=index, text=text),
+                BlockStop(index=index),
+            ]
         elif not self.started:
             self.started = True
             events.append(MessageStart(model=self.model, usage=usage))

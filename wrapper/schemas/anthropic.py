@@ -99,7 +99,10 @@ class SearchResultBlock(msgspec.Struct, frozen=True, tag_field="type", tag="sear
 
 
 class ToolReferenceBlock(msgspec.Struct, frozen=True, tag_field="type", tag="tool_reference"):
-    """Modelled only to be rejected (tool search is a server tool)."""
+    """A tool search result naming a deferred tool (``defer_loading``) to load."""
+
+    tool_name: str | None = None
+    name: str | None = None
 
 
 ToolResultContent = TextBlock | ImageBlock | DocumentBlock | SearchResultBlock | ToolReferenceBlock
@@ -218,6 +221,16 @@ MessageContent = str | list[ContentBlock]
 # Request: messages, tools, options
 
 
+class JSONOutputFormat(msgspec.Struct, frozen=True):
+    schema: dict[str, Any]
+    type: Literal["json_schema"] = "json_schema"
+
+
+class OutputConfig(msgspec.Struct, frozen=True):
+    effort: Literal["low", "medium", "high", "xhigh", "max"] | None = None
+    format: JSONOutputFormat | None = None
+
+
 class UserMessage(msgspec.Struct, frozen=True, tag_field="role", tag="user"):
     content: MessageContent
 
@@ -226,8 +239,27 @@ class AssistantMessage(msgspec.Struct, frozen=True, tag_field="role", tag="assis
     content: MessageContent
 
 
+class ToolAdditionBlock(msgspec.Struct, frozen=True, tag_field="type", tag="tool_addition"):
+    """A tool offered from this point of the conversation on (mid-conversation tool changes)."""
+
+    tool: dict[str, Any]
+
+
+class ToolRemovalBlock(msgspec.Struct, frozen=True, tag_field="type", tag="tool_removal"):
+    """A tool withdrawn from this point of the conversation on."""
+
+    tool: dict[str, Any]
+
+
+SystemBlock = TextBlock | ToolAdditionBlock | ToolRemovalBlock
+
+
 class SystemMessage(msgspec.Struct, frozen=True, tag_field="role", tag="system"):
-    content: str | list[TextBlock]
+    """A system turn; inside the conversation it is a per-turn control message."""
+
+    content: str | list[SystemBlock]
+    output_config: OutputConfig | None = None
+    clear_at: str | None = None
 
 
 InputMessage = UserMessage | AssistantMessage | SystemMessage
@@ -271,7 +303,7 @@ class ToolChoiceNone(msgspec.Struct, frozen=True, tag_field="type", tag="none"):
 
 ToolChoice = ToolChoiceAuto | ToolChoiceAny | ToolChoiceTool | ToolChoiceNone
 
-ThinkingDisplay = Literal["summarized", "omitted"]
+ThinkingDisplay = Literal["summarized", "omitted", "updates"]
 
 
 class ThinkingEnabled(msgspec.Struct, frozen=True, tag_field="type", tag="enabled"):
@@ -294,18 +326,14 @@ class ThinkingBetweenTools(msgspec.Struct, frozen=True, tag_field="type", tag="b
 Thinking = ThinkingEnabled | ThinkingDisabled | ThinkingAdaptive | ThinkingBetweenTools
 
 
-class JSONOutputFormat(msgspec.Struct, frozen=True):
-    schema: dict[str, Any]
-    type: Literal["json_schema"] = "json_schema"
-
-
-class OutputConfig(msgspec.Struct, frozen=True):
-    effort: Literal["low", "medium", "high", "xhigh", "max"] | None = None
-    format: JSONOutputFormat | None = None
-
-
 class Metadata(msgspec.Struct, frozen=True):
     user_id: str | None = None
+
+
+class ContextManagement(msgspec.Struct, frozen=True):
+    """``context_management``: edits are kept as objects so that each has a decided fate."""
+
+    edits: list[dict[str, Any]] = []
 
 
 class MessagesRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -335,10 +363,11 @@ class MessagesRequest(msgspec.Struct, frozen=True, kw_only=True):
     workspace_id: str | None = None
     # Extension (``extra_body``; or the X-Session-Id header): a server-side client session.
     session_id: str | None = None
+    # Context editing: applied to the conversation before the turn is built.
+    context_management: ContextManagement | None = None
     # Beta features that need Anthropic's servers; rejected when present.
     container: Any = None
     mcp_servers: Any = None
-    context_management: Any = None
     compaction: Any = None
     fallbacks: Any = None
     thread: Any = None
@@ -361,7 +390,7 @@ class CountTokensRequest(msgspec.Struct, frozen=True, kw_only=True):
     workspace_id: str | None = None
     container: Any = None
     mcp_servers: Any = None
-    context_management: Any = None
+    context_management: ContextManagement | None = None
 
 
 # Top-level fields of a count_tokens request that Anthropic's API accepts; only these

@@ -203,7 +203,7 @@ class StreamOptions(msgspec.Struct, frozen=True):
     include_obfuscation: bool | None = None
 
 
-ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 
 
 class ChatCompletionRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -308,7 +308,8 @@ class ChatCompletion(msgspec.Struct):
     choices: list[Choice]
     usage: CompletionUsage
     object: str = "chat.completion"
-    system_fingerprint: str | None = None
+    # OpenAI types it as a string; this server has no fingerprint, so it is left out.
+    system_fingerprint: str | msgspec.UnsetType = msgspec.UNSET
     service_tier: str | None = None
 
 
@@ -350,5 +351,6 @@ class ChatCompletionChunk(msgspec.Struct):
     model: str
     choices: list[ChunkChoice]
     object: str = "chat.completion.chunk"
-    system_fingerprint: str | None = None
+    # OpenAI types it as a string; this server has no fingerprint, so it is left out.
+    system_fingerprint: str | msgspec.UnsetType = msgspec.UNSET
     usage: CompletionUsage | None = None

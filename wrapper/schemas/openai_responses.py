@@ -72,6 +72,8 @@ class FunctionCallItem(msgspec.Struct, frozen=True):
     arguments: str
     id: str | None = None
     status: str | None = None
+    # The namespace tool the function belongs to (``{type: namespace, tools: [...]}``).
+    namespace: str | None = None
 
 
 class FunctionCallOutputItem(msgspec.Struct, frozen=True):
@@ -156,13 +158,18 @@ def _relative_path(message: str) -> str:
 
 
 class FunctionToolParam(msgspec.Struct, frozen=True):
-    """A tool definition; only ``type: "function"`` is served (the type is checked later)."""
+    """A tool definition of any type (the type's fate is decided in translate).
+
+    ``function`` tools are served; a ``namespace`` groups function tools in ``tools``;
+    OpenAI's hosted tools (``web_search`` ...) carry their own fields, ignored here.
+    """
 
     type: str
     name: str | None = None
     description: str | None = None
     parameters: dict[str, Any] | None = None
     strict: bool | None = None
+    tools: list[FunctionToolParam] | None = None
 
 
 class ToolChoiceObject(msgspec.Struct, frozen=True, omit_defaults=True):

@@ -43,6 +43,8 @@ class FunctionCall(msgspec.Struct, tag_field="type", tag="function_call"):
     name: str
     arguments: str
     status: ItemStatus
+    # Set when the function belongs to a namespace tool; ``name`` is then its name inside it.
+    namespace: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class SummaryText(msgspec.Struct, tag_field="type", tag="summary_text"):
@@ -96,6 +98,15 @@ class FunctionToolOut(msgspec.Struct, tag_field="type", tag="function"):
     description: str | None = None
 
 
+class NamespaceToolOut(msgspec.Struct, tag_field="type", tag="namespace"):
+    name: str
+    description: str | None
+    tools: list[FunctionToolOut]
+
+
+ToolOut = FunctionToolOut | NamespaceToolOut
+
+
 class ReasoningOut(msgspec.Struct, frozen=True):
     effort: str | None = None
     summary: str | None = None
@@ -122,7 +133,7 @@ class Response(msgspec.Struct, kw_only=True):
     temperature: float = 1.0
     text: TextConfig = TextConfig()
     tool_choice: ToolChoiceValue = "auto"
-    tools: list[FunctionToolOut] = []
+    tools: list[ToolOut] = []
     top_p: float = 1.0
     truncation: str = "disabled"
     usage: ResponseUsage | msgspec.UnsetType = msgspec.UNSET

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import msgspec
 
-from wrapper.events import Message
+from wrapper.errors import InvalidRequestError
+from wrapper.events import Message, Part
 from wrapper.schemas.openai_responses_output import Response
 
 DEFAULT_MAX_RESPONSES = 1000
@@ -30,13 +31,15 @@ class StoredResponse(msgspec.Struct, frozen=True, kw_only=True):
     ``conversation`` is the whole chain so far: every earlier turn, this request's
     input and this response's output, as neutral messages. ``system`` is the
     text of the system/developer *messages* of the chain (``instructions`` are
-    not carried over to a continuation, as in OpenAI's API).
+    not carried over to a continuation, as in OpenAI's API). ``items`` holds the
+    content of each output item by item id: what an ``item_reference`` to it means.
     """
 
     response: Response
     conversation: tuple[Message, ...]
     system: str | None = None
     stored_at: float = 0.0
+    items: dict[str, tuple[Part, ...]] = {}
 
 
 _ENCODER = msgspec.msgpack.Encoder()
@@ -72,6 +75,10 @@ class ResponseStore(Protocol):
         """Forget a response; ``False`` if it was not stored."""
         ...
 
+    async def get_item(self, item_id: str) -> tuple[Part, ...] | None:
+        """The content of an output item of a stored response, or ``None`` if unknown."""
+        ...
+
 
 class MemoryResponseStore:
     """An in-process store: the oldest entries go first beyond ``max_items`` or ``max_age_s``.
@@ -92,6 +99,7 @@ class MemoryResponseStore:
         self.max_age_s = max_age_s
         self._clock = clock
         self._items: OrderedDict[str, StoredResponse] = OrderedDict()
+        self._item_owner: dict[str, str] = {}
 
     def __len__(self) -> int:
         return len(self._items)
@@ -104,7 +112,13 @@ class MemoryResponseStore:
             oldest = next(iter(self._items.values()))
             if len(self._items) <= self.max_items and not self._expired(oldest, now):
                 return
-            self._items.popitem(last=False)
+            _, gone = self._items.popitem(last=False)
+            self._forget_items(gone)
+
+    def _forget_items(self, stored: StoredResponse) -> None:
+        for item_id in stored.items:
+            if self._item_owner.get(item_id) == stored.response.id:
+                del self._item_owner[item_id]
 
     async def get(self, response_id: str) -> StoredResponse | None:
         stored = self._items.get(response_id)
@@ -112,15 +126,53 @@ class MemoryResponseStore:
             return None
         if self._expired(stored, self._clock()):
             del self._items[response_id]
+            self._forget_items(stored)
             return None
         return stored
 
     async def put(self, stored: StoredResponse) -> None:
         now = self._clock()
         stamped = msgspec.structs.replace(stored, stored_at=now)
-        self._items.pop(stored.response.id, None)
+        replaced = self._items.pop(stored.response.id, None)
+        if replaced is not None:
+            self._forget_items(replaced)
         self._items[stored.response.id] = stamped
+        for item_id in stamped.items:
+            self._item_owner[item_id] = stamped.response.id
         self._evict(now)
 
     async def delete(self, response_id: str) -> bool:
-        return self._items.pop(response_id, None) is not None
+        stored = self._items.pop(response_id, None)
+        if stored is None:
+            return False
+        self._forget_items(stored)
+        return True
+
+    async def get_item(self, item_id: str) -> tuple[Part, ...] | None:
+        owner = self._item_owner.get(item_id)
+        stored = await self.get(owner) if owner is not None else None
+        return stored.items.get(item_id) if stored is not None else None
+
+
+async def resolve_items(
+    store: ResponseStore, references: Sequence[tuple[int, str]]
+) -> dict[str, tuple[Part, ...]]:
+    """The content of each referenced output item (``item_reference`` input items).
+
+    Raises:
+        InvalidRequestError: an id names no item of a stored response (``param`` is
+            ``input[i].id``).
+    """
+    found: dict[str, tuple[Part, ...]] = {}
+    for index, item_id in references:
+        if item_id in found:
+            continue
+        parts = await store.get_item(item_id)
+        if parts is None:
+            raise InvalidRequestError(
+                f"Item with id {item_id!r} not found: item_reference names an output item of "
+                "a stored response (store: true).",
+                param=f"input[{index}].id",
+            )
+        found[item_id] = parts
+    return found

@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 import anyio
 import msgspec
 
+from wrapper.events import Part
 from wrapper.logging import get_logger
 from wrapper.sessions.protocols import TranscriptStore
 from wrapper.storage.responses import DEFAULT_MAX_AGE_S, StoredResponse
@@ -22,13 +23,20 @@ from wrapper.storage.responses import DEFAULT_MAX_AGE_S, StoredResponse
 log = get_logger(__name__)
 
 PROJECT_KEY = "claude-wrapper-responses"
+# Output item id -> the response that holds it (for ``item_reference`` input items).
+ITEMS_PROJECT_KEY = "claude-wrapper-response-items"
 _ENTRY_TYPE = "stored_response"
+_ITEM_ENTRY_TYPE = "stored_response_item"
 _TO_BUILTINS = msgspec.json.Encoder()
 _FROM_JSON = msgspec.json.Decoder(StoredResponse)
 
 
 def _key(response_id: str) -> Any:
     return {"project_key": PROJECT_KEY, "session_id": response_id}
+
+
+def _item_key(item_id: str) -> Any:
+    return {"project_key": ITEMS_PROJECT_KEY, "session_id": item_id}
 
 
 class DurableResponseStore:
@@ -68,21 +76,42 @@ class DurableResponseStore:
         }
         await self.transcripts.delete(key)
         await self.transcripts.append(key, [entry])
+        for item_id in stored.items:
+            index: Any = {
+                "type": _ITEM_ENTRY_TYPE,
+                "uuid": item_id,
+                "data": {"response_id": stored.response.id},
+            }
+            await self.transcripts.delete(_item_key(item_id))
+            await self.transcripts.append(_item_key(item_id), [index])
 
     async def delete(self, response_id: str) -> bool:
         key = _key(response_id)
+        stored = await self.get(response_id)
         existed = bool(await self.transcripts.load(key))
         await self.transcripts.delete(key)
+        for item_id in stored.items if stored is not None else ():
+            await self.transcripts.delete(_item_key(item_id))
         return existed
 
+    async def get_item(self, item_id: str) -> tuple[Part, ...] | None:
+        entries = await self.transcripts.load(_item_key(item_id))
+        data = entries[-1].get("data") if entries else None
+        owner = data.get("response_id") if isinstance(data, dict) else None
+        stored = await self.get(owner) if isinstance(owner, str) else None
+        return stored.items.get(item_id) if stored is not None else None
+
     async def sweep(self) -> int:
-        """Delete responses older than the age limit; returns how many."""
+        """Delete responses older than the age limit (and their item index); returns how many."""
         removed = 0
         cutoff_ms = (self._clock() - self.max_age_s) * 1000
         for listed in await self.transcripts.list_sessions(PROJECT_KEY):
             if listed["mtime"] < cutoff_ms:
                 await self.transcripts.delete(_key(listed["session_id"]))
                 removed += 1
+        for listed in await self.transcripts.list_sessions(ITEMS_PROJECT_KEY):
+            if listed["mtime"] < cutoff_ms:
+                await self.transcripts.delete(_item_key(listed["session_id"]))
         return removed
 
     async def run_sweeper(self, interval_s: float = 600.0) -> NoReturn:

@@ -372,6 +372,25 @@ def test_structured_output_replaces_the_text_with_the_json_value() -> None:
     ]
 
 
+def test_a_schema_turn_that_ends_in_plain_text_is_a_structured_output_failure() -> None:
+    reader = TurnReader(model="m", structured_output=True)
+    play(
+        reader,
+        [
+            message_start(),
+            block_start(0, {"type": "text", "text": ""}),
+            text_delta(0, "Sorry, no JSON today"),
+            block_stop(0),
+            message_delta("end_turn"),
+            message_stop(),
+        ],
+    )
+    with pytest.raises(UpstreamError) as caught:
+        reader.feed(result(structured_output=None))
+    assert caught.value.code == "structured_output_failed"
+    assert caught.value.status == 502
+
+
 def test_a_result_with_no_stream_still_starts_and_ends() -> None:
     events = play(TurnReader(model="m"), [result()])
     assert [type(e) for e in events] == [MessageStart, TurnEnd]

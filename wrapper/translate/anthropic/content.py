@@ -1,15 +1,17 @@
 """Anthropic content blocks -> neutral content parts.
 
 Text, images (base64 or URL), documents (PDF, text, content, URL), tool use,
-tool results, thinking and redacted thinking become the Turn's parts; blocks of
-Anthropic's server tools, search results and Files API references are refused
-with a 400 that names the block.
+tool results, thinking and redacted thinking become the Turn's parts; a
+``tool_reference`` in a tool result (tool search) loads the deferred tool it names;
+blocks of Anthropic's server tools, search results and Files API references are
+refused with a 400 that names the block.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from typing import Any
 
 from wrapper.errors import InvalidRequestError
@@ -133,6 +135,10 @@ def _tool_result(block: an.ToolResultBlock, param: str) -> ToolResultPart:
                     content.append(TextPart(text=item.text))
             elif isinstance(item, an.ImageBlock):
                 content.append(image_part(item, where))
+            elif isinstance(item, an.ToolReferenceBlock):
+                # The deferred tool it names is offered to the model (tools_in_play);
+                # the model also reads which tool the search loaded.
+                content.append(TextPart(text=f"Tool loaded: {_reference_name(item, where)}"))
             else:
                 raise InvalidRequestError(
                     "A tool_result may hold only text and image blocks here "
@@ -142,6 +148,28 @@ def _tool_result(block: an.ToolResultBlock, param: str) -> ToolResultPart:
     return ToolResultPart(
         tool_use_id=block.tool_use_id, content=tuple(content), is_error=block.is_error
     )
+
+
+def _reference_name(block: an.ToolReferenceBlock, param: str) -> str:
+    name = block.tool_name or block.name
+    if not name:
+        raise InvalidRequestError("A tool_reference names its tool (tool_name).", param=param)
+    return name
+
+
+def referenced_tools(messages: Sequence[an.InputMessage]) -> set[str]:
+    """The tools named by ``tool_reference`` blocks in tool results (tool search)."""
+    names: set[str] = set()
+    for message in messages:
+        if isinstance(message.content, str) or isinstance(message, an.SystemMessage):
+            continue
+        for block in message.content:
+            if not isinstance(block, an.ToolResultBlock) or isinstance(block.content, str | None):
+                continue
+            for item in block.content:
+                if isinstance(item, an.ToolReferenceBlock) and (item.tool_name or item.name):
+                    names.add(item.tool_name or item.name or "")
+    return names
 
 
 def block_tag(block: Any) -> str:

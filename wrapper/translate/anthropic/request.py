@@ -23,13 +23,15 @@ from wrapper.events import (
     Message,
     Part,
     Role,
+    TextPart,
     ThinkingConfig,
     ToolChoice,
     ToolSpec,
     Turn,
 )
 from wrapper.schemas import anthropic as an
-from wrapper.translate.anthropic.content import block_tag, parts_of
+from wrapper.translate.anthropic.content import block_tag, parts_of, referenced_tools
+from wrapper.translate.anthropic.context_edits import apply_context_edits
 from wrapper.translate.conversation import check_conversation, check_tools, merge_roles
 from wrapper.translate.headers import ClaudeHeaders
 
@@ -39,7 +41,6 @@ MIN_THINKING_BUDGET = 1024
 _SERVER_ONLY_FIELDS: tuple[tuple[str, str], ...] = (
     ("mcp_servers", "MCP servers are connected by Anthropic's API"),
     ("container", "containers belong to Anthropic's code execution tool"),
-    ("context_management", "context management runs on Anthropic's servers"),
     ("compaction", "compaction runs on Anthropic's servers"),
     ("fallbacks", "model fallbacks are applied by Anthropic's API"),
     ("thread", "threads are kept by Anthropic's API"),
@@ -48,19 +49,40 @@ _SERVER_ONLY_FIELDS: tuple[tuple[str, str], ...] = (
 _CUSTOM_TOOL_TYPES = frozenset({None, "custom"})
 
 
-def _system_text(content: str | list[an.TextBlock]) -> str:
+def _system_text(content: str | Sequence[an.SystemBlock]) -> str:
     if isinstance(content, str):
         return content
-    return "\n\n".join(block.text for block in content if block.text)
+    return "\n\n".join(
+        block.text for block in content if isinstance(block, an.TextBlock) and block.text
+    )
+
+
+def _reminder(text: str) -> TextPart:
+    return TextPart(text=f"<system-reminder>\n{text}\n</system-reminder>")
+
+
+class Conversation(msgspec.Struct, frozen=True, kw_only=True):
+    """What a request's ``system`` and ``messages`` say, before the Turn is built."""
+
+    system: str | None
+    messages: list[Message]
+    # Tool changes made by system turns, in order: ("add", definition) or ("remove", name).
+    tool_changes: tuple[tuple[str, Any], ...] = ()
+    # The effort the last system turn asked for (per-turn control).
+    effort: Effort | None = None
 
 
 def conversation(
     system: str | list[an.TextBlock] | None, messages: Sequence[an.InputMessage]
-) -> tuple[str | None, list[Message]]:
+) -> Conversation:
     """The system prompt and the merged conversation of a request.
 
-    System-role messages are accepted before the first user or assistant message
-    (they extend ``system``); Claude Code cannot place one later in a conversation.
+    System-role messages before the first user or assistant message extend
+    ``system``. Later ones are system turns (Claude Code sends them): their text
+    reaches the model inside the user turn at that point, marked as a
+    ``<system-reminder>`` (Claude Code cannot start a system turn mid-conversation);
+    one with ``clear_at: "next_user_message"`` is dropped once a user message follows
+    it; their ``output_config.effort`` and tool additions and removals apply to this turn.
 
     Raises:
         InvalidRequestError: a block is unsupported or misplaced.
@@ -71,22 +93,74 @@ def conversation(
         if text:
             system_parts.append(text)
     turns: list[tuple[Role, list[Part]]] = []
+    changes: list[tuple[str, Any]] = []
+    effort: Effort | None = None
     for index, message in enumerate(messages):
         param = f"messages[{index}]"
         if isinstance(message, an.SystemMessage):
-            if turns:
-                raise InvalidRequestError(
-                    "A system message after the conversation started is not supported through "
-                    "Claude Code; put instructions in `system` or in a user message.",
-                    param=param,
-                )
+            changes.extend(_tool_changes(message.content, param))
+            if message.output_config is not None and message.output_config.effort is not None:
+                effort = message.output_config.effort
             text = _system_text(message.content)
-            if text:
-                system_parts.append(text)
+            if not turns:
+                if text:
+                    system_parts.append(text)
+                continue
+            cleared = message.clear_at == "next_user_message" and any(
+                isinstance(later, an.UserMessage) for later in messages[index + 1 :]
+            )
+            if not text or cleared:
+                continue
+            if turns[-1][0] == "user":
+                turns[-1][1].append(_reminder(text))
+            else:
+                turns.append(("user", [_reminder(text)]))
             continue
         role: Role = "user" if isinstance(message, an.UserMessage) else "assistant"
         turns.append((role, parts_of(message.content, role, param)))
-    return ("\n\n".join(system_parts) or None), merge_roles(turns)
+    return Conversation(
+        system="\n\n".join(system_parts) or None,
+        messages=merge_roles(turns),
+        tool_changes=tuple(changes),
+        effort=effort,
+    )
+
+
+def _tool_changes(content: str | Sequence[an.SystemBlock], param: str) -> list[tuple[str, Any]]:
+    if isinstance(content, str):
+        return []
+    changes: list[tuple[str, Any]] = []
+    for index, block in enumerate(content):
+        where = f"{param}.content[{index}].tool"
+        if isinstance(block, an.ToolAdditionBlock):
+            definition = block.tool.get("definition", block.tool)
+            try:
+                changes.append(("add", msgspec.convert(definition, an.Tool)))
+            except msgspec.ValidationError as exc:
+                raise InvalidRequestError(f"Invalid tool definition: {exc}", param=where) from None
+        elif isinstance(block, an.ToolRemovalBlock):
+            name = block.tool.get("name")
+            if not isinstance(name, str):
+                raise InvalidRequestError("A tool_removal names its tool.", param=where)
+            changes.append(("remove", name))
+    return changes
+
+
+def tools_in_play(
+    tools: Sequence[an.Tool] | None, changes: Sequence[tuple[str, Any]], referenced: set[str]
+) -> list[an.Tool]:
+    """The tools the model is offered now: the request's, changed by system turns.
+
+    A tool with ``defer_loading`` is offered only once a ``tool_reference`` in the
+    conversation names it, as Anthropic's tool search does.
+    """
+    current = list(tools or ())
+    for action, value in changes:
+        name = value.name if action == "add" else value
+        current = [tool for tool in current if tool.name != name]
+        if action == "add":
+            current.append(value)
+    return [tool for tool in current if not tool.defer_loading or tool.name in referenced]
 
 
 # --------------------------------------------------------------------------------------
@@ -234,9 +308,16 @@ def _check_sampling(request: an.MessagesRequest) -> None:
 # Entry points
 
 
+class MessagesTurn(msgspec.Struct, frozen=True):
+    """The Turn of a Messages request and the request fields that had no effect."""
+
+    turn: Turn
+    ignored: tuple[str, ...] = ()
+
+
 def messages_request_to_turn(
     request: an.MessagesRequest, *, default_model: str, headers: Mapping[str, str]
-) -> Turn:
+) -> MessagesTurn:
     """Build the Turn for a ``POST /v1/messages`` request.
 
     Raises:
@@ -245,18 +326,24 @@ def messages_request_to_turn(
     _reject_server_only(request)
     _check_sampling(request)
     claude = ClaudeHeaders.parse(headers)
-    system, merged = conversation(request.system, request.messages)
-    messages = check_conversation(merged)
-    tools = tools_of(request.tools)
+    spoken = conversation(request.system, request.messages)
+    messages = check_conversation(spoken.messages)
+    ignored: tuple[str, ...] = ()
+    if request.context_management is not None:
+        edited = apply_context_edits(messages, request.context_management.edits)
+        messages, ignored = edited.messages, edited.ignored
+    offered = tools_in_play(request.tools, spoken.tool_changes, referenced_tools(request.messages))
+    tools = tools_of(offered)
     choice, parallel = tool_choice_of(request.tool_choice, tools)
     effort: Effort | None = claude.effort
     if request.output_config is not None and request.output_config.effort is not None:
         effort = request.output_config.effort
+    effort = spoken.effort or effort
     thinking = thinking_of(request.thinking, request.max_tokens) or claude.thinking
-    return Turn(
+    turn = Turn(
         model=request.model or default_model,
         messages=messages,
-        system=system,
+        system=spoken.system,
         tools=tools,
         tool_choice=choice,
         parallel_tool_calls=parallel,
@@ -269,6 +356,7 @@ def messages_request_to_turn(
         server_tools=False,
         max_turns=claude.max_turns,
     )
+    return MessagesTurn(turn=turn, ignored=ignored)
 
 
 def check_count_tokens_request(request: an.CountTokensRequest) -> None:
@@ -282,8 +370,9 @@ def check_count_tokens_request(request: an.CountTokensRequest) -> None:
     _reject_server_only(request)
     if not request.messages:
         raise InvalidRequestError("At least one message is required.", param="messages")
-    conversation(request.system, request.messages)
-    tools = tools_of(request.tools)
+    spoken = conversation(request.system, request.messages)
+    offered = tools_in_play(request.tools, spoken.tool_changes, referenced_tools(request.messages))
+    tools = tools_of(offered)
     tool_choice_of(request.tool_choice, tools)
     thinking_of(request.thinking, None)
     output_schema_of(request.output_config, request.output_format)

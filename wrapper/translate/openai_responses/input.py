@@ -5,11 +5,14 @@ system prompt); a ``function_call`` item becomes an assistant tool_use block
 with the call's ``call_id`` as its id, a ``function_call_output`` item a user
 tool_result block, and a ``reasoning`` item carrying a sealed thinking block
 (see :mod:`wrapper.translate.openai_responses.reasoning_seal`) that block again. Other reasoning
-items are dropped: Claude cannot be shown thinking without its signature.
+items are dropped: Claude cannot be shown thinking without its signature. An
+``item_reference`` is replaced by the stored output item it names (a message,
+function call or reasoning item of a stored response), exactly as it was produced.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -19,6 +22,7 @@ from wrapper.events import DocumentPart, Part, Role, TextPart, ToolResultPart, T
 from wrapper.schemas import openai_responses as rq
 from wrapper.translate.media import document_from_data, image_from_url
 from wrapper.translate.openai_responses.reasoning_seal import unseal
+from wrapper.translate.openai_responses.tools import flat_name
 from wrapper.translate.openai_shared import call_arguments
 
 
@@ -114,13 +118,33 @@ def _tool_output(output: str | list[rq.ToolOutputPart], param: str) -> tuple[Any
     return tuple(parts)
 
 
+def item_references(input_: str | list[msgspec.Raw] | None) -> list[tuple[int, str]]:
+    """The ``(index, id)`` of every ``item_reference`` in ``input``.
+
+    Raises:
+        InvalidRequestError: an item is invalid or unsupported (``param`` names it).
+    """
+    if not isinstance(input_, list):
+        return []
+    found: list[tuple[int, str]] = []
+    for index, raw in enumerate(input_):
+        item = rq.decode_input_item(raw, index)
+        if isinstance(item, rq.ItemReference):
+            found.append((index, item.id))
+    return found
+
+
 def input_conversation(
-    input_: str | list[msgspec.Raw],
+    input_: str | list[msgspec.Raw], references: Mapping[str, tuple[Part, ...]]
 ) -> tuple[list[str], list[tuple[Role, list[Part]]]]:
     """The system texts and the (role, parts) turns of ``input``, in order.
 
+    ``references`` holds the content of the stored output items that
+    ``item_reference`` items name (the caller looked them up).
+
     Raises:
-        InvalidRequestError: an item or part is invalid or unsupported (``param`` names it).
+        InvalidRequestError: an item or part is invalid or unsupported, or a reference
+            was not looked up (``param`` names it).
     """
     if isinstance(input_, str):
         return [], [("user", [TextPart(text=input_)] if input_ else [])]
@@ -141,7 +165,7 @@ def input_conversation(
         elif isinstance(item, rq.FunctionCallItem):
             call = ToolUsePart(
                 id=item.call_id,
-                name=item.name,
+                name=flat_name(item.namespace, item.name) if item.namespace else item.name,
                 input=call_arguments(item.arguments, f"{param}.arguments"),
             )
             turns.append(("assistant", [call]))
@@ -153,9 +177,10 @@ def input_conversation(
             if block is not None:
                 turns.append(("assistant", [block]))
         else:
-            raise InvalidRequestError(
-                "item_reference items are not supported; send the item itself, or continue "
-                "a stored response with previous_response_id.",
-                param=param,
-            )
+            parts = references.get(item.id)
+            if parts is None:
+                raise InvalidRequestError(
+                    f"Item with id {item.id!r} not found.", param=f"{param}.id"
+                )
+            turns.append(("assistant", list(parts)))
     return system, turns

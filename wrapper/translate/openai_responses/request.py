@@ -2,10 +2,11 @@
 
 Every request field has a fate here and in docs/compatibility-responses.md:
 mapped onto the Turn (``input``, ``instructions``, ``tools``, ``tool_choice``,
-``text.format``, ``reasoning.effort``, ``max_output_tokens``...), echoed in the
-response object (sampling knobs and identifiers the CLI does not expose),
-or rejected with a 400 naming the field (hosted tools, ``background``,
-``conversation``, prompt templates, log probabilities, files by id).
+``text.format``, ``reasoning.effort``, ``max_output_tokens``, ``prompt_cache_key``...),
+echoed in the response object (sampling knobs and identifiers the CLI does not
+expose), left out and reported (hosted tools, see :mod:`.tools`), or rejected with
+a 400 naming the field (``background``, ``conversation``, prompt templates, log
+probabilities, files by id).
 """
 
 from __future__ import annotations
@@ -16,25 +17,14 @@ from typing import Any
 import msgspec
 
 from wrapper.errors import InvalidRequestError
-from wrapper.events import (
-    Message,
-    Part,
-    Role,
-    ToolChoice,
-    ToolSpec,
-    Turn,
-)
+from wrapper.events import Message, Part, Role, Turn
 from wrapper.schemas import openai_responses as rq
 from wrapper.schemas import openai_responses_output as rs
-from wrapper.translate.conversation import check_conversation, check_tools, merge_roles
+from wrapper.translate.conversation import check_conversation, merge_roles
 from wrapper.translate.headers import ClaudeHeaders
 from wrapper.translate.openai_responses.input import input_conversation
-from wrapper.translate.openai_shared import (
-    EMPTY_SCHEMA,
-    JSON_OBJECT_SCHEMA,
-    keep_allowed_tools,
-    reasoning_settings,
-)
+from wrapper.translate.openai_responses.tools import tool_choice_of, tool_set
+from wrapper.translate.openai_shared import JSON_OBJECT_SCHEMA, reasoning_settings
 
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
 _METADATA_LIMITS = (16, 64, 512)
@@ -56,86 +46,14 @@ class ResponsesPlan(msgspec.Struct, frozen=True, kw_only=True):
     store: bool = True
     system_context: str | None = None
     seal_reasoning: bool = False
+    # Flat tool name -> (namespace, name): calls of namespace members, in the client's form.
+    namespaced: dict[str, tuple[str, str]] = {}
+    # Request fields left out of the turn (hosted tools), for the x-ignored-fields header.
+    ignored: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------------------
-# Tools and options
-
-
-def _tools(
-    request: rq.CreateResponseRequest,
-) -> tuple[tuple[ToolSpec, ...], list[rs.FunctionToolOut]]:
-    specs: list[ToolSpec] = []
-    echo: list[rs.FunctionToolOut] = []
-    for index, tool in enumerate(request.tools or ()):
-        if tool.type != "function":
-            raise InvalidRequestError(
-                f"Tools of type {tool.type!r} are not supported: only function tools are "
-                "(OpenAI's hosted tools do not exist here).",
-                param=f"tools[{index}].type",
-            )
-        if not tool.name:
-            raise InvalidRequestError("A function tool needs a name.", param=f"tools[{index}].name")
-        specs.append(
-            ToolSpec(
-                name=tool.name,
-                description=tool.description or "",
-                input_schema=tool.parameters or EMPTY_SCHEMA,
-            )
-        )
-        echo.append(
-            rs.FunctionToolOut(
-                name=tool.name,
-                parameters=tool.parameters,
-                strict=tool.strict,
-                description=tool.description,
-            )
-        )
-    return check_tools(specs, "tools"), echo
-
-
-def _allowed(
-    choice: rq.ToolChoiceObject, tools: tuple[ToolSpec, ...]
-) -> tuple[tuple[ToolSpec, ...], ToolChoice]:
-    if choice.mode not in ("auto", "required") or choice.tools is None:
-        raise InvalidRequestError(
-            "allowed_tools needs mode 'auto' or 'required' and a tools list.", param="tool_choice"
-        )
-    names: set[str] = set()
-    for index, entry in enumerate(choice.tools):
-        name = entry.get("name")
-        if entry.get("type") != "function" or not isinstance(name, str):
-            raise InvalidRequestError(
-                "allowed_tools entries must be {type: function, name}.",
-                param=f"tool_choice.tools[{index}]",
-            )
-        names.add(name)
-    return keep_allowed_tools(tools, names, choice.mode, "tool_choice.tools")
-
-
-def _tool_choice(
-    choice: rq.ToolChoiceValue | None, tools: tuple[ToolSpec, ...]
-) -> tuple[tuple[ToolSpec, ...], ToolChoice]:
-    if choice is None or choice == "auto":
-        return tools, ToolChoice()
-    if choice == "none":
-        return tools, ToolChoice(mode="none")
-    if choice == "required":
-        if not tools:
-            raise InvalidRequestError("tool_choice 'required' needs tools.", param="tool_choice")
-        return tools, ToolChoice(mode="required")
-    if choice.type == "allowed_tools":
-        return _allowed(choice, tools)
-    if choice.type != "function":
-        raise InvalidRequestError(
-            f"tool_choice of type {choice.type!r} is not supported: only function tools are.",
-            param="tool_choice.type",
-        )
-    if choice.name not in {tool.name for tool in tools}:
-        raise InvalidRequestError(
-            f"tool_choice names an unknown tool {choice.name!r}.", param="tool_choice.name"
-        )
-    return tools, ToolChoice(mode="tool", name=choice.name)
+# Options
 
 
 def _output_schema(text: rq.TextConfig | None) -> tuple[dict[str, Any] | None, bool]:
@@ -211,6 +129,7 @@ def responses_request_to_plan(
     default_model: str,
     headers: Mapping[str, str],
     prior: Prior | None = None,
+    references: Mapping[str, tuple[Part, ...]] | None = None,
 ) -> ResponsesPlan:
     """Build the Turn and the response template for a ``POST /v1/responses`` request.
 
@@ -220,13 +139,13 @@ def responses_request_to_plan(
     _reject_unsupported(request)
     assert request.input is not None
     claude = ClaudeHeaders.parse(headers)
-    system_messages, turns = input_conversation(request.input)
+    system_messages, turns = input_conversation(request.input, references or {})
     earlier: list[tuple[Role, list[Part]]] = [
         (message.role, list(message.content)) for message in (prior.messages if prior else ())
     ]
     messages = check_conversation(merge_roles([*earlier, *turns]), param="input")
-    declared, tools_echo = _tools(request)
-    tools, tool_choice = _tool_choice(request.tool_choice, declared)
+    declared = tool_set(request.tools)
+    tools, tool_choice = tool_choice_of(request.tool_choice, declared.specs)
     schema, json_object = _output_schema(request.text)
     requested = request.reasoning.effort if request.reasoning is not None else None
     effort, thinking = reasoning_settings(requested, claude)
@@ -247,6 +166,7 @@ def responses_request_to_plan(
         thinking=thinking,
         max_turns=claude.max_turns,
         session_id=request.session_id or headers.get("x-session-id") or None,
+        conversation_key=request.prompt_cache_key,
     )
     reasoning = request.reasoning or rq.ReasoningConfig()
     template = rs.Response(
@@ -265,7 +185,7 @@ def responses_request_to_plan(
         temperature=request.temperature if request.temperature is not None else 1.0,
         text=request.text or rq.TextConfig(),
         tool_choice=request.tool_choice or "auto",
-        tools=tools_echo,
+        tools=declared.echo,
         top_p=request.top_p if request.top_p is not None else 1.0,
         truncation=request.truncation or "disabled",
         user=request.user if request.user is not None else msgspec.UNSET,
@@ -280,4 +200,6 @@ def responses_request_to_plan(
         store=store,
         system_context=system_context,
         seal_reasoning=ENCRYPTED_REASONING in (request.include or ()),
+        namespaced=declared.namespaced,
+        ignored=declared.ignored,
     )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import msgspec
@@ -138,10 +138,12 @@ class ResponseAssembler:
         template: rs.Response,
         *,
         seal_reasoning: bool = False,
+        namespaced: Mapping[str, tuple[str, str]] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.template = template
         self.seal_reasoning = seal_reasoning
+        self.namespaced = namespaced or {}
         self._clock = clock
         self.started = False
         self.end: TurnEnd | None = None
@@ -165,12 +167,14 @@ class ResponseAssembler:
             content = [self._part(item)] if item.closed or status != "in_progress" else []
             return rs.OutputMessage(id=item.id, status=status, content=content)
         if item.kind == "function_call":
+            namespace, name = self.namespaced.get(item.name, (msgspec.UNSET, item.name))
             return rs.FunctionCall(
                 id=item.id,
                 call_id=item.call_id,
-                name=item.name,
+                name=name,
                 arguments=item.text,
                 status=status,
+                namespace=namespace,
             )
         summary = [rs.SummaryText(text=item.text)] if item.text else []
         block = item.block() if self.seal_reasoning and status != "in_progress" else None
@@ -432,20 +436,28 @@ class ResponseAssembler:
         ]
         return events
 
+    def item_parts(self) -> dict[str, tuple[Part, ...]]:
+        """Each output item's content as neutral assistant parts, by item id.
+
+        This is what an ``item_reference`` to the item stands for: the reasoning
+        item's thinking block keeps its signature even when the client was not sent it.
+        """
+        found: dict[str, tuple[Part, ...]] = {}
+        for item in self._items:
+            part: Part | None = None
+            if item.kind == "message" and item.text:
+                part = TextPart(text=item.text)
+            elif item.kind == "reasoning":
+                part = item.block()
+            elif item.kind == "function_call":
+                part = _tool_use(item)
+            if part is not None:
+                found[item.id] = (part,)
+        return found
+
     def assistant_message(self) -> Message | None:
         """This response's output as a neutral assistant message (for stored conversations)."""
-        parts: list[Part] = []
-        for item in self._items:
-            if item.kind == "message" and item.text:
-                parts.append(TextPart(text=item.text))
-            elif item.kind == "reasoning":
-                block = item.block()
-                if block is not None:
-                    parts.append(block)
-            elif item.kind == "function_call":
-                call = _tool_use(item)
-                if call is not None:
-                    parts.append(call)
+        parts = [part for parts in self.item_parts().values() for part in parts]
         return Message(role="assistant", content=tuple(parts)) if parts else None
 
 

@@ -15,15 +15,16 @@ from collections.abc import Awaitable, Callable
 import msgspec
 
 from wrapper.errors import WrapperError
-from wrapper.events import Backend, Message
+from wrapper.events import Backend, Message, Part
 from wrapper.http.responses import Emit
 from wrapper.http.sse import encode_event
 from wrapper.schemas import openai_responses_output as rs
 from wrapper.translate.openai_responses.request import ResponsesPlan
 from wrapper.translate.openai_responses.response import ResponseAssembler
 
-Save = Callable[[rs.Response, tuple[Message, ...]], Awaitable[None]]
-"""Keeps a finished response and the whole conversation it ends (``store: true``)."""
+Save = Callable[[rs.Response, tuple[Message, ...], dict[str, tuple[Part, ...]]], Awaitable[None]]
+"""Keeps a finished response, the whole conversation it ends and the content of each of
+its output items, by item id (``store: true``)."""
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -39,7 +40,9 @@ def _conversation(plan: ResponsesPlan, assembler: ResponseAssembler) -> tuple[Me
 
 
 def _assembler(plan: ResponsesPlan) -> ResponseAssembler:
-    return ResponseAssembler(plan.template, seal_reasoning=plan.seal_reasoning)
+    return ResponseAssembler(
+        plan.template, seal_reasoning=plan.seal_reasoning, namespaced=plan.namespaced
+    )
 
 
 async def complete_response(
@@ -52,7 +55,7 @@ async def complete_response(
             assembler.feed(event)
     response = assembler.final_response()
     if save is not None:
-        await save(response, _conversation(plan, assembler))
+        await save(response, _conversation(plan, assembler), assembler.item_parts())
     return response
 
 
@@ -77,7 +80,9 @@ class ResponsesStream:
                     await emit(frame(out))
         response = self.assembler.final_response()
         if self.save is not None:
-            await self.save(response, _conversation(self.plan, self.assembler))
+            await self.save(
+                response, _conversation(self.plan, self.assembler), self.assembler.item_parts()
+            )
         await emit(frame(self.assembler.terminal(response)))
 
     def error_frame(self, error: WrapperError) -> bytes:

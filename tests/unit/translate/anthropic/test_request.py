@@ -47,7 +47,7 @@ def to_turn(body: dict[str, Any], headers: dict[str, str] | None = None) -> Turn
     body.setdefault("messages", [user("hi")])
     return messages_request_to_turn(
         decode(body), default_model=DEFAULT_MODEL, headers=headers or {}
-    )
+    ).turn
 
 
 def user(content: Any) -> dict[str, Any]:
@@ -368,7 +368,7 @@ def test_options(body: dict[str, Any], expected: dict[str, Any]) -> None:
 
 def test_max_tokens_may_be_omitted() -> None:
     request = decode({"messages": [user("hi")]})
-    turn = messages_request_to_turn(request, default_model=DEFAULT_MODEL, headers={})
+    turn = messages_request_to_turn(request, default_model=DEFAULT_MODEL, headers={}).turn
     assert turn.max_output_tokens is None
 
 
@@ -437,7 +437,8 @@ REJECTIONS: list[tuple[str, dict[str, Any], str]] = [
     ("mcp_servers", {"mcp_servers": [{"type": "url", "url": "https://x", "name": "x"}]},
      "mcp_servers"),
     ("container", {"container": "container_1"}, "container"),
-    ("context_management", {"context_management": {"edits": []}}, "context_management"),
+    ("context edit without a type", {"context_management": {"edits": [{}]}},
+     "context_management.edits[0].type"),
     ("tool_choice any without tools", {"tool_choice": {"type": "any"}}, "tool_choice.type"),
     ("tool_choice unknown tool", {"tools": [WEATHER], "tool_choice": {"type": "tool",
                                                                       "name": "nope"}},
@@ -451,8 +452,6 @@ REJECTIONS: list[tuple[str, dict[str, Any], str]] = [
     ("both output formats", {"output_config": {"format": {"type": "json_schema", "schema": {}}},
                              "output_format": {"type": "json_schema", "schema": {}}},
      "output_format"),
-    ("system message after the conversation started",
-     {"messages": [user("a"), {"role": "system", "content": "late"}, user("b")]}, "messages[1]"),
     ("tool_use in a user message",
      {"messages": [user([{"type": "tool_use", "id": "t", "name": "x", "input": {}}])]},
      "messages[0].content[0]"),

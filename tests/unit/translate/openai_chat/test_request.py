@@ -342,6 +342,7 @@ def test_stop_sequences(stop: Any, expected: tuple[str, ...]) -> None:
         ("medium", {}, "medium", None),
         ("high", {}, "high", None),
         ("xhigh", {}, "xhigh", None),
+        ("max", {}, "max", None),
         ("minimal", {}, "low", ThinkingConfig(mode="disabled")),
         ("none", {}, None, ThinkingConfig(mode="disabled")),
         # The header wins over the body field.

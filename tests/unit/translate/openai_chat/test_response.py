@@ -331,3 +331,14 @@ async def test_complete_chat_collects_n_choices() -> None:
     assert result["usage"]["prompt_tokens"] == 38
     assert result["id"] == "chatcmpl-x"
     assert backend.open_turns == 0
+
+
+def test_system_fingerprint_is_never_null() -> None:
+    # OpenAI's schema types system_fingerprint as a string: a null breaks strict validators.
+    chunks = _chunks(TOOL_EVENTS)
+    collector = ChoiceCollector(0)
+    for event in TOOL_EVENTS:
+        collector.add(event)
+    body = msgspec.to_builtins(completion("chatcmpl-1", 1700000000, "m", [collector]))
+    for payload in (*chunks, body):
+        assert "system_fingerprint" not in payload

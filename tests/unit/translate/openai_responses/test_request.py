@@ -470,7 +470,11 @@ ERROR_CASES: list[tuple[str, dict[str, Any], str | None]] = [
         "input[0].content[0].type",
     ),
     ("unsupported item type", {"input": [{"type": "web_search_call"}]}, "input[0].type"),
-    ("item reference", {"input": [{"type": "item_reference", "id": "msg_1"}]}, "input[0]"),
+    (
+        "unknown item reference",
+        {"input": [{"type": "item_reference", "id": "msg_1"}]},
+        "input[0].id",
+    ),
     (
         "function call missing call_id",
         {"input": [{"type": "function_call", "name": "f", "arguments": "{}"}]},
@@ -535,7 +539,6 @@ ERROR_CASES: list[tuple[str, dict[str, Any], str | None]] = [
         },
         "input[1].output[0]",
     ),
-    ("hosted tool", {"input": "x", "tools": [{"type": "web_search"}]}, "tools[0].type"),
     (
         "function tool without a name",
         {"input": "x", "tools": [{"type": "function"}]},

@@ -1,0 +1,162 @@
+"""Responses API ``tools`` and ``tool_choice`` -> the Turn's client tools.
+
+* ``function`` tools are offered to the model under their own names.
+* A ``namespace`` tool groups function tools (Codex CLI sends its multi-agent
+  tools this way). Claude has no namespaces, so each member is offered as one
+  function named ``<namespace>__<name>``; the model's calls of it go back to the
+  client in the namespaced form (``name`` and ``namespace`` on the
+  ``function_call`` item), and a ``function_call`` input item that carries a
+  ``namespace`` is replayed under the flat name.
+* OpenAI's hosted tools (``web_search``, ``file_search``, ``code_interpreter``,
+  ...) and any other tool type run on OpenAI's servers, not here. Mainstream
+  clients send some by default, so they never fail the request: they are left
+  out of what the model sees, and the response names them in its
+  ``x-ignored-fields`` header (docs/compatibility-responses.md).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from wrapper.errors import InvalidRequestError
+from wrapper.events import ToolChoice, ToolSpec
+from wrapper.schemas import openai_responses as rq
+from wrapper.schemas import openai_responses_output as rs
+from wrapper.translate.conversation import check_tools
+from wrapper.translate.openai_shared import EMPTY_SCHEMA, keep_allowed_tools
+
+NAMESPACE_SEPARATOR = "__"
+
+
+def flat_name(namespace: str, name: str) -> str:
+    """The name a namespace member is offered under."""
+    return f"{namespace}{NAMESPACE_SEPARATOR}{name}"
+
+
+class ToolSet(msgspec.Struct, frozen=True, kw_only=True):
+    """The tools of a request as the model sees them, and what the response echoes."""
+
+    specs: tuple[ToolSpec, ...] = ()
+    echo: list[rs.ToolOut] = []
+    # Flat name -> (namespace, name inside it), to report calls in the client's form.
+    namespaced: dict[str, tuple[str, str]] = {}
+    # ``tools[i]`` paths of the tools left out (hosted tools).
+    ignored: tuple[str, ...] = ()
+
+
+def _function(tool: rq.FunctionToolParam, param: str, prefix: str = "") -> ToolSpec:
+    if tool.type != "function":
+        raise InvalidRequestError(
+            f"A namespace may hold only function tools, not {tool.type!r}.", param=f"{param}.type"
+        )
+    if not tool.name:
+        raise InvalidRequestError("A function tool needs a name.", param=f"{param}.name")
+    description = tool.description or ""
+    if prefix:
+        description = f"{prefix}\n\n{description}" if description else prefix
+    return ToolSpec(
+        name=tool.name, description=description, input_schema=tool.parameters or EMPTY_SCHEMA
+    )
+
+
+def _echo(tool: rq.FunctionToolParam) -> rs.FunctionToolOut:
+    return rs.FunctionToolOut(
+        name=tool.name or "",
+        parameters=tool.parameters,
+        strict=tool.strict,
+        description=tool.description,
+    )
+
+
+def tool_set(tools: list[rq.FunctionToolParam] | None) -> ToolSet:
+    """The request's tools: functions, flattened namespaces, hosted tools left out.
+
+    Raises:
+        InvalidRequestError: a function lacks a name, a namespace holds a non-function,
+            or the resulting names break Claude's rules (``param`` names the tool).
+    """
+    specs: list[ToolSpec] = []
+    echo: list[rs.ToolOut] = []
+    namespaced: dict[str, tuple[str, str]] = {}
+    ignored: list[str] = []
+    for index, tool in enumerate(tools or ()):
+        param = f"tools[{index}]"
+        if tool.type == "function":
+            specs.append(_function(tool, param))
+            echo.append(_echo(tool))
+        elif tool.type == "namespace":
+            if not tool.name:
+                raise InvalidRequestError("A namespace tool needs a name.", param=f"{param}.name")
+            members = tool.tools or []
+            for member_index, member in enumerate(members):
+                where = f"{param}.tools[{member_index}]"
+                spec = _function(member, where, tool.description or "")
+                flat = flat_name(tool.name, spec.name)
+                specs.append(ToolSpec(flat, spec.description, spec.input_schema))
+                namespaced[flat] = (tool.name, spec.name)
+            echo.append(
+                rs.NamespaceToolOut(
+                    name=tool.name,
+                    description=tool.description,
+                    tools=[_echo(member) for member in members],
+                )
+            )
+        else:
+            ignored.append(param)
+    return ToolSet(
+        specs=check_tools(specs, "tools"),
+        echo=echo,
+        namespaced=namespaced,
+        ignored=tuple(ignored),
+    )
+
+
+def _allowed(
+    choice: rq.ToolChoiceObject, tools: tuple[ToolSpec, ...]
+) -> tuple[tuple[ToolSpec, ...], ToolChoice]:
+    if choice.mode not in ("auto", "required") or choice.tools is None:
+        raise InvalidRequestError(
+            "allowed_tools needs mode 'auto' or 'required' and a tools list.", param="tool_choice"
+        )
+    names: set[str] = set()
+    for index, entry in enumerate(choice.tools):
+        name = entry.get("name")
+        if entry.get("type") != "function" or not isinstance(name, str):
+            raise InvalidRequestError(
+                "allowed_tools entries must be {type: function, name}.",
+                param=f"tool_choice.tools[{index}]",
+            )
+        namespace = entry.get("namespace")
+        names.add(flat_name(namespace, name) if isinstance(namespace, str) else name)
+    return keep_allowed_tools(tools, names, choice.mode, "tool_choice.tools")
+
+
+def tool_choice_of(
+    choice: rq.ToolChoiceValue | None, tools: tuple[ToolSpec, ...]
+) -> tuple[tuple[ToolSpec, ...], ToolChoice]:
+    """The tools left after ``tool_choice`` and the Turn's tool choice.
+
+    Raises:
+        InvalidRequestError: the choice needs tools there are none of, names an unknown
+            tool, or picks a hosted tool.
+    """
+    if choice is None or choice == "auto":
+        return tools, ToolChoice()
+    if choice == "none":
+        return tools, ToolChoice(mode="none")
+    if choice == "required":
+        if not tools:
+            raise InvalidRequestError("tool_choice 'required' needs tools.", param="tool_choice")
+        return tools, ToolChoice(mode="required")
+    if choice.type == "allowed_tools":
+        return _allowed(choice, tools)
+    if choice.type != "function":
+        raise InvalidRequestError(
+            f"tool_choice of type {choice.type!r} is not supported: only function tools are.",
+            param="tool_choice.type",
+        )
+    if choice.name not in {tool.name for tool in tools}:
+        raise InvalidRequestError(
+            f"tool_choice names an unknown tool {choice.name!r}.", param="tool_choice.name"
+        )
+    return tools, ToolChoice(mode="tool", name=choice.name)
