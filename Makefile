@@ -40,6 +40,10 @@ lint: install-dev
 	$(BIN)/ruff format --check wrapper tests benchmarks
 	$(BIN)/mypy
 
+## mypy strict over wrapper, tests and benchmarks (the packages in pyproject.toml).
+typecheck: install-dev
+	$(BIN)/mypy
+
 format: install-dev
 	$(BIN)/ruff format wrapper tests benchmarks
 	$(BIN)/ruff check --fix wrapper tests benchmarks

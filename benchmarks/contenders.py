@@ -183,7 +183,7 @@ def floor_runtime(root: Path) -> CliRuntime:
     cwd = root / "cwd"
     cwd.mkdir(exist_ok=True)
     # As the server sets it (wrapper/wiring/root.py): the tool-park time plus a minute.
-    wait_ms = str(int((Settings().pool_tool_park_s + 60) * 1000))
+    wait_ms = str(int((Settings().pool.park_timeout_s + 60) * 1000))
     return CliRuntime(
         config_dir=str(config_dir),
         cwd=str(cwd.resolve()),

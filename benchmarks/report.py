@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from benchmarks.measure import Record
@@ -82,7 +83,7 @@ def targets(mode: dict[str, Any], *, paced: bool = False) -> list[dict[str, Any]
     first_pooled = _get(pooled, "first_content_s", "p50")
     first_floor = _get(floor, "first_content_s", "p50")
     gap = None if first_pooled is None or first_floor is None else first_pooled - first_floor
-    rows = [
+    rows: list[tuple[str, str, bool, float | None, Callable[[float], bool]]] = [
         ("pooled p50 / floor p50", "<= 1.3", True,
          ratio(_get(pooled, "nonstream_s", "p50"), _get(floor, "nonstream_s", "p50")),
          lambda v: v <= TARGET_P50_VS_FLOOR),

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
+from benchmarks.contenders import floor_runtime
 from benchmarks.cost_counting import added_pieces, client_pieces, measure, upstream_pieces
 from benchmarks.framework import parse_wrk
 from benchmarks.stats import approx_tokens, percentile, ratio, summary
+from wrapper.config import Settings
 
 
 def test_percentiles_interpolate_between_closest_ranks() -> None:
@@ -86,3 +89,12 @@ def test_upstream_cost_counts_only_what_the_cli_added() -> None:
     assert measured.client_chars == len("Be brief.") + len("Say hi") + len(client[2][1])
     assert measured.overhead_chars == measured.upstream_chars - measured.client_chars
     assert measured.as_dict()["upstream_calls"] == 1
+
+
+def test_the_floor_cli_waits_for_a_parked_tool_longer_than_the_pool_parks_it(
+    tmp_path: Path,
+) -> None:
+    env = floor_runtime(tmp_path).extra_env
+    park_ms = Settings().pool.park_timeout_s * 1000
+    assert int(env["MCP_TOOL_TIMEOUT"]) > park_ms
+    assert env["CLAUDE_CODE_SDK_MCP_TOOL_IDLE_TIMEOUT"] == env["MCP_TOOL_TIMEOUT"]

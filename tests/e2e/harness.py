@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx
@@ -183,11 +183,13 @@ def cli_processes(pid: int) -> list[int]:
     return result
 
 
-def wait_until(predicate: object, timeout: float = 10.0, interval: float = 0.05) -> bool:
+def wait_until(
+    predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.05
+) -> bool:
     """Poll ``predicate`` until it is true or ``timeout`` passes (no fixed sleeps)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
+        if predicate():
             return True
         time.sleep(interval)
-    return bool(predicate())  # type: ignore[operator]
+    return bool(predicate())

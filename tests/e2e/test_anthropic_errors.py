@@ -192,7 +192,8 @@ class TestSecured:
             reply = by_key.messages.create(
                 model=MODEL, max_tokens=50, messages=[{"role": "user", "content": "hello there"}]
             )
-        assert reply.content[0].text == "You said: hello there"  # type: ignore[union-attr]
+        assert reply.content[0].type == "text"
+        assert reply.content[0].text == "You said: hello there"
         with anthropic.Anthropic(base_url=secured.url, auth_token=KEY, max_retries=0) as by_bearer:
             counted = by_bearer.messages.count_tokens(
                 model=MODEL, messages=[{"role": "user", "content": "count"}]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import anthropic
 import httpx
 import pytest
+from anthropic.types import ContentBlockParam, MessageParam, ToolParam
 
 from tests.e2e.harness import FAKE_KEY, ServerProcess
 from tests.fakes.anthropic_upstream import FakeUpstream, Recorded, Reply, Text, Thinking
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.e2e
 
 MODEL = "claude-sonnet-4-6"
 CLAUDE_CODE_TOOLS = {"Bash", "Write", "Edit", "Read", "Glob", "Grep", "WebSearch", "WebFetch"}
-WEATHER_TOOL: dict[str, Any] = {
+WEATHER_TOOL: ToolParam = {
     "name": "get_weather",
     "description": "Current weather in a city",
     "input_schema": {
@@ -37,6 +38,12 @@ def marker() -> str:
 def client(server: ServerProcess) -> Iterator[anthropic.Anthropic]:
     with anthropic.Anthropic(base_url=server.url, api_key="unused", max_retries=0) as client:
         yield client
+
+
+def replayed(message: anthropic.types.Message) -> list[ContentBlockParam]:
+    """The reply's blocks as ``model_dump()`` dicts (nulls included), as many clients send them."""
+    # A dumped block is a valid block param on the wire; its dict type is only dict[str, Any].
+    return cast("list[ContentBlockParam]", [block.model_dump() for block in message.content])
 
 
 def user_texts(request: Recorded, index: int) -> list[str]:
@@ -69,7 +76,8 @@ def test_non_stream_message_with_real_usage_and_no_claude_code_tools(
     assert message.id.startswith("msg_")
     assert message.model == MODEL
     assert [block.type for block in message.content] == ["text"]
-    assert message.content[0].text == "Hello from the fake"  # type: ignore[union-attr]
+    assert message.content[0].type == "text"
+    assert message.content[0].text == "Hello from the fake"
     assert message.stop_reason == "end_turn"
     assert message.stop_sequence is None
     usage = message.usage
@@ -88,7 +96,7 @@ def test_stream_helpers_rebuild_exactly_the_non_stream_message(
 ) -> None:
     tag = marker()
     upstream.script(tag, Reply.text("alpha beta gamma", usage={"cache_read_input_tokens": 4}))
-    messages: Any = [{"role": "user", "content": tag}]
+    messages: list[MessageParam] = [{"role": "user", "content": tag}]
     whole = client.messages.create(model=MODEL, max_tokens=100, messages=messages)
     with client.messages.stream(model=MODEL, max_tokens=100, messages=messages) as stream:
         pieces = list(stream.text_stream)
@@ -191,7 +199,8 @@ def test_history_arrives_as_real_alternating_turns(
             {"role": "user", "content": "What is my name?"},
         ],
     )
-    assert message.content[0].text == "You said: What is my name?"  # type: ignore[union-attr]
+    assert message.content[0].type == "text"
+    assert message.content[0].text == "You said: What is my name?"
     request = upstream.recorded(tag)[-1]
     assert [m["role"] for m in request.body["messages"]] == ["user", "assistant", "user"]
     assert user_texts(request, 0)[0] == f"My name is Alice {tag}"
@@ -204,7 +213,7 @@ def test_client_tool_round_trip(client: anthropic.Anthropic, upstream: FakeUpstr
     upstream.script(
         tag, Reply.tool("get_weather", {"city": "Paris"}), Reply.text("It is 21C in Paris.")
     )
-    question: dict[str, Any] = {"role": "user", "content": f"Weather in Paris? {tag}"}
+    question: MessageParam = {"role": "user", "content": f"Weather in Paris? {tag}"}
     first = client.messages.create(
         model=MODEL, max_tokens=200, tools=[WEATHER_TOOL], messages=[question]
     )
@@ -223,7 +232,7 @@ def test_client_tool_round_trip(client: anthropic.Anthropic, upstream: FakeUpstr
         tools=[WEATHER_TOOL],
         messages=[
             question,
-            {"role": "assistant", "content": [block.model_dump() for block in first.content]},
+            {"role": "assistant", "content": replayed(first)},
             {
                 "role": "user",
                 "content": [
@@ -233,7 +242,8 @@ def test_client_tool_round_trip(client: anthropic.Anthropic, upstream: FakeUpstr
         ],
     )
     assert follow_up.stop_reason == "end_turn"
-    assert follow_up.content[0].text == "It is 21C in Paris."  # type: ignore[union-attr]
+    assert follow_up.content[0].type == "text"
+    assert follow_up.content[0].text == "It is 21C in Paris."
     sent = upstream.recorded(tag)[-1].body["messages"]
     assert [m["role"] for m in sent] == ["user", "assistant", "user"]
     tool_use = sent[1]["content"][0]
@@ -277,7 +287,7 @@ def test_thinking_blocks_with_signature_in_both_modes_and_replayed_exactly(
         tag,
         Reply(blocks=[Thinking("Two plus two is four.", signature="sig-e2e/+=="), Text("4")]),
     )
-    messages: Any = [{"role": "user", "content": f"2+2? {tag}"}]
+    messages: list[MessageParam] = [{"role": "user", "content": f"2+2? {tag}"}]
     whole = client.messages.create(model=MODEL, max_tokens=3000, messages=messages)
     assert [block.type for block in whole.content] == ["thinking", "text"]
     thinking = whole.content[0]
@@ -296,7 +306,7 @@ def test_thinking_blocks_with_signature_in_both_modes_and_replayed_exactly(
         max_tokens=3000,
         messages=[
             {"role": "user", "content": f"2+2? {replay}"},
-            {"role": "assistant", "content": [block.model_dump() for block in whole.content]},
+            {"role": "assistant", "content": replayed(whole)},
             {"role": "user", "content": "And 3+3?"},
         ],
     )
@@ -318,7 +328,8 @@ def test_stop_reason_max_tokens_from_the_model(
     )
     assert message.stop_reason == "max_tokens"
     assert message.stop_sequence is None
-    assert message.content[0].text == "cut off"  # type: ignore[union-attr]
+    assert message.content[0].type == "text"
+    assert message.content[0].text == "cut off"
 
 
 def test_stop_sequences_cut_the_text_in_both_modes(
@@ -326,11 +337,12 @@ def test_stop_sequences_cut_the_text_in_both_modes(
 ) -> None:
     tag = marker()
     upstream.script(tag, Reply.text("alpha beta END gamma delta"))
-    messages: Any = [{"role": "user", "content": tag}]
+    messages: list[MessageParam] = [{"role": "user", "content": tag}]
     whole = client.messages.create(
         model=MODEL, max_tokens=100, messages=messages, stop_sequences=["END", "never"]
     )
-    assert whole.content[0].text == "alpha beta "  # type: ignore[union-attr]
+    assert whole.content[0].type == "text"
+    assert whole.content[0].text == "alpha beta "
     assert (whole.stop_reason, whole.stop_sequence) == ("stop_sequence", "END")
     with client.messages.stream(
         model=MODEL, max_tokens=100, messages=messages, stop_sequences=["END", "never"]
@@ -349,7 +361,7 @@ def test_count_tokens_is_claudes_count_of_the_request(
         model=MODEL,
         system=f"Count me {tag}",
         messages=[{"role": "user", "content": "How many tokens is this?"}],
-        tools=[WEATHER_TOOL],  # type: ignore[list-item]
+        tools=[WEATHER_TOOL],
     )
     request = upstream.recorded(tag, path="/v1/messages/count_tokens")[-1]
     assert request.body == {

@@ -152,6 +152,7 @@ def test_stream_include_usage_adds_one_usage_chunk(
     assert len(with_usage) == 1
     assert with_usage[0] is chunks[-1]
     assert with_usage[0].choices == []
+    assert with_usage[0].usage is not None
     assert with_usage[0].usage.prompt_tokens == 30
     assert with_usage[0].usage.completion_tokens == 2
 

@@ -26,7 +26,7 @@ def assert_openai_error(response: httpx.Response, status: int) -> dict[str, obje
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"error"}
-    error = body["error"]
+    error: dict[str, object] = body["error"]
     assert set(error) == {"message", "type", "param", "code"}
     assert isinstance(error["message"], str) and error["message"]
     assert "Traceback" not in response.text

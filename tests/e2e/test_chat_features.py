@@ -5,18 +5,18 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from typing import Any
 
 import httpx
 import openai
 import pytest
+from openai.types.shared_params import ResponseFormatJSONSchema
 
 from tests.e2e.harness import ServerProcess
 from tests.fakes.anthropic_upstream import FakeUpstream, Reply, Text, Thinking, ToolUse
 
 pytestmark = pytest.mark.e2e
 
-PERSON: dict[str, Any] = {
+PERSON: dict[str, object] = {
     "type": "object",
     "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
     "required": ["name", "age"],
@@ -40,7 +40,7 @@ def client(base_url: str) -> openai.OpenAI:
     return openai.OpenAI(base_url=base_url, api_key="x", max_retries=0, timeout=120)
 
 
-def schema_format(schema: dict[str, Any]) -> dict[str, Any]:
+def schema_format(schema: dict[str, object]) -> ResponseFormatJSONSchema:
     return {
         "type": "json_schema",
         "json_schema": {"name": "person", "schema": schema, "strict": True},
@@ -60,7 +60,7 @@ def test_json_schema_uses_native_structured_output(
     completion = client.chat.completions.create(
         model="m",
         messages=[{"role": "user", "content": f"Who? {tag}"}],
-        response_format=schema_format(PERSON),  # type: ignore[arg-type]
+        response_format=schema_format(PERSON),
     )
     content = completion.choices[0].message.content
     assert content is not None
@@ -75,7 +75,7 @@ def test_json_schema_uses_native_structured_output(
         client.chat.completions.create(
             model="m",
             messages=[{"role": "user", "content": f"Who? {tag}"}],
-            response_format=schema_format(PERSON),  # type: ignore[arg-type]
+            response_format=schema_format(PERSON),
             stream=True,
         )
     )

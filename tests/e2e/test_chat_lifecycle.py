@@ -18,7 +18,7 @@ import openai
 import pytest
 
 from tests.e2e.harness import ServerProcess, cli_processes, wait_until
-from tests.fakes.anthropic_upstream import FakeUpstream, Reply
+from tests.fakes.anthropic_upstream import FakeUpstream, Recorded, Reply
 
 pytestmark = pytest.mark.e2e
 
@@ -114,9 +114,13 @@ def test_client_disconnect_mid_stream_stops_the_cli(
             assert cli_processes(server.process.pid)
             (request,) = upstream.recorded(tag)
             assert not request.ended
+
         # Leaving the block closed the connection mid-stream: the CLI stops generating
         # within a few seconds and leaves no process behind (the pool keeps only reset ones).
-        assert wait_until(lambda r=request: r.ended, timeout=5)  # type: ignore[misc]
+        def ended(seen: Recorded = request) -> bool:  # bound now: the loop rebinds ``request``
+            return seen.ended
+
+        assert wait_until(ended, timeout=5)
         assert request.hung_up
         assert wait_until(lambda: no_orphans(server), timeout=10)
 

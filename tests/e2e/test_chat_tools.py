@@ -9,13 +9,14 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionFunctionToolParam, ChatCompletionMessageParam
 
 from tests.e2e.harness import ServerProcess
 from tests.fakes.anthropic_upstream import FakeUpstream, Reply, Text, ToolUse
 
 pytestmark = pytest.mark.e2e
 
-WEATHER_SCHEMA: dict[str, Any] = {
+WEATHER_SCHEMA: dict[str, object] = {
     "type": "object",
     "properties": {
         "city": {"type": "string", "description": "City name"},
@@ -24,7 +25,7 @@ WEATHER_SCHEMA: dict[str, Any] = {
     "required": ["city"],
     "additionalProperties": False,
 }
-TOOLS: list[dict[str, Any]] = [
+TOOLS: list[ChatCompletionFunctionToolParam] = [
     {
         "type": "function",
         "function": {
@@ -61,7 +62,7 @@ def test_a_tool_call_comes_back_to_the_client(
     completion = client.chat.completions.create(
         model="claude-sonnet-4-6",
         messages=[{"role": "user", "content": f"Weather in Paris? {tag}"}],
-        tools=TOOLS,  # type: ignore[arg-type]
+        tools=TOOLS,
     )
     choice = completion.choices[0]
     assert choice.finish_reason == "tool_calls"
@@ -101,11 +102,13 @@ def test_streamed_tool_calls_rebuild_exactly_in_the_openai_accumulator(
             ]
         ),
     )
-    messages = [{"role": "user", "content": f"Weather and time {tag}"}]
+    messages: list[ChatCompletionMessageParam] = [
+        {"role": "user", "content": f"Weather and time {tag}"}
+    ]
     with client.chat.completions.stream(
         model="claude-sonnet-4-6",
         messages=messages,
-        tools=TOOLS,  # type: ignore[arg-type]
+        tools=TOOLS,
     ) as stream:
         final = stream.get_final_completion()
     choice = final.choices[0]
@@ -149,11 +152,12 @@ def test_parallel_tool_calls_false_surfaces_only_one_call(
     completion = client.chat.completions.create(
         model="claude-sonnet-4-6",
         messages=[{"role": "user", "content": tag}],
-        tools=TOOLS,  # type: ignore[arg-type]
+        tools=TOOLS,
         parallel_tool_calls=False,
     )
     calls = completion.choices[0].message.tool_calls or []
-    assert [json.loads(c.function.arguments) for c in calls] == [{"city": "A"}]
+    assert len(calls) == 1 and calls[0].type == "function"
+    assert json.loads(calls[0].function.arguments) == {"city": "A"}
     assert "at most one tool" in upstream.recorded(tag)[-1].system_text()
 
 
@@ -163,7 +167,7 @@ def test_tool_choice_none_required_and_named(client: openai.OpenAI, upstream: Fa
         model="m",
         messages=[{"role": "user", "content": none_tag}],
         tools=TOOLS,
-        tool_choice="none",  # type: ignore[arg-type]
+        tool_choice="none",
     )
     assert not upstream.recorded(none_tag)[-1].body.get("tools")
 
@@ -172,7 +176,7 @@ def test_tool_choice_none_required_and_named(client: openai.OpenAI, upstream: Fa
         model="m",
         messages=[{"role": "user", "content": required_tag}],
         tools=TOOLS,
-        tool_choice="required",  # type: ignore[arg-type]
+        tool_choice="required",
     )
     assert required.choices[0].finish_reason == "tool_calls"
     assert "must call at least one" in upstream.recorded(required_tag)[-1].system_text()
@@ -181,7 +185,7 @@ def test_tool_choice_none_required_and_named(client: openai.OpenAI, upstream: Fa
     client.chat.completions.create(
         model="m",
         messages=[{"role": "user", "content": named_tag}],
-        tools=TOOLS,  # type: ignore[arg-type]
+        tools=TOOLS,
         tool_choice={"type": "function", "function": {"name": "get_weather"}},
     )
     named_request = upstream.recorded(named_tag)[-1]
@@ -196,7 +200,7 @@ def test_tool_results_reach_the_model_as_real_tool_result_blocks(
     upstream.script(tag, Reply.text("It is 21 degrees in Paris."))
     completion = client.chat.completions.create(
         model="claude-sonnet-4-6",
-        tools=TOOLS,  # type: ignore[arg-type]
+        tools=TOOLS,
         messages=[
             {"role": "system", "content": "Use tools."},
             {"role": "user", "content": f"Weather in Paris and Tokyo? {tag}"},
@@ -242,7 +246,7 @@ def test_legacy_functions_and_function_call(client: openai.OpenAI, upstream: Fak
     completion = client.chat.completions.create(
         model="m",
         messages=[{"role": "user", "content": tag}],
-        functions=functions,  # type: ignore[arg-type]
+        functions=functions,
         function_call={"name": "get_weather"},
     )
     choice = completion.choices[0]
@@ -255,7 +259,7 @@ def test_legacy_functions_and_function_call(client: openai.OpenAI, upstream: Fak
     upstream.script(follow, Reply.text("Lima is sunny."))
     answer = client.chat.completions.create(
         model="m",
-        functions=functions,  # type: ignore[arg-type]
+        functions=functions,
         messages=[
             {"role": "user", "content": f"weather {follow}"},
             {
@@ -297,7 +301,7 @@ def test_required_tool_choice_sends_a_reply_without_a_call_back_once(
     completion = client.chat.completions.create(
         model="m",
         messages=[{"role": "user", "content": f"Time in Oslo? {tag}"}],
-        tools=TOOLS,  # type: ignore[arg-type]
+        tools=TOOLS,
         tool_choice="required",
     )
     choice = completion.choices[0]

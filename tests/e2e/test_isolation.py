@@ -27,6 +27,7 @@ from typing import Any
 
 import openai
 import pytest
+from openai.types.chat import ChatCompletionFunctionToolParam
 
 from tests.e2e.harness import ServerProcess
 from tests.fakes.anthropic_upstream import FakeUpstream, Recorded, Reply
@@ -37,7 +38,7 @@ pytestmark = pytest.mark.e2e
 TARGET = 1_500
 SYSTEM = "You are a helpful assistant."
 MODEL = "claude-sonnet-4-6"
-WEATHER = {
+WEATHER: ChatCompletionFunctionToolParam = {
     "type": "function",
     "function": {
         "name": "get_weather",
@@ -147,7 +148,7 @@ def test_client_tools_and_the_structured_output_tool_are_the_only_tools(
     client.chat.completions.create(
         model=MODEL,
         messages=[{"role": "user", "content": f"Weather? {tag}"}],
-        tools=[WEATHER],  # type: ignore[list-item]
+        tools=[WEATHER],
     )
     calls = upstream.recorded(tag)
     assert calls

@@ -9,6 +9,8 @@ import anthropic
 import httpx
 import openai
 import pytest
+from anthropic.types import MessageParam
+from openai.types.chat import ChatCompletionMessageParam
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.harness import ServerProcess
@@ -63,6 +65,7 @@ def test_metrics_count_requests_tokens_and_cost(ops: ServerProcess, upstream: Fa
         model=MODEL, messages=[{"role": "user", "content": tag}]
     )
     completion = raw.parse()
+    assert completion.usage is not None
     cost = float(raw.headers["x-claude-cost-usd"])
     assert cost > 0
     assert metric(ops, "claude_wrapper_tokens_total", model=MODEL, kind="input") == (
@@ -91,7 +94,9 @@ def test_metrics_count_requests_tokens_and_cost(ops: ServerProcess, upstream: Fa
 
 def test_cache_hits_never_reach_claude(ops: ServerProcess, upstream: FakeUpstream) -> None:
     tag = marker()
-    messages = [{"role": "user", "content": f"{tag} what is 2+2?"}]
+    messages: list[ChatCompletionMessageParam] = [
+        {"role": "user", "content": f"{tag} what is 2+2?"}
+    ]
     sdk = client(ops)
     opt_in = {"X-Enable-Cache": "true"}
     first = sdk.chat.completions.with_raw_response.create(
@@ -123,7 +128,7 @@ def test_errors_are_not_cached(ops: ServerProcess, upstream: FakeUpstream) -> No
     tag = marker()
     upstream.script(tag, Reply.error(500, "api_error"), Reply.text("recovered"))
     sdk = client(ops)
-    messages = [{"role": "user", "content": tag}]
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": tag}]
     with pytest.raises(openai.APIStatusError):
         sdk.chat.completions.create(
             model=MODEL, messages=messages, extra_headers={"X-Enable-Cache": "1"}
@@ -173,14 +178,14 @@ def test_deep_health_needs_the_key_and_is_cached(
 def test_anthropic_messages_are_cached_too(ops: ServerProcess, upstream: FakeUpstream) -> None:
     tag = marker()
     sdk = anthropic.Anthropic(base_url=ops.url, api_key=KEY, max_retries=0)
-    request = {
-        "model": MODEL,
-        "max_tokens": 64,
-        "messages": [{"role": "user", "content": tag}],
-        "extra_headers": {"X-Enable-Cache": "yes"},
-    }
-    first = sdk.messages.with_raw_response.create(**request)  # type: ignore[call-overload]
-    second = sdk.messages.with_raw_response.create(**request)  # type: ignore[call-overload]
+    messages: list[MessageParam] = [{"role": "user", "content": tag}]
+    opt_in = {"X-Enable-Cache": "yes"}
+    first = sdk.messages.with_raw_response.create(
+        model=MODEL, max_tokens=64, messages=messages, extra_headers=opt_in
+    )
+    second = sdk.messages.with_raw_response.create(
+        model=MODEL, max_tokens=64, messages=messages, extra_headers=opt_in
+    )
     assert (first.headers["x-cache"], second.headers["x-cache"]) == ("miss", "hit")
     assert first.parse().content == second.parse().content
     assert first.parse().id != second.parse().id

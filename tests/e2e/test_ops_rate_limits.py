@@ -7,7 +7,7 @@ refused request is then made with the official clients.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import anthropic
 import httpx
@@ -39,11 +39,11 @@ def via(client_address: str) -> dict[str, str]:
     return {"x-forwarded-for": client_address}
 
 
-def ratelimit_headers(response: httpx.Response) -> tuple[str, str, str]:
+def ratelimit_headers(headers: Mapping[str, str]) -> tuple[str, str, str]:
     return (
-        response.headers["x-ratelimit-limit"],
-        response.headers["x-ratelimit-remaining"],
-        response.headers["x-ratelimit-reset"],
+        headers["x-ratelimit-limit"],
+        headers["x-ratelimit-remaining"],
+        headers["x-ratelimit-reset"],
     )
 
 
@@ -51,11 +51,11 @@ def test_openai_clients_get_429_with_the_real_wait(limited: ServerProcess) -> No
     client = "192.0.2.10"
     first = httpx.post(f"{limited.url}/v1/chat/completions", json={}, headers=via(client))
     assert first.status_code == 400
-    limit, remaining, reset = ratelimit_headers(first)
+    limit, remaining, reset = ratelimit_headers(first.headers)
     assert (limit, remaining) == ("2", "1")
     assert 59 <= int(reset) <= 60
     second = httpx.post(f"{limited.url}/v1/chat/completions", json={}, headers=via(client))
-    assert ratelimit_headers(second)[:2] == ("2", "0")
+    assert ratelimit_headers(second.headers)[:2] == ("2", "0")
 
     sdk = openai.OpenAI(
         base_url=f"{limited.url}/v1", api_key="unused", max_retries=0, default_headers=via(client)
@@ -68,7 +68,7 @@ def test_openai_clients_get_429_with_the_real_wait(limited: ServerProcess) -> No
     assert response.status_code == 429
     retry_after = int(response.headers["retry-after"])
     assert 1 <= retry_after <= 60
-    assert ratelimit_headers(response) == ("2", "0", str(retry_after))
+    assert ratelimit_headers(response.headers) == ("2", "0", str(retry_after))
     body = response.json()
     assert set(body["error"]) == {"message", "type", "param", "code"}
     assert body["error"]["type"] == "rate_limit_error"

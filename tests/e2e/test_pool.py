@@ -8,18 +8,23 @@ import signal
 import threading
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import openai
 import pytest
+from openai.types.chat import (
+    ChatCompletionFunctionToolParam,
+    ChatCompletionMessageParam,
+    ChatCompletionMessageToolCallUnionParam,
+)
 
 from tests.e2e.harness import ServerProcess, cli_processes, wait_until
 from tests.fakes.anthropic_upstream import FakeUpstream, Reply, Text, ToolUse
 
 pytestmark = pytest.mark.e2e
 
-TOOLS: list[dict[str, Any]] = [
+TOOLS: list[ChatCompletionFunctionToolParam] = [
     {
         "type": "function",
         "function": {
@@ -42,7 +47,8 @@ def turns(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def status(proc: ServerProcess) -> dict[str, Any]:
-    return httpx.get(f"{proc.url}/v1/pool/status", timeout=10).json()  # type: ignore[no-any-return]
+    result: dict[str, Any] = httpx.get(f"{proc.url}/v1/pool/status", timeout=10).json()
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -79,15 +85,15 @@ def test_a_stateless_follow_up_goes_to_the_process_that_holds_the_conversation(
     pooled: ServerProcess, client: openai.OpenAI, upstream: FakeUpstream
 ) -> None:
     tag = marker()
-    first = [{"role": "user", "content": f"Remember {tag}"}]
-    reply = client.chat.completions.create(model="m", messages=first)  # type: ignore[arg-type]
+    first: list[ChatCompletionMessageParam] = [{"role": "user", "content": f"Remember {tag}"}]
+    reply = client.chat.completions.create(model="m", messages=first)
     hits = status(pooled)["processes"]["affinity_hits"]
-    follow = [
+    follow: list[ChatCompletionMessageParam] = [
         *first,
         {"role": "assistant", "content": reply.choices[0].message.content},
         {"role": "user", "content": "And now?"},
     ]
-    second = client.chat.completions.create(model="m", messages=follow)  # type: ignore[arg-type]
+    second = client.chat.completions.create(model="m", messages=follow)
     assert second.choices[0].message.content == "You said: And now?"
     assert status(pooled)["processes"]["affinity_hits"] == hits + 1
     upstream_messages = turns(upstream.recorded(tag)[-1].body["messages"])
@@ -99,15 +105,15 @@ def test_a_changed_history_is_never_answered_from_a_held_process(
     pooled: ServerProcess, client: openai.OpenAI, upstream: FakeUpstream
 ) -> None:
     tag = marker()
-    first = [{"role": "user", "content": f"Fact {tag}"}]
-    client.chat.completions.create(model="m", messages=first)  # type: ignore[arg-type]
+    first: list[ChatCompletionMessageParam] = [{"role": "user", "content": f"Fact {tag}"}]
+    client.chat.completions.create(model="m", messages=first)
     hits = status(pooled)["processes"]["affinity_hits"]
-    edited = [
+    edited: list[ChatCompletionMessageParam] = [
         *first,
         {"role": "assistant", "content": "an answer the model never gave"},
         {"role": "user", "content": f"Next {tag}"},
     ]
-    client.chat.completions.create(model="m", messages=edited)  # type: ignore[arg-type]
+    client.chat.completions.create(model="m", messages=edited)
     assert status(pooled)["processes"]["affinity_hits"] == hits
     upstream_messages = turns(upstream.recorded(f"Next {tag}")[-1].body["messages"])
     assert upstream_messages[1]["content"][0]["text"] == "an answer the model never gave"
@@ -137,8 +143,8 @@ def test_a_parked_tool_turn_continues_on_the_same_process(
         Reply(blocks=[Text("Looking."), ToolUse("lookup", {"q": "x"}, id="toolu_park1")]),
         Reply.text("The answer is 42."),
     )
-    messages: list[dict[str, Any]] = [{"role": "user", "content": f"Find {tag}"}]
-    call = client.chat.completions.create(model="m", messages=messages, tools=TOOLS)  # type: ignore[arg-type]
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": f"Find {tag}"}]
+    call = client.chat.completions.create(model="m", messages=messages, tools=TOOLS)
     tool_calls = call.choices[0].message.tool_calls or []
     assert [c.id for c in tool_calls] == ["toolu_park1"]
     assert status(pooled)["processes"]["parked"] >= 1
@@ -148,11 +154,15 @@ def test_a_parked_tool_turn_continues_on_the_same_process(
         {
             "role": "assistant",
             "content": call.choices[0].message.content,
-            "tool_calls": [tc.model_dump() for tc in tool_calls],
+            # Dumped back as clients replay them: valid tool-call params on the wire.
+            "tool_calls": cast(
+                "list[ChatCompletionMessageToolCallUnionParam]",
+                [tc.model_dump() for tc in tool_calls],
+            ),
         },
         {"role": "tool", "tool_call_id": "toolu_park1", "content": "42"},
     ]
-    answer = client.chat.completions.create(model="m", messages=messages, tools=TOOLS)  # type: ignore[arg-type]
+    answer = client.chat.completions.create(model="m", messages=messages, tools=TOOLS)
     assert answer.choices[0].message.content == "The answer is 42."
     assert status(pooled)["processes"]["parked_hits"] == parked_hits + 1
     assert status(pooled)["processes"]["spawned"] == spawned

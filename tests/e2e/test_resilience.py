@@ -134,10 +134,12 @@ def test_an_anthropic_stream_reports_the_fallback_model(
     ) as stream:
         events = list(stream)
         message = stream.get_final_message()
-    start: Any = next(event for event in events if event.type == "message_start")
+    start = next(event for event in events if event.type == "message_start")
+    assert start.type == "message_start"
     assert start.message.model == FALLBACK
     assert message.model == FALLBACK
-    assert message.content[0].text == "streamed by the fallback"  # type: ignore[union-attr]
+    assert message.content[0].type == "text"
+    assert message.content[0].text == "streamed by the fallback"
 
 
 # ------------------------------------------------------------------------------------

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import openai
 import pydantic
 import pytest
+from openai.types.responses import ResponseFunctionToolCallParam, ToolChoiceFunction
 
 from tests.fakes.anthropic_upstream import FakeUpstream, Reply, Text, Thinking, ToolUse
 
@@ -176,7 +177,8 @@ def test_function_call_round_trip_stateless_and_stored(
         store=False,
         input=[
             {"role": "user", "content": f"Weather? {tag}"},
-            call.model_dump(exclude_none=True),  # type: ignore[list-item]
+            # The output item dumped back, as clients replay it: a valid input item on the wire.
+            cast("ResponseFunctionToolCallParam", call.model_dump(exclude_none=True)),
             {"type": "function_call_output", "call_id": call.call_id, "output": "21C"},
         ],
     )
@@ -253,7 +255,8 @@ def test_tool_choice_and_parallel_tool_calls_reach_the_model(
     assert [t["name"] for t in upstream.recorded(named_tag)[-1].body["tools"]] == ["get_weather"]
     calls = [item for item in response.output if item.type == "function_call"]
     assert [json.loads(c.arguments) for c in calls] == [{"city": "A"}]
-    assert response.tool_choice.type == "function"  # type: ignore[union-attr]
+    assert isinstance(response.tool_choice, ToolChoiceFunction)
+    assert response.tool_choice.type == "function"
     assert response.parallel_tool_calls is False
 
 

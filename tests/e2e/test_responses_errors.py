@@ -79,7 +79,9 @@ def test_unknown_ids_are_404(client: openai.OpenAI, server: ServerProcess) -> No
         assert error["type"] == "invalid_request_error"
     with pytest.raises(openai.NotFoundError) as caught:
         client.responses.create(model=MODEL, input="hi", previous_response_id="resp_nope")
-    assert caught.value.body["param"] == "previous_response_id"  # type: ignore[index]
+    body = caught.value.body
+    assert isinstance(body, dict)
+    assert body["param"] == "previous_response_id"
 
 
 def test_wrong_method_is_405(server: ServerProcess) -> None:

@@ -11,13 +11,13 @@ assistant messages. See docs/sessions.md ("What the SDK does") for the findings.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from claude_agent_sdk import ClaudeAgentOptions, MirrorErrorMessage, ResultMessage, query
+from claude_agent_sdk import ClaudeAgentOptions, Message, MirrorErrorMessage, ResultMessage, query
 
 from tests.e2e.harness import clean_env
 from tests.fakes.anthropic_upstream import FakeUpstream, Reply
@@ -91,7 +91,9 @@ async def run_turn(
     )
     result: ResultMessage | None = None
     # One-shot query(): the CLI exits after the turn, so the stream ends by itself.
-    async with aclosing(query(prompt=prompt, options=options)) as messages:
+    # query() is an async generator; the SDK annotates it only as an AsyncIterator.
+    replies = cast(AsyncGenerator[Message, None], query(prompt=prompt, options=options))
+    async with aclosing(replies) as messages:
         async for message in messages:
             assert not isinstance(message, MirrorErrorMessage), message
             if isinstance(message, ResultMessage):
@@ -152,7 +154,7 @@ async def test_a_transcript_mirrored_by_one_replica_is_resumed_by_another(
         stored = await manager.transcripts.load(lease.key)
         assert stored is not None
         prompts = [e for e in stored if e["type"] == "user" and "message" in e]
-        assert any(second in str(e["message"]) for e in prompts)
+        assert any(second in str(e.get("message")) for e in prompts)
 
     request = upstream.recorded(second)[-1]
     conversation = [(m["role"], " ".join(texts(m["content"]))) for m in request.body["messages"]]

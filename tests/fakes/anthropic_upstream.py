@@ -218,6 +218,7 @@ class FakeUpstream:
         async def main() -> None:
             self._stop = asyncio.Event()
             self._ready.set()
+            # A plain-dict ASGI app: hypercorn types scopes and events as its own TypedDicts.
             await serve(self._asgi, config, shutdown_trigger=self._stop.wait)  # type: ignore[arg-type]
 
         try:
@@ -468,7 +469,7 @@ async def _stream(body: dict[str, Any], reply: Reply, send: Send) -> None:
                 await asyncio.sleep(reply.delay)
 
     usage = _usage(reply, 1)
-    start = {
+    start: dict[str, object] = {
         "id": f"msg_{uuid.uuid4().hex[:24]}",
         "type": "message",
         "role": "assistant",

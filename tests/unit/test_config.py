@@ -128,4 +128,4 @@ def test_documented_variables_cover_settings_and_passthrough() -> None:
 def test_settings_are_frozen() -> None:
     settings = load_settings({})
     with pytest.raises(AttributeError):
-        settings.port = 1  # type: ignore[misc]
+        settings.port = 1  # type: ignore[misc]  # the assignment the test expects to fail

@@ -21,6 +21,7 @@ from wrapper.api.responses import ResponsesAPI
 from wrapper.config import ModelSettings
 from wrapper.errors import BackendTimeoutError, InvalidRequestError, NotFoundError
 from wrapper.events import (
+    AgentEvent,
     BlockStart,
     BlockStop,
     Message,
@@ -39,7 +40,7 @@ from wrapper.storage.responses import MemoryResponseStore
 pytestmark = pytest.mark.anyio
 
 
-def tool_events(call_id: str, name: str, arguments: str) -> list[Any]:
+def tool_events(call_id: str, name: str, arguments: str) -> list[AgentEvent]:
     return [
         MessageStart(model="m"),
         BlockStart(index=0, type="tool_use", tool_id=call_id, tool_name=name),

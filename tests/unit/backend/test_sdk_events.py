@@ -12,6 +12,8 @@ from claude_agent_sdk import (
     SystemMessage,
     TextBlock,
 )
+from claude_agent_sdk import Message as SdkMessage
+from claude_agent_sdk.types import AssistantMessageError
 
 from wrapper.backend.sdk_events import TurnReader, usage_from
 from wrapper.errors import (
@@ -114,14 +116,14 @@ RESULT_USAGE = Usage(
 )
 
 
-def play(reader: TurnReader, messages: list[Any]) -> list[AgentEvent]:
+def play(reader: TurnReader, messages: list[SdkMessage]) -> list[AgentEvent]:
     events: list[AgentEvent] = []
     for message in messages:
         events += reader.feed(message)
     return events
 
 
-def text_reply(*pieces: str, stop_reason: str = "end_turn") -> list[Any]:
+def text_reply(*pieces: str, stop_reason: str = "end_turn") -> list[SdkMessage]:
     return [
         message_start(),
         block_start(0, {"type": "text", "text": ""}),
@@ -410,20 +412,20 @@ def test_a_result_with_no_stream_still_starts_and_ends() -> None:
     ],
 )  # fmt: skip
 def test_error_results_are_classified(
-    assistant_error: str | None,
+    assistant_error: AssistantMessageError | None,
     text: str | None,
     status: int | None,
     expected: type[WrapperError],
     code: str,
 ) -> None:
     reader = TurnReader(model="m")
-    messages: list[Any] = [message_start()]
+    messages: list[SdkMessage] = [message_start()]
     if assistant_error is not None:
         messages.append(
             AssistantMessage(
                 content=[TextBlock(text=text or "")],
                 model="<synthetic>",
-                error=assistant_error,  # type: ignore[arg-type]
+                error=assistant_error,
             )
         )
     messages.append(

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from wrapper.errors import MethodNotAllowedError, NotFoundError
+from wrapper.http.request import Request
+from wrapper.http.responses import JSONResponse, Response
 from wrapper.http.routing import Route, Router
 
 
-async def _handler(request: Any) -> Any:
-    return None
+async def _handler(request: Request) -> Response:
+    return JSONResponse(b"{}")
 
 
 def _router() -> Router:

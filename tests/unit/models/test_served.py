@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import anyio
 import httpx
+import msgspec
 import pytest
 
 from tests.fakes.anthropic_upstream import FakeUpstream
@@ -24,7 +24,7 @@ from wrapper.models.live import (
 from wrapper.models.served import ServedModels
 
 KNOWN = {model.id: model for model in STATIC_MODELS}
-LIVE = [
+LIVE: list[dict[str, object]] = [
     {"id": "claude-opus-9", "display_name": "Opus 9", "created_at": "2031-02-01T00:00:00Z"},
     {"id": "claude-sonnet-9", "display_name": "Sonnet 9", "created_at": "2031-01-01T00:00:00Z"},
     {
@@ -50,10 +50,9 @@ def models_upstream(upstream: FakeUpstream) -> Iterator[FakeUpstream]:
         upstream.models, upstream.models_status, upstream.models_page_size = saved
 
 
-def source(upstream: FakeUpstream, **kwargs: Any) -> LiveModelsSource:
-    values: dict[str, Any] = {"url": f"{upstream.url}/v1/models", "api_key": "sk-ant-live"}
-    values.update(kwargs)
-    return LiveModelsSource(**values)
+def source(upstream: FakeUpstream, **kwargs: str) -> LiveModelsSource:
+    base = LiveModelsSource(url=f"{upstream.url}/v1/models", api_key="sk-ant-live")
+    return msgspec.structs.replace(base, **kwargs)
 
 
 @pytest.mark.anyio
@@ -126,7 +125,9 @@ async def test_an_unreachable_catalogue_is_an_error() -> None:
 def test_live_source_needs_a_key_and_follows_the_base_url() -> None:
     settings = load_settings({}).models
     assert live_source(settings, {}) is None
-    assert live_source(settings, {"ANTHROPIC_API_KEY": "k"}).url == DEFAULT_MODELS_URL  # type: ignore[union-attr]
+    direct = live_source(settings, {"ANTHROPIC_API_KEY": "k"})
+    assert direct is not None
+    assert direct.url == DEFAULT_MODELS_URL
     proxied = live_source(settings, {"ANTHROPIC_API_KEY": "k", "ANTHROPIC_BASE_URL": "http://p:1/"})
     assert proxied is not None
     assert proxied.url == "http://p:1/v1/models"

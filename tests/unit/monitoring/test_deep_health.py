@@ -23,7 +23,7 @@ class Clock:
 async def test_a_completed_turn_is_healthy_and_cached() -> None:
     backend = FakeBackend(text_events("OK"))
     clock = Clock()
-    probe = DeepHealth(backend, "claude-x", cache_s=30, clock=clock)  # type: ignore[arg-type]
+    probe = DeepHealth(backend, "claude-x", cache_s=30, clock=clock)
     first = await probe.check()
     assert first.status == "healthy"
     assert first.probe_ok
@@ -44,7 +44,7 @@ async def test_a_completed_turn_is_healthy_and_cached() -> None:
 
 async def test_a_failed_turn_is_unhealthy_and_named() -> None:
     backend = FakeBackend([UpstreamOverloadedError("busy")])
-    probe = DeepHealth(backend, "claude-x", cache_s=30)  # type: ignore[arg-type]
+    probe = DeepHealth(backend, "claude-x", cache_s=30)
     result = await probe.check()
     assert result.status == "unhealthy"
     assert result.error_type == "upstream_overloaded"
@@ -53,7 +53,7 @@ async def test_a_failed_turn_is_unhealthy_and_named() -> None:
 
 async def test_a_hanging_turn_times_out() -> None:
     backend = FakeBackend([Call(anyio.sleep_forever)])
-    probe = DeepHealth(backend, "claude-x", cache_s=30, timeout_s=0.05)  # type: ignore[arg-type]
+    probe = DeepHealth(backend, "claude-x", cache_s=30, timeout_s=0.05)
     result = await probe.check()
     assert result.probe_ok is False
     assert result.error_type == "probe_timeout"
@@ -63,7 +63,7 @@ async def test_a_hanging_turn_times_out() -> None:
 async def test_concurrent_callers_share_one_probe() -> None:
     release = anyio.Event()
     backend = FakeBackend([Call(release.wait), *text_events("OK")])
-    probe = DeepHealth(backend, "claude-x", cache_s=30)  # type: ignore[arg-type]
+    probe = DeepHealth(backend, "claude-x", cache_s=30)
     results = []
 
     async def ask() -> None:

@@ -23,11 +23,10 @@ def cache(clock: Clock | None = None, *, max_size: int = 10) -> ResponseCache:
 
 
 def turn(text: str = "hi", **kwargs: object) -> Turn:
-    return Turn(
-        model="claude-sonnet-4-6",
-        messages=(Message(role="user", content=(TextPart(text),)),),
-        **kwargs,  # type: ignore[arg-type]
+    base = Turn(
+        model="claude-sonnet-4-6", messages=(Message(role="user", content=(TextPart(text),)),)
     )
+    return msgspec.structs.replace(base, **kwargs)
 
 
 ON = {"x-enable-cache": "true"}

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.anyio
 class FlakyStore(MemoryTranscriptStore):
     """A memory store whose appends fail while ``failing`` is set (a fake store outage)."""
 
-    errors = (OSError,)
+    errors: tuple[type[Exception], ...] = (OSError,)
 
     def __init__(self) -> None:
         super().__init__()

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import cast
 
 import anyio
 import pytest
 
 from tests.unit.sessions.backends import FakeClock, manager_for, shared_store
 from wrapper.errors import ConflictError, InvalidRequestError, NotFoundError
-from wrapper.sessions.sdk_types import SessionStoreEntry
+from wrapper.sessions.sdk_types import SessionStoreEntry, main_key
 from wrapper.sessions.service import SessionManager
 
 pytestmark = pytest.mark.anyio
@@ -25,7 +26,11 @@ def sid() -> str:
 
 
 def entries(*names: str) -> list[SessionStoreEntry]:
-    return [{"type": "user", "uuid": str(uuid.uuid4()), "text": name} for name in names]
+    # The SDK's TypedDict names only the keys stores read; real entries carry more, like "text".
+    return [
+        cast(SessionStoreEntry, {"type": "user", "uuid": str(uuid.uuid4()), "text": name})
+        for name in names
+    ]
 
 
 CLI_KEY = {"project_key": "-tmp-cwd-of-this-replica", "session_id": ""}
@@ -35,8 +40,8 @@ async def run_turn(
     manager: SessionManager, session_id: str, *texts: str, model: str = "m1"
 ) -> None:
     async with manager.lease(session_id, model=model) as lease:
-        key = {"project_key": "-any-cwd", "session_id": lease.claude_session_id}
-        await lease.store.append(key, entries(*texts))  # type: ignore[arg-type]
+        key = main_key("-any-cwd", lease.claude_session_id)
+        await lease.store.append(key, entries(*texts))
         await lease.commit(model=model)
 
 
@@ -59,8 +64,8 @@ async def test_a_first_turn_creates_the_session_and_later_turns_resume_it(
             assert lease.is_new
             uuid.UUID(lease.claude_session_id)
             first_claude_id = lease.claude_session_id
-            key = {"project_key": "/some/cwd", "session_id": first_claude_id}
-            await lease.store.append(key, entries("hello"))  # type: ignore[arg-type]
+            key = main_key("/some/cwd", first_claude_id)
+            await lease.store.append(key, entries("hello"))
             record = await lease.commit(model="m1")
             assert record.turn_count == 1
         created = clock.now
@@ -68,8 +73,8 @@ async def test_a_first_turn_creates_the_session_and_later_turns_resume_it(
         async with manager.lease(session, model="m2") as lease:
             assert not lease.is_new
             assert lease.claude_session_id == first_claude_id
-            key = {"project_key": "/another/cwd", "session_id": first_claude_id}
-            await lease.store.append(key, entries("again"))  # type: ignore[arg-type]
+            key = main_key("/another/cwd", first_claude_id)
+            await lease.store.append(key, entries("again"))
             await lease.commit(model="m2")
         record = await manager.get(session)
         assert record.turn_count == 2
@@ -123,8 +128,8 @@ async def test_concurrent_turns_on_one_session_never_interleave(
                     inside += 1
                     assert inside == 1
                     await anyio.lowlevel.checkpoint()
-                    key = {"project_key": "p", "session_id": lease.claude_session_id}
-                    await lease.store.append(key, entries(f"t{n}"))  # type: ignore[arg-type]
+                    key = main_key("p", lease.claude_session_id)
+                    await lease.store.append(key, entries(f"t{n}"))
                     await lease.commit()
                     inside -= 1
                     outcomes.append("ok")
@@ -154,8 +159,8 @@ async def test_a_failed_first_turn_leaves_no_session(
             nonlocal claude_id
             async with manager.lease(session) as lease:
                 claude_id = lease.claude_session_id
-                key = {"project_key": "p", "session_id": claude_id}
-                await lease.store.append(key, entries("lost"))  # type: ignore[arg-type]
+                key = main_key("p", claude_id)
+                await lease.store.append(key, entries("lost"))
                 raise RuntimeError("turn failed")
 
         with pytest.raises(RuntimeError, match="turn failed"):
@@ -183,14 +188,14 @@ async def test_a_failed_later_turn_is_rolled_back(
         await run_turn(manager, session, "one", "reply one")
         replayed = entries("two")
         async with manager.lease(session) as lease:
-            key = {"project_key": "p", "session_id": lease.claude_session_id}
-            await lease.store.append(key, [*replayed, *entries("partial reply")])  # type: ignore[arg-type]
+            key = main_key("p", lease.claude_session_id)
+            await lease.store.append(key, [*replayed, *entries("partial reply")])
             # no commit: the client never got this turn
         assert await texts(manager, session) == ["one", "reply one"]
         assert (await manager.get(session)).turn_count == 1
         async with manager.lease(session) as lease:
-            key = {"project_key": "p", "session_id": lease.claude_session_id}
-            await lease.store.append(key, replayed)  # type: ignore[arg-type]  # same uuids again
+            key = main_key("p", lease.claude_session_id)
+            await lease.store.append(key, replayed)  # same uuids again
             await lease.commit()
         assert await texts(manager, session) == ["one", "reply one", "two"]
 
@@ -220,8 +225,8 @@ async def test_sessions_expire_after_the_ttl_and_the_ttl_slides_on_use(
             assert lease.claude_session_id != old_claude_id
             await lease.commit()
         assert await texts(replica_a, session) == []
-        old = {"project_key": replica_a.project_key, "session_id": old_claude_id}
-        assert await replica_a.transcripts.load(old) is None  # type: ignore[arg-type]
+        old = main_key(replica_a.project_key, old_claude_id)
+        assert await replica_a.transcripts.load(old) is None
 
 
 async def test_the_sweep_deletes_expired_sessions_and_their_transcripts(
@@ -241,8 +246,8 @@ async def test_the_sweep_deletes_expired_sessions_and_their_transcripts(
         if kind != "redis":  # Redis expires records and transcripts by itself
             assert swept == 1
             assert (await manager.stats()).expired_sessions == 0
-            key = {"project_key": manager.project_key, "session_id": dropped}
-            assert await manager.transcripts.load(key) is None  # type: ignore[arg-type]
+            key = main_key(manager.project_key, dropped)
+            assert await manager.transcripts.load(key) is None
         assert [r.session_id for r in await manager.list_sessions()] == [keep]
         assert await texts(manager, keep) == ["new"]
 
@@ -264,8 +269,8 @@ async def test_delete_removes_the_session_and_its_transcript_for_every_replica(
         assert missing.value.status == 404
         with pytest.raises(NotFoundError):
             await replica_a.delete(session)
-        key = {"project_key": replica_a.project_key, "session_id": claude_id}
-        assert await replica_a.transcripts.load(key) is None  # type: ignore[arg-type]
+        key = main_key(replica_a.project_key, claude_id)
+        assert await replica_a.transcripts.load(key) is None
         assert await texts(replica_a, other) == ["kept"]
         async with replica_a.lease(session) as lease:
             assert lease.is_new
@@ -288,8 +293,8 @@ async def test_an_expired_lease_can_be_taken_over_and_fences_its_old_holder(
                 while taken is None:
                     try:
                         async with replica_b.lease(session) as lease:
-                            key = {"project_key": "p", "session_id": lease.claude_session_id}
-                            await lease.store.append(key, entries("two"))  # type: ignore[arg-type]
+                            key = main_key("p", lease.claude_session_id)
+                            await lease.store.append(key, entries("two"))
                             await lease.commit()
                             taken = lease
                     except ConflictError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import cast
 
 import pytest
 
@@ -11,7 +12,7 @@ from tests.unit.sessions.backends import FakeClock, redis_client
 from wrapper.sessions.redis_index import RedisSessionIndex
 from wrapper.sessions.redis_keys import Keyspace
 from wrapper.sessions.redis_transcripts import RedisTranscriptStore
-from wrapper.sessions.sdk_types import SessionKey
+from wrapper.sessions.sdk_types import SessionKey, SessionStoreEntry, main_key
 from wrapper.sessions.service import SessionManager
 
 pytestmark = pytest.mark.anyio
@@ -29,10 +30,10 @@ async def test_every_key_of_a_session_carries_an_expiry(redis_server: RedisServe
             clock=FakeClock(),
         )
         async with manager.lease("ttl-check") as lease:
-            key = {"project_key": "/cwd", "session_id": lease.claude_session_id}
-            await lease.store.append(key, [{"type": "user", "uuid": "1"}])  # type: ignore[arg-type]
-            sub = {**key, "subpath": "subagents/agent-1"}
-            await lease.store.append(sub, [{"type": "user", "uuid": "2"}])  # type: ignore[arg-type]
+            key = main_key("/cwd", lease.claude_session_id)
+            await lease.store.append(key, [{"type": "user", "uuid": "1"}])
+            sub: SessionKey = {**key, "subpath": "subagents/agent-1"}
+            await lease.store.append(sub, [{"type": "user", "uuid": "2"}])
             await lease.commit()
         names = [name async for name in client.scan_iter(match=f"{prefix}:*")]
         assert len(names) >= 8  # record, index, entries+uuids (main, sub), subkeys, project
@@ -48,8 +49,9 @@ async def test_key_parts_are_escaped(redis_server: RedisServer) -> None:
         store = RedisTranscriptStore(client, Keyspace(f"esc-{uuid.uuid4().hex}"))
         one: SessionKey = {"project_key": "a:b", "session_id": "c"}
         two: SessionKey = {"project_key": "a", "session_id": "b:c"}
-        await store.append(one, [{"type": "x", "n": 1}])
-        await store.append(two, [{"type": "x", "n": 2}])
+        # Real entries carry keys beyond the SDK's TypedDict; the store passes them through.
+        await store.append(one, [cast(SessionStoreEntry, {"type": "x", "n": 1})])
+        await store.append(two, [cast(SessionStoreEntry, {"type": "x", "n": 2})])
         assert await store.load(one) == [{"type": "x", "n": 1}]
         assert await store.load(two) == [{"type": "x", "n": 2}]
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
+from typing import cast
 
 import anyio
 import pytest
 
-from wrapper.sessions.sdk_types import SessionKey
+from wrapper.sessions.sdk_types import SessionKey, SessionStoreEntry
 from wrapper.sessions.sqlite_db import SqliteDatabase
 from wrapper.sessions.sqlite_transcripts import SqliteTranscriptStore
 
@@ -42,7 +43,11 @@ async def test_commits_are_durable_wal_with_full_sync(tmp_path: Path) -> None:
 async def test_transcripts_survive_reopening_the_file(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite3"
     database, store = await open_store(path)
-    await store.append(KEY, [{"type": "user", "uuid": "u1", "n": 1.5, "deep": {"a": [1, None]}}])
+    # Real entries carry keys beyond the SDK's TypedDict; the store passes them through.
+    entry = cast(
+        SessionStoreEntry, {"type": "user", "uuid": "u1", "n": 1.5, "deep": {"a": [1, None]}}
+    )
+    await store.append(KEY, [entry])
     await database.close()
     database, store = await open_store(path)
     try:

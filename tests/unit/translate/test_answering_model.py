@@ -7,6 +7,7 @@ import msgspec
 from tests.fakes.backend import text_events
 from wrapper.events import AgentEvent, MessageStart
 from wrapper.schemas import anthropic_output as ao
+from wrapper.schemas import openai_responses_output as rs
 from wrapper.schemas.openai_responses import REQUEST_DECODER
 from wrapper.translate.anthropic.response import MessageCollector, StreamTranslator
 from wrapper.translate.openai_chat.response import ChoiceCollector, ChunkTranslator, completion
@@ -53,5 +54,6 @@ def test_responses_created_and_final_response() -> None:
     created = assembler.feed(EVENTS[0])[0]
     for event in EVENTS[1:]:
         assembler.feed(event)
-    assert created.response.model == ANSWERED  # type: ignore[union-attr]
+    assert isinstance(created, rs.ResponseCreated)
+    assert created.response.model == ANSWERED
     assert assembler.final_response().model == ANSWERED

@@ -132,7 +132,7 @@ async def test_pool_queue_and_session_gauges() -> None:
         metrics,
         pool=FakePool(),
         admission=admission,
-        sessions=sessions,  # type: ignore[arg-type]
+        sessions=sessions,  # type: ignore[arg-type]  # a fake: only stats() is read
     )
     found = samples(metrics)
     assert found[(f"{P}_pool_processes", (("state", "clean"),))] == 2

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import anyio
 import pytest
 
-from tests.fakes.backend import FakeBackend, hang, text_events
+from tests.fakes.backend import FakeBackend, Step, hang, text_events
 from tests.unit.monitoring.test_metrics import samples
 from wrapper.backend.layers.observed import ObservedBackend
 from wrapper.errors import UpstreamAuthenticationError, UpstreamOverloadedError, WrapperError
-from wrapper.events import Message, TextPart, Turn, TurnEnd, Usage
+from wrapper.events import AgentEvent, Message, TextPart, Turn, TurnEnd, Usage
 from wrapper.monitoring.metrics import Metrics
 from wrapper.upstream.login import CliLoginHealth
 
@@ -18,7 +20,7 @@ pytestmark = pytest.mark.anyio
 TURN = Turn(model="claude-x", messages=(Message(role="user", content=(TextPart("hi"),)),))
 
 
-def with_cost(cost: float) -> list[object]:
+def with_cost(cost: float) -> list[AgentEvent]:
     events = text_events(
         "Hel",
         "lo",
@@ -31,13 +33,13 @@ def with_cost(cost: float) -> list[object]:
     return events
 
 
-def observed(*scripts: list[object]) -> tuple[ObservedBackend, Metrics, CliLoginHealth]:
+def observed(*scripts: Sequence[Step]) -> tuple[ObservedBackend, Metrics, CliLoginHealth]:
     metrics = Metrics()
     login = CliLoginHealth(gated=True, probe_interval_s=600)
-    return ObservedBackend(FakeBackend(*scripts), metrics, login), metrics, login  # type: ignore[arg-type]
+    return ObservedBackend(FakeBackend(*scripts), metrics, login), metrics, login
 
 
-async def drain(backend: ObservedBackend) -> list[object]:
+async def drain(backend: ObservedBackend) -> list[AgentEvent]:
     async with backend.open(TURN) as events:
         return [event async for event in events]
 

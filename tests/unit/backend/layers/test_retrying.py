@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import anyio
+import msgspec
 import pytest
 
 from tests.fakes.backend import Call, FakeBackend, Step, hang, text_events
@@ -75,7 +76,7 @@ def retrying(
     counters = Counters()
     backend = RetryingBackend(
         inner,
-        RetrySettings(**policy),  # type: ignore[arg-type]
+        msgspec.structs.replace(RetrySettings(), **policy),
         timeout_s=timeout_s,
         on_retry=counters.retries.append,
         on_fallback=counters.fallback,

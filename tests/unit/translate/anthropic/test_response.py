@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import anthropic
 import anyio
 import msgspec
 import pytest
 from anthropic.lib.streaming._messages import accumulate_event
+from anthropic.types import ParsedMessage, RawMessageStreamEvent
 
 from tests.fakes.backend import FakeBackend, Step, text_events
 from wrapper.errors import UpstreamOverloadedError, WrapperError
@@ -192,10 +193,13 @@ def stream(events: list[AgentEvent], *, omit_thinking: bool = False) -> list[tup
 
 def rebuild(parsed: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     """The final message as the official anthropic client accumulates it from the stream."""
-    snapshot: Any = None
+    snapshot: ParsedMessage[None] | None = None
     buffers: dict[int, bytes] = {}
     for _name, payload in parsed:
-        snapshot = accumulate_event(event=payload, current_snapshot=snapshot, json_bufs=buffers)  # type: ignore[arg-type]
+        # The client's accumulator parses a raw event dict itself, as its own stream does.
+        event = cast("RawMessageStreamEvent", payload)
+        snapshot = accumulate_event(event=event, current_snapshot=snapshot, json_bufs=buffers)
+    assert snapshot is not None
     result: dict[str, Any] = snapshot.model_dump()
     return result
 
