@@ -36,6 +36,7 @@ def plain_text_for(upstream: FakeUpstream) -> str:
 
 
 def body_of(api: str, tag: str, stream: bool) -> tuple[str, dict[str, Any]]:
+    body: dict[str, Any]
     if api == "chat":
         fmt = {"type": "json_schema", "json_schema": {"name": "p", "schema": SCHEMA}}
         body = {"messages": [{"role": "user", "content": tag}], "response_format": fmt}

@@ -124,7 +124,7 @@ class Dying:
     """A process that failed: what the boundary logs of it."""
 
     label = "pool"
-    pid = 4242
+    pid: int | None = 4242
     exit_code = 3
     stderr_tail = "line one\nfatal: the secret reason"
 

@@ -296,7 +296,7 @@ def test_clear_tool_uses_under_the_trigger_changes_nothing() -> None:
 
 def test_what_cannot_be_measured_here_is_reported_as_ignored() -> None:
     messages = _conversation_with_tools("Read", "Read", "Read", "Read", "Read")
-    edits = [
+    edits: list[dict[str, Any]] = [
         {"type": "clear_tool_uses_20250919"},
         {
             "type": "clear_tool_uses_20250919",

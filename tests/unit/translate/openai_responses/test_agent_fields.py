@@ -23,6 +23,7 @@ from wrapper.events import (
     BlockStop,
     Message,
     MessageStart,
+    Part,
     SignatureDelta,
     TextPart,
     ThinkingDelta,
@@ -234,7 +235,7 @@ async def test_a_deleted_responses_items_are_gone_from_memory() -> None:
 async def test_the_durable_store_resolves_items_and_forgets_them_with_the_response() -> None:
     store = DurableResponseStore(MemoryTranscriptStore(), max_age_s=60, clock=(clock := Clock()))
     entry = stored("resp_1")
-    items = {"msg_1": (TextPart(text="hello"),)}
+    items: dict[str, tuple[Part, ...]] = {"msg_1": (TextPart(text="hello"),)}
     await store.put(
         type(entry)(response=entry.response, conversation=entry.conversation, items=items)
     )
