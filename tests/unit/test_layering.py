@@ -34,6 +34,7 @@ RULES: dict[str, tuple[str, ...]] = {
     "wrapper.monitoring": (*BASE,),
     "wrapper.sessions": (*BASE,),
     "wrapper.storage": (*BASE, "wrapper.sessions"),
+    "wrapper.openapi": (*BASE, "wrapper.http.routing"),
     "wrapper.backend": (*BASE, "wrapper.upstream", "wrapper.monitoring"),
     "wrapper.policy": (
         *BASE,
@@ -53,6 +54,7 @@ RULES: dict[str, tuple[str, ...]] = {
         "wrapper.policy",
         "wrapper.upstream",
         "wrapper.monitoring",
+        "wrapper.openapi",
     ),
     "wrapper.wiring": (
         *BASE,
