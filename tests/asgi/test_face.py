@@ -108,11 +108,17 @@ async def test_chat_bodies_and_stream_chunks_decode_as_the_documented_types() ->
 @pytest.mark.parametrize(
     ("name", "body"),
     [
-        ("messages", {"model": "claude-test", "max_tokens": 64,
-                      "messages": [{"role": "user", "content": "hi"}]}),
+        (
+            "messages",
+            {
+                "model": "claude-test",
+                "max_tokens": 64,
+                "messages": [{"role": "user", "content": "hi"}],
+            },
+        ),
         ("responses", {"model": "claude-test", "input": "hi"}),
     ],
-)  # fmt: skip
+)
 async def test_named_event_streams_decode_as_the_documented_events(
     name: str, body: dict[str, Any]
 ) -> None:

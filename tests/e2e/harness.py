@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import os
+import re
+import select
 import signal
 import socket
 import subprocess
@@ -191,3 +193,23 @@ def wait_until(predicate: object, timeout: float = 10.0, interval: float = 0.05)
             return True
         time.sleep(interval)
     return bool(predicate())  # type: ignore[operator]
+
+
+def read_until(fd: int, pattern: str, timeout: float = 60.0, seen: str = "") -> str:
+    """Read a terminal (the controller side of a pty) until ``pattern`` appears in it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if re.search(pattern, seen):
+            return seen
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk.decode(errors="replace")
+    if re.search(pattern, seen):
+        return seen
+    raise AssertionError(f"did not see {pattern!r} in:\n{seen}")

@@ -152,10 +152,14 @@ def test_reasoning_and_tool_calls_are_shown(
     tag = marker()
     upstream.script(
         tag,
-        Reply(blocks=[Thinking("The user wants the weather."),
-                      Text("Let me look."),
-                      ToolUse("get_weather", {"city": "Paris"})]),
-    )  # fmt: skip
+        Reply(
+            blocks=[
+                Thinking("The user wants the weather."),
+                Text("Let me look."),
+                ToolUse("get_weather", {"city": "Paris"}),
+            ]
+        ),
+    )
     _use_key(page)
     page.check("#tools")
     page.select_option("#thinking", "enabled")

@@ -69,7 +69,7 @@ RULES: dict[str, tuple[str, ...]] = {
     ),
     "wrapper.app": (*BASE, "wrapper.http", "wrapper.api", "wrapper.wiring"),
     "wrapper.asgi": ("wrapper.app",),
-    "wrapper.cli": ("wrapper.config",),
+    "wrapper.cli": ("wrapper.config", "wrapper.logging", "wrapper.upstream.auth"),
 }
 # The only modules allowed to import the SDK (the second needs its SessionStore types).
 SDK_IMPORTERS = ("wrapper.backend", "wrapper.sessions.sdk_types")

@@ -37,11 +37,21 @@ def _document(*routes: Route) -> dict[str, Any]:
 
 def test_a_documented_table_is_a_valid_openapi_31_document() -> None:
     document = _document(
-        Route("GET", "/things/{thing_id}", _handler, name="things.get",
-              doc=Doc("One thing", response=Thing)),
-        Route("POST", "/things", _handler, name="things.create",
-              doc=Doc("Make a thing", body=ThingQuery, response=Thing, example={"name": "x"})),
-    )  # fmt: skip
+        Route(
+            "GET",
+            "/things/{thing_id}",
+            _handler,
+            name="things.get",
+            doc=Doc("One thing", response=Thing),
+        ),
+        Route(
+            "POST",
+            "/things",
+            _handler,
+            name="things.create",
+            doc=Doc("Make a thing", body=ThingQuery, response=Thing, example={"name": "x"}),
+        ),
+    )
     assert document["openapi"] == OPENAPI_VERSION == "3.1.0"
     assert document["info"]["version"] == "1.2.3"
     get = document["paths"]["/things/{thing_id}"]["get"]
@@ -75,8 +85,11 @@ def test_security_is_explicit_on_every_operation() -> None:
     assert "401" not in document["paths"]["/open"]["get"]["responses"]
     schemes = document["components"]["securitySchemes"]
     assert schemes["bearerAuth"]["scheme"] == "bearer"
-    assert schemes["apiKeyHeader"] == {**schemes["apiKeyHeader"], "in": "header",
-                                       "name": "x-api-key"}  # fmt: skip
+    assert schemes["apiKeyHeader"] == {
+        **schemes["apiKeyHeader"],
+        "in": "header",
+        "name": "x-api-key",
+    }
 
 
 def test_errors_use_the_envelope_of_the_route_dialect() -> None:
@@ -95,11 +108,19 @@ def test_errors_use_the_envelope_of_the_route_dialect() -> None:
 
 def test_a_chat_stream_is_data_lines_ending_with_done() -> None:
     document = _document(
-        Route("POST", "/v1/chat/completions", _handler, name="chat",
-              doc=Doc("Chat", body=openai_chat.ChatCompletionRequest,
-                      response=openai_chat.ChatCompletion,
-                      stream=openai_chat.ChatCompletionChunk)),
-    )  # fmt: skip
+        Route(
+            "POST",
+            "/v1/chat/completions",
+            _handler,
+            name="chat",
+            doc=Doc(
+                "Chat",
+                body=openai_chat.ChatCompletionRequest,
+                response=openai_chat.ChatCompletion,
+                stream=openai_chat.ChatCompletionChunk,
+            ),
+        ),
+    )
     content = document["paths"]["/v1/chat/completions"]["post"]["responses"]["200"]["content"]
     assert set(content) == {"application/json", "text/event-stream"}
     sse = content["text/event-stream"]
@@ -110,10 +131,17 @@ def test_a_chat_stream_is_data_lines_ending_with_done() -> None:
 
 def test_a_named_event_stream_lists_every_event_name_and_its_error() -> None:
     document = _document(
-        Route("POST", "/v1/messages", _handler, name="messages", dialect="anthropic",
-              doc=Doc("Messages", response=anthropic_output.Message,
-                      stream=anthropic_output.StreamEvent)),
-    )  # fmt: skip
+        Route(
+            "POST",
+            "/v1/messages",
+            _handler,
+            name="messages",
+            dialect="anthropic",
+            doc=Doc(
+                "Messages", response=anthropic_output.Message, stream=anthropic_output.StreamEvent
+            ),
+        ),
+    )
     sse = document["paths"]["/v1/messages"]["post"]["responses"]["200"]["content"][
         "text/event-stream"
     ]
@@ -135,12 +163,22 @@ def test_a_named_event_stream_lists_every_event_name_and_its_error() -> None:
 
 def test_other_statuses_text_bodies_query_and_head() -> None:
     document = _document(
-        Route("GET", "/", _handler, name="page", auth=False,
-              doc=Doc("Page", media_type="text/html", head=True)),
-        Route("GET", "/ready", _handler, name="ready",
-              doc=Doc("Ready", response=Thing, statuses={503: Thing},
-                      query={"verbose": "say more"})),
-    )  # fmt: skip
+        Route(
+            "GET",
+            "/",
+            _handler,
+            name="page",
+            auth=False,
+            doc=Doc("Page", media_type="text/html", head=True),
+        ),
+        Route(
+            "GET",
+            "/ready",
+            _handler,
+            name="ready",
+            doc=Doc("Ready", response=Thing, statuses={503: Thing}, query={"verbose": "say more"}),
+        ),
+    )
     page = document["paths"]["/"]
     assert page["get"]["responses"]["200"]["content"] == {
         "text/html": {"schema": {"type": "string"}}
