@@ -36,13 +36,13 @@ test-e2e: install-dev
 	$(BIN)/python -m pytest tests/e2e
 
 lint: install-dev
-	$(BIN)/ruff check wrapper tests benchmarks
-	$(BIN)/ruff format --check wrapper tests benchmarks
+	$(BIN)/ruff check wrapper tests benchmarks examples
+	$(BIN)/ruff format --check wrapper tests benchmarks examples
 	$(BIN)/mypy
 
 format: install-dev
-	$(BIN)/ruff format wrapper tests benchmarks
-	$(BIN)/ruff check --fix wrapper tests benchmarks
+	$(BIN)/ruff format wrapper tests benchmarks examples
+	$(BIN)/ruff check --fix wrapper tests benchmarks examples
 
 bench: install-dev
 	$(BIN)/python -m benchmarks.run
