@@ -152,11 +152,13 @@ def configure_logging(
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
         )
     )
+    # Library loggers (the SDK logs through stdlib logging) stay quiet below WARNING, even
+    # one that sets its own lower level (hypercorn's, when it is run directly).
+    handler.setLevel(max(numeric_level, logging.WARNING))
     root = logging.getLogger()
     for previous in [h for h in root.handlers if isinstance(h, _Sink)]:
         root.removeHandler(previous)
     root.addHandler(handler)
-    # Library loggers (the SDK logs through stdlib logging) stay quiet below WARNING.
     root.setLevel(max(numeric_level, logging.WARNING))
     # The SDK logs the exit of every CLI this server stops on purpose as an error;
     # its failures are classified (and logged) by wrapper.backend instead.

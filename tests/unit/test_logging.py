@@ -88,6 +88,20 @@ def test_off_a_terminal_every_line_is_json_stdlib_records_included() -> None:
     }
 
 
+def test_library_records_below_warning_stay_quiet_even_at_their_own_level() -> None:
+    stream = io.StringIO()
+    configure_logging("json", "info", stream=stream)
+    chatty = logging.getLogger("chatty.library")
+    chatty.setLevel(logging.INFO)
+    try:
+        chatty.info("Running on http://127.0.0.1:8000")
+        chatty.warning("a real problem")
+    finally:
+        chatty.setLevel(logging.NOTSET)
+    lines = stream.getvalue().splitlines()
+    assert [json.loads(line)["event"] for line in lines] == ["a real problem"]
+
+
 def test_console_without_a_terminal_has_no_colour_codes() -> None:
     stream = io.StringIO()
     configure_logging("console", "info", stream=stream)
