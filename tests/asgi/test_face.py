@@ -163,7 +163,11 @@ async def test_the_page_loads_only_files_this_server_serves() -> None:
             html = (await Exchange("GET", path).run(app)).body.decode()
             assert "http://" not in html
             assert "https://" not in html
-            for name in ("landing.css", "landing.js") if path == "/" else ("docs.js",):
+            for name in (
+                ("landing.css", "page.js", "landing.js", "playground.js")
+                if path == "/"
+                else ("docs.css", "docs.js")
+            ):
                 assert f'/static/{name}"' in html
                 asset = await Exchange("GET", f"/static/{name}").run(app)
                 assert asset.status == 200, name
