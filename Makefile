@@ -36,8 +36,8 @@ test-e2e: install-dev
 	$(BIN)/python -m pytest tests/e2e
 
 lint: install-dev
-	$(BIN)/ruff check wrapper tests benchmarks
-	$(BIN)/ruff format --check wrapper tests benchmarks
+	$(BIN)/ruff check wrapper tests benchmarks examples
+	$(BIN)/ruff format --check wrapper tests benchmarks examples
 	$(BIN)/mypy
 
 ## mypy strict over wrapper, tests and benchmarks (the packages in pyproject.toml).
@@ -45,8 +45,8 @@ typecheck: install-dev
 	$(BIN)/mypy
 
 format: install-dev
-	$(BIN)/ruff format wrapper tests benchmarks
-	$(BIN)/ruff check --fix wrapper tests benchmarks
+	$(BIN)/ruff format wrapper tests benchmarks examples
+	$(BIN)/ruff check --fix wrapper tests benchmarks examples
 
 bench: install-dev
 	$(BIN)/python -m benchmarks.run

@@ -126,12 +126,14 @@ async def test_wrong_method_is_a_json_405_with_allow() -> None:
 
 
 async def test_the_root_and_claude_codes_probe_answer_without_a_key() -> None:
-    app, _ = make_app(_backend(), Settings(api_key="secret"))
+    app, _ = make_app(_backend(), quiet_settings(api_key="secret"))
     async with started(app):
         root = await Exchange("GET", "/").run(app)
+        hello = await Exchange("GET", "/api/hello").run(app)
         probe = await Exchange("HEAD", "/api/hello").run(app)
     assert root.status == 200
-    assert root.json()["api"] == "/v1"
+    assert root.headers["content-type"].startswith("text/html")
+    assert hello.json()["api"] == "/v1"
     assert probe.status == 200
     assert probe.body == b""
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import os
+import re
+import select
 import signal
 import socket
 import subprocess
@@ -193,3 +195,23 @@ def wait_until(
             return True
         time.sleep(interval)
     return bool(predicate())
+
+
+def read_until(fd: int, pattern: str, timeout: float = 60.0, seen: str = "") -> str:
+    """Read a terminal (the controller side of a pty) until ``pattern`` appears in it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if re.search(pattern, seen):
+            return seen
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk.decode(errors="replace")
+    if re.search(pattern, seen):
+        return seen
+    raise AssertionError(f"did not see {pattern!r} in:\n{seen}")

@@ -5,18 +5,16 @@ from __future__ import annotations
 import os
 import pty
 import re
-import select
 import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.harness import ROOT, clean_env, free_port, wait_until
+from tests.e2e.harness import ROOT, clean_env, free_port, read_until, wait_until
 from tests.fakes.anthropic_upstream import FakeUpstream
 
 pytestmark = pytest.mark.e2e
@@ -30,24 +28,6 @@ def _env(upstream: FakeUpstream, home: str, port: int) -> dict[str, str]:
         home,
         {"PORT": str(port), "CLAUDE_WRAPPER_HOST": "127.0.0.1", "DATA_DIR": f"{home}/data"},
     )
-
-
-def _read_until(fd: int, pattern: str, timeout: float = 60.0) -> str:
-    seen = ""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.1)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk.decode(errors="replace")
-            if re.search(pattern, seen):
-                return seen
-    raise AssertionError(f"did not see {pattern!r} in:\n{seen}")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -74,9 +54,9 @@ def test_a_terminal_start_offers_a_key_that_is_then_required(upstream: FakeUpstr
         )
         os.close(terminal)
         try:
-            _read_until(controller, r"Generate an API key for this run\? \[y/N\]")
+            read_until(controller, r"Generate an API key for this run\? \[y/N\]")
             os.write(controller, b"y\n")
-            shown = _read_until(controller, r"Bearer [A-Za-z0-9_-]{32}'")
+            shown = read_until(controller, r"Bearer [A-Za-z0-9_-]{32}'")
             key = re.findall(r"\n\s+([A-Za-z0-9_-]{32})\s*\n", shown)[0]
             url = f"http://127.0.0.1:{port}"
 

@@ -34,6 +34,7 @@ RULES: dict[str, tuple[str, ...]] = {
     "wrapper.monitoring": (*BASE,),
     "wrapper.sessions": (*BASE,),
     "wrapper.storage": (*BASE, "wrapper.sessions"),
+    "wrapper.openapi": (*BASE, "wrapper.http.routing"),
     "wrapper.backend": (*BASE, "wrapper.upstream", "wrapper.monitoring"),
     "wrapper.policy": (
         *BASE,
@@ -53,6 +54,7 @@ RULES: dict[str, tuple[str, ...]] = {
         "wrapper.policy",
         "wrapper.upstream",
         "wrapper.monitoring",
+        "wrapper.openapi",
     ),
     "wrapper.wiring": (
         *BASE,
@@ -67,7 +69,7 @@ RULES: dict[str, tuple[str, ...]] = {
     ),
     "wrapper.app": (*BASE, "wrapper.http", "wrapper.api", "wrapper.wiring"),
     "wrapper.asgi": ("wrapper.app",),
-    "wrapper.cli": ("wrapper.config",),
+    "wrapper.cli": ("wrapper.config", "wrapper.logging", "wrapper.upstream.auth"),
 }
 # The only modules allowed to import the SDK (the second needs its SessionStore types).
 SDK_IMPORTERS = ("wrapper.backend", "wrapper.sessions.sdk_types")

@@ -1,43 +1,160 @@
-"""The route table: every endpoint, its handler, endpoint group and error dialect.
+"""The route table: every endpoint, its handler, endpoint group, error dialect and Doc.
 
 The router tries literal segments before ``{param}`` ones, so the order of the
-table is for reading only.
+table is for reading only. Each route's :class:`~wrapper.http.routing.Doc` names
+the msgspec types its handler decodes and returns; ``GET /openapi.json`` is
+generated from them, and a test fails for a route without one.
 """
 
 from __future__ import annotations
 
 from wrapper.api.chat import ChatAPI
 from wrapper.api.context import AppContext
-from wrapper.api.health import HealthAPI
-from wrapper.api.landing import landing
+from wrapper.api.health import Health, HealthAPI, Version
+from wrapper.api.landing import Hello, LandingAPI, package_assets
 from wrapper.api.messages import MessagesAPI
-from wrapper.api.models import ModelsAPI
-from wrapper.api.operations import OperationsAPI
-from wrapper.api.pool import PoolAPI
+from wrapper.api.models import ModelsAPI, RefreshResult
+from wrapper.api.openapi import OpenAPIAPI
+from wrapper.api.operations import AuthStatus, CacheCleared, DebugReport, OperationsAPI
+from wrapper.api.pool import PoolAPI, PoolStatus
 from wrapper.api.responses import ResponsesAPI
 from wrapper.api.sessions import SessionsAPI
-from wrapper.http.routing import Route, Router
+from wrapper.http.routing import Doc, Route, Router
+from wrapper.models.served import ModelsStatus
+from wrapper.monitoring.deep_health import DeepHealthResult
+from wrapper.policy.response_cache import CacheStats
+from wrapper.schemas import anthropic, anthropic_output, models, openai_chat, sessions
+from wrapper.schemas import openai_responses as responses_in
+from wrapper.schemas import openai_responses_output as responses_out
+from wrapper.translate.openai_chat.fields import Compatibility
+
+_HELLO = [{"role": "user", "content": "Hello!"}]
+_MODEL = "claude-sonnet-4-6"
 
 
 def build_router(ctx: AppContext) -> Router:
     chat = ChatAPI(ctx)
-    models = ModelsAPI(ctx)
+    models_api = ModelsAPI(ctx)
     health = HealthAPI(ctx)
     pool = PoolAPI(ctx)
     messages = MessagesAPI(ctx)
     responses = ResponsesAPI(ctx)
     ops = OperationsAPI(ctx)
-    sessions = SessionsAPI(ctx)
-    return Router(
+    sessions_api = SessionsAPI(ctx)
+    landing = LandingAPI(package_assets())
+    openapi = OpenAPIAPI()
+    router = Router(
         [
-            Route("GET", "/", landing, name="landing", group="health", auth=False),
-            Route("GET", "/api/hello", landing, name="hello", group="health", auth=False),
-            Route("GET", "/health", health.health, name="health", group="health", auth=False),
-            Route("GET", "/version", health.version, name="version", group="health", auth=False),
-            Route("GET", "/healthz/deep", ops.deep_health, name="healthz.deep", group="health"),
+            # The server's face: public pages and the API description
+            Route(
+                "GET",
+                "/",
+                landing.page,
+                name="landing",
+                group="health",
+                auth=False,
+                doc=Doc(
+                    "The landing page: live status, endpoints and a playground",
+                    media_type="text/html",
+                    head=True,
+                ),
+            ),
+            Route(
+                "GET",
+                "/static/{name}",
+                landing.asset,
+                name="static",
+                group="health",
+                auth=False,
+                doc=Doc("A file of the landing page (script, styles)", media_type="*/*"),
+            ),
+            Route(
+                "GET",
+                "/openapi.json",
+                openapi.document,
+                name="openapi",
+                group="health",
+                auth=False,
+                doc=Doc("This OpenAPI 3.1 document", response=dict[str, object]),
+            ),
+            Route(
+                "GET",
+                "/docs",
+                landing.docs,
+                name="docs",
+                group="health",
+                auth=False,
+                doc=Doc("The API reference, rendered from /openapi.json", media_type="text/html"),
+            ),
+            Route(
+                "GET",
+                "/api/hello",
+                landing.hello,
+                name="hello",
+                group="health",
+                auth=False,
+                doc=Doc(
+                    "Answers the connection probe Claude Code sends", response=Hello, head=True
+                ),
+            ),
+            # Health
+            Route(
+                "GET",
+                "/health",
+                health.health,
+                name="health",
+                group="health",
+                auth=False,
+                doc=Doc("Liveness (no upstream call)", response=Health),
+            ),
+            Route(
+                "GET",
+                "/version",
+                health.version,
+                name="version",
+                group="health",
+                auth=False,
+                doc=Doc("Server, SDK and CLI versions", response=Version),
+            ),
+            Route(
+                "GET",
+                "/healthz/deep",
+                ops.deep_health,
+                name="healthz.deep",
+                group="health",
+                doc=Doc(
+                    "Readiness: a real (cached) round trip through the CLI",
+                    response=DeepHealthResult,
+                    statuses={503: DeepHealthResult},
+                ),
+            ),
             # OpenAI Chat Completions
-            Route("POST", "/v1/chat/completions", chat.completions, name="chat", group="chat"),
-            Route("POST", "/v1/compatibility", chat.compatibility, name="compatibility"),
+            Route(
+                "POST",
+                "/v1/chat/completions",
+                chat.completions,
+                name="chat",
+                group="chat",
+                doc=Doc(
+                    'Create a chat completion (streamed with "stream": true)',
+                    body=openai_chat.ChatCompletionRequest,
+                    response=openai_chat.ChatCompletion,
+                    stream=openai_chat.ChatCompletionChunk,
+                    example={"model": _MODEL, "messages": _HELLO},
+                ),
+            ),
+            Route(
+                "POST",
+                "/v1/compatibility",
+                chat.compatibility,
+                name="compatibility",
+                doc=Doc(
+                    "What the server would do with each field of a chat request",
+                    body=openai_chat.ChatCompletionRequest,
+                    response=Compatibility,
+                    example={"model": _MODEL, "messages": _HELLO, "logprobs": True},
+                ),
+            ),
             # Anthropic Messages
             Route(
                 "POST",
@@ -46,6 +163,13 @@ def build_router(ctx: AppContext) -> Router:
                 name="messages",
                 group="chat",
                 dialect="anthropic",
+                doc=Doc(
+                    'Create a message (streamed with "stream": true)',
+                    body=anthropic.MessagesRequest,
+                    response=anthropic_output.Message,
+                    stream=anthropic_output.StreamEvent,
+                    example={"model": _MODEL, "max_tokens": 1024, "messages": _HELLO},
+                ),
             ),
             Route(
                 "POST",
@@ -53,43 +177,160 @@ def build_router(ctx: AppContext) -> Router:
                 messages.count_tokens,
                 name="messages.count_tokens",
                 dialect="anthropic",
+                doc=Doc(
+                    "Count the input tokens of a message request",
+                    body=anthropic.CountTokensRequest,
+                    response=anthropic.CountTokensResponse,
+                    example={"model": _MODEL, "messages": _HELLO},
+                ),
             ),
             # OpenAI Responses
-            Route("POST", "/v1/responses", responses.create, name="responses", group="chat"),
-            Route("GET", "/v1/responses/{response_id}", responses.retrieve, name="responses.get"),
             Route(
-                "DELETE", "/v1/responses/{response_id}", responses.delete, name="responses.delete"
+                "POST",
+                "/v1/responses",
+                responses.create,
+                name="responses",
+                group="chat",
+                doc=Doc(
+                    'Create a response (streamed with "stream": true)',
+                    body=responses_in.CreateResponseRequest,
+                    response=responses_out.Response,
+                    stream=responses_out.StreamEvent,
+                    example={"model": _MODEL, "input": "Hello!"},
+                ),
+            ),
+            Route(
+                "GET",
+                "/v1/responses/{response_id}",
+                responses.retrieve,
+                name="responses.get",
+                doc=Doc(
+                    "A stored response",
+                    response=responses_out.Response,
+                    query={"stream": "true is refused: a stored response is not replayed"},
+                ),
+            ),
+            Route(
+                "DELETE",
+                "/v1/responses/{response_id}",
+                responses.delete,
+                name="responses.delete",
+                doc=Doc("Delete a stored response", response=responses_out.DeletedResponse),
             ),
             # Models
-            Route("GET", "/v1/models", models.list, name="models.list"),
-            Route("GET", "/v1/models/{model_id}", models.get, name="models.get"),
-            Route("GET", "/v1/models/status", models.status, name="models.status"),
-            Route("POST", "/v1/models/refresh", models.refresh, name="models.refresh"),
-            # Client sessions
-            Route("GET", "/v1/sessions", sessions.list, name="sessions.list", group="sessions"),
             Route(
-                "GET", "/v1/sessions/stats", sessions.stats, name="sessions.stats", group="sessions"
+                "GET",
+                "/v1/models",
+                models_api.list,
+                name="models.list",
+                doc=Doc("The served models", response=models.ModelList),
+            ),
+            Route(
+                "GET",
+                "/v1/models/{model_id}",
+                models_api.get,
+                name="models.get",
+                doc=Doc("One model", response=models.ModelObject),
+            ),
+            Route(
+                "GET",
+                "/v1/models/status",
+                models_api.status,
+                name="models.status",
+                doc=Doc("Where the model list comes from", response=ModelsStatus),
+            ),
+            Route(
+                "POST",
+                "/v1/models/refresh",
+                models_api.refresh,
+                name="models.refresh",
+                doc=Doc("Fetch the live model catalogue again", response=RefreshResult),
+            ),
+            # Client sessions
+            Route(
+                "GET",
+                "/v1/sessions",
+                sessions_api.list,
+                name="sessions.list",
+                group="sessions",
+                doc=Doc("The server-side sessions", response=sessions.SessionList),
+            ),
+            Route(
+                "GET",
+                "/v1/sessions/stats",
+                sessions_api.stats,
+                name="sessions.stats",
+                group="sessions",
+                doc=Doc("Session counts and the store", response=sessions.SessionStatsObject),
             ),
             Route(
                 "GET",
                 "/v1/sessions/{session_id}",
-                sessions.get,
+                sessions_api.get,
                 name="sessions.get",
                 group="sessions",
+                doc=Doc("One session", response=sessions.SessionObject),
             ),
             Route(
                 "DELETE",
                 "/v1/sessions/{session_id}",
-                sessions.delete,
+                sessions_api.delete,
                 name="sessions.delete",
                 group="sessions",
+                doc=Doc("Delete a session", response=sessions.SessionDeleted),
             ),
             # Operations
-            Route("GET", "/v1/pool/status", pool.status, name="pool.status"),
-            Route("GET", "/metrics", ops.metrics, name="metrics"),
-            Route("GET", "/v1/auth/status", ops.auth_status, name="auth.status", group="auth"),
-            Route("GET", "/v1/cache/stats", ops.cache_stats, name="cache.stats"),
-            Route("POST", "/v1/cache/clear", ops.cache_clear, name="cache.clear"),
-            Route("POST", "/v1/debug/request", ops.debug_request, name="debug", group="debug"),
+            Route(
+                "GET",
+                "/v1/pool/status",
+                pool.status,
+                name="pool.status",
+                doc=Doc(
+                    "The warm process pool, the turn queue and the circuit breaker",
+                    response=PoolStatus,
+                ),
+            ),
+            Route(
+                "GET",
+                "/metrics",
+                ops.metrics,
+                name="metrics",
+                doc=Doc("Prometheus metrics", media_type="text/plain"),
+            ),
+            Route(
+                "GET",
+                "/v1/auth/status",
+                ops.auth_status,
+                name="auth.status",
+                group="auth",
+                doc=Doc("How the CLI authenticates upstream, and its login", response=AuthStatus),
+            ),
+            Route(
+                "GET",
+                "/v1/cache/stats",
+                ops.cache_stats,
+                name="cache.stats",
+                doc=Doc("The response cache", response=CacheStats),
+            ),
+            Route(
+                "POST",
+                "/v1/cache/clear",
+                ops.cache_clear,
+                name="cache.clear",
+                doc=Doc("Empty the response cache", response=CacheCleared),
+            ),
+            Route(
+                "POST",
+                "/v1/debug/request",
+                ops.debug_request,
+                name="debug",
+                group="debug",
+                doc=Doc(
+                    "Echo the request, credentials redacted (DEBUG_MODE or VERBOSE only)",
+                    response=DebugReport,
+                ),
+            ),
         ]
     )
+    openapi.describe(router.routes)
+    return router

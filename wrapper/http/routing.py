@@ -3,7 +3,9 @@
 A path that matches no route raises :class:`NotFoundError`; a path that matches
 only for other methods raises :class:`MethodNotAllowedError` listing them (the
 app turns that into ``405`` with ``Allow``). Every route names its endpoint
-*group* (for rate limits and metrics) and its error *dialect*.
+*group* (for rate limits and metrics) and its error *dialect*, and carries a
+:class:`Doc`: the types its handler uses, from which ``wrapper.openapi`` writes
+the OpenAPI document.
 
 Literal segments are tried before ``{name}`` ones, so ``/v1/models/status``
 wins over ``/v1/models/{model_id}`` wherever either appears in the table.
@@ -11,7 +13,8 @@ wins over ``/v1/models/{model_id}`` wherever either appears in the table.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 from wrapper.errors import MethodNotAllowedError, NotFoundError
 from wrapper.http.request import Request
@@ -21,10 +24,54 @@ from wrapper.schemas.errors import Dialect
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-class Route:
-    """One method and path pattern, bound to a handler."""
+class Doc:
+    """What the OpenAPI document says of a route: the types its handler really uses.
 
-    __slots__ = ("auth", "dialect", "group", "handler", "method", "name", "pattern", "segments")
+    ``body`` is the msgspec type the handler decodes the request body with,
+    ``response`` the type of its 200 body, ``stream`` the type of each SSE
+    event's data when the request asks for ``"stream": true`` (a union of the
+    dialect's event Structs). ``media_type`` names a body that is not JSON (its
+    schema is then a string). ``statuses`` adds other documented answers (a
+    status and the type of its body); error bodies come from the route's
+    dialect and need no entry. ``query`` names query parameters and says what
+    each does. ``example`` is an example request body; ``head`` documents the
+    ``HEAD`` the router serves with this ``GET``.
+    """
+
+    __slots__ = ("body", "description", "example", "head", "media_type", "query", "response",
+                 "statuses", "stream", "summary")  # fmt: skip
+
+    def __init__(
+        self,
+        summary: str,
+        *,
+        body: Any = None,
+        response: Any = None,
+        stream: Any = None,
+        media_type: str = "application/json",
+        statuses: Mapping[int, Any] | None = None,
+        query: Mapping[str, str] | None = None,
+        description: str = "",
+        example: Any = None,
+        head: bool = False,
+    ) -> None:
+        self.summary = summary
+        self.body = body
+        self.response = response
+        self.stream = stream
+        self.media_type = media_type
+        self.statuses: Mapping[int, Any] = dict(statuses or {})
+        self.query: Mapping[str, str] = dict(query or {})
+        self.description = description
+        self.example = example
+        self.head = head
+
+
+class Route:
+    """One method and path pattern, bound to a handler (and described by its :class:`Doc`)."""
+
+    __slots__ = ("auth", "dialect", "doc", "group", "handler", "method", "name", "pattern",
+                 "segments")  # fmt: skip
 
     def __init__(
         self,
@@ -36,6 +83,7 @@ class Route:
         group: str = "general",
         dialect: Dialect = "openai",
         auth: bool = True,
+        doc: Doc | None = None,
     ) -> None:
         if not pattern.startswith("/"):
             raise ValueError(f"route pattern must start with '/': {pattern!r}")
@@ -46,6 +94,7 @@ class Route:
         self.group = group
         self.dialect: Dialect = dialect
         self.auth = auth
+        self.doc = doc
         self.segments = tuple(pattern.strip("/").split("/")) if pattern != "/" else ()
 
     @property
