@@ -10,6 +10,7 @@ sends the output.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,12 @@ MODEL = "claude-sonnet-4-6"
 # Every outbound connection Codex makes on its own (plugin sync, its account
 # backend) goes to a closed loopback port; only the server is reached directly.
 TRAP_PROXY = "http://127.0.0.1:9"
+
+
+def codex_resources() -> Path:
+    """The directory of the bubblewrap that ships with Codex's Linux package."""
+    found = sorted((npm_modules() / "@openai").glob("codex-linux-*/vendor/*/codex-resources"))
+    return found[0] if found else npm_modules()
 
 
 class Codex:
@@ -48,6 +55,10 @@ class Codex:
         self.env = agent_env(
             self.home,
             {
+                # Codex runs commands under bubblewrap: its own copy unless a system one is
+                # on PATH, and the system one cannot find Codex's sandbox helper. Its own
+                # copy first keeps the default sandbox working on machines with either.
+                "PATH": f"{codex_resources()}{os.pathsep}{os.environ.get('PATH', '')}",
                 "CODEX_HOME": str(self.codex_home),
                 "WRAPPER_API_KEY": CLIENT_KEY,
                 "HTTPS_PROXY": TRAP_PROXY,
@@ -113,7 +124,8 @@ def test_exec_command_round_trip(codex: Codex, upstream: FakeUpstream) -> None:
     assert f"the command said {tag}-ran" in codex.exec(f"run echo {tag}")
     requests = upstream.recorded(tag)
     assert len(requests) == 2
-    assert any(f"{tag}-ran" in text for text in tool_result_texts(requests[-1]))
+    texts = tool_result_texts(requests[-1])
+    assert any(f"{tag}-ran" in text for text in texts), texts
 
 
 def test_a_namespaced_call_reaches_codex_in_its_own_form(
