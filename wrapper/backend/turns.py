@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol
 
 import anyio
+from claude_agent_sdk.types import Message as SdkMessage
 
-from wrapper.backend.cli_process import CliProcess, ProcessEndedError
+from wrapper.backend.cli_process import ProcessEndedError
 from wrapper.backend.profile import Profile
 from wrapper.backend.sdk_errors import error_for_exception
 from wrapper.backend.sdk_events import TurnReader
@@ -24,6 +26,15 @@ from wrapper.events import (
     Turn,
     TurnEnd,
 )
+
+
+class MessageSource(Protocol):
+    """A process whose running turn is read (a CLI process, or a test's fake)."""
+
+    @property
+    def stderr_tail(self) -> str: ...
+
+    async def next_message(self) -> SdkMessage: ...
 
 
 class Deadline:
@@ -94,7 +105,7 @@ class ReplyRecorder:
 
 
 async def read_turn(
-    process: CliProcess,
+    process: MessageSource,
     reader: TurnReader,
     deadline: Deadline,
     recorder: ReplyRecorder | None = None,
