@@ -95,7 +95,8 @@ class Claims:
             member = members.pick(profile, State.CLEAN, newest=True)
             if member is not None:
                 log.debug("pool.take_clean", pid=member.process.pid)
-                members.spawn_soon(self.maintenance.top_up, profile)
+                if member is not clearing:  # a spare was used up: make another
+                    members.spawn_soon(self.maintenance.top_up, profile)
                 return members.claim(member)
             if (
                 clearing is not None

@@ -3,8 +3,9 @@
 * Each profile in recent use keeps a clean spare (the default profile at least
   ``POOL_MIN_WARM``). While held conversations are rarely claimed
   (``hold_policy.py``) a spare is made by clearing the held process used last
-  rather than starting another: a process that works often stays warm, one that
-  idles between turns wakes up costlier.
+  rather than starting another — or, while a turn of the profile runs, from the
+  process that turn releases: a process that works often stays warm, one that
+  idles between turns wakes up costlier. Two top-ups at once start one spare.
 * Held conversations expire after ``POOL_AFFINITY_TTL_SECONDS`` (their process
   is cleared; a session's is replaced), parked turns after
   ``POOL_TOOL_PARK_SECONDS``, idle clean processes after
@@ -49,6 +50,8 @@ class Maintenance:
         self.default_profile = default_profile
         self.default_model = default_model
         self._recent: dict[str, tuple[Profile, str, float]] = {}
+        # Spares being started, per profile key (so that two top-ups start one).
+        self._starting: dict[str, int] = {}
 
     def note_use(self, profile: Profile, model: str) -> None:
         """A turn of ``profile`` came in: keep a spare for it for a while."""
@@ -63,7 +66,7 @@ class Maintenance:
         want = self.settings.spares_per_profile
         if profile == self.default_profile:
             want = max(want, self.settings.min_warm)
-        have = sum(
+        have = self._starting.get(profile.key, 0) + sum(
             1
             for m in members.all
             if m.profile == profile and m.state in (State.CLEAN, State.RESETTING)
@@ -81,17 +84,34 @@ class Maintenance:
                 held.enter(State.RESETTING)
                 await self.releasing.reset(held)
                 return
-            if at_cap:
+            if at_cap or (newest and self._busy(profile)):
+                # A turn of the profile is running: its process becomes the spare
+                # once it is released (see held()).
                 return
         recent = self._recent.get(profile.key)
         model = recent[1] if recent else self.default_model
         members.starting += 1
+        self._starting[profile.key] = self._starting.get(profile.key, 0) + 1
         try:
             await self.capacity.start(profile, model, None)
         except BackendUnavailableError:
             return
         except Exception:  # noqa: BLE001 - a failed spare is logged and retried later
             log.warning("pool.spare_failed", profile=profile.key)
+        finally:
+            self._starting[profile.key] -= 1
+
+    def held(self, member: PooledProcess) -> None:
+        """``member`` now holds its conversation: while holding does not pay, it may be
+        the spare its profile lacks."""
+        if not self.members.holding.worth_holding:
+            self.members.spawn_soon(self.top_up, member.profile)
+
+    def _busy(self, profile: Profile) -> bool:
+        return any(
+            m.profile == profile and m.state is State.BUSY and m.link is None
+            for m in self.members.all
+        )
 
     async def run(self) -> None:
         """Housekeeping until the pool closes (in the pool's background group)."""

@@ -46,6 +46,7 @@ class ProcessPool:
             default_profile=default_profile,
             default_model=default_model,
         )
+        self.releasing.on_held = self.maintenance.held
         self.claims = Claims(self.members, self.capacity, self.releasing, self.maintenance, factory)
 
     @property

@@ -9,6 +9,8 @@ and a process never serves two conversations without a reset in between.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from wrapper.backend.pool.capacity import Capacity
 from wrapper.backend.pool.members import Members, PooledProcess, Release, State
 from wrapper.backend.pool.settings import PoolSettings
@@ -25,6 +27,8 @@ class Releasing:
         self.members = members
         self.capacity = capacity
         self.settings = settings
+        # Told of every process that starts holding a conversation (housekeeping).
+        self.on_held: Callable[[PooledProcess], None] | None = None
 
     def release(
         self,
@@ -42,6 +46,8 @@ class Releasing:
             member.digest = digest
             member.enter(State.HELD)
             self.members.notify()
+            if self.on_held is not None and member.link is None:
+                self.on_held(member)
         elif how is Release.PARK and digest is not None and pending:
             member.digest = digest
             member.pending = pending

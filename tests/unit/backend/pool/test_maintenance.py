@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import anyio
+import anyio.lowlevel
 import msgspec
 import pytest
 
 from tests.fakes.pool_process import FakeProcess
 from tests.unit.backend.pool.running import DEFAULT, OTHER, QUIET, deadline, running, turn
-from wrapper.backend.pool import PooledProcess, PoolSettings, State
+from wrapper.backend.pool import PooledProcess, PoolSettings, Release, State
 
 pytestmark = pytest.mark.anyio
 
@@ -163,3 +165,30 @@ async def test_a_profile_not_used_for_a_while_gets_no_more_spares() -> None:
         assert spare not in run.members
         assert OTHER.key not in recent
         assert [m.profile for m in run.members if m.state is State.CLEAN] == [DEFAULT]
+
+
+async def test_two_top_ups_at_once_start_one_spare() -> None:
+    async with running(SPARE) as run:
+        await run.until(lambda: run.count(State.CLEAN) == 1)  # the default profile's
+        run.processes.pause("start")
+        async with anyio.create_task_group() as group:
+            group.start_soon(run.pool.maintenance.top_up, OTHER)
+            group.start_soon(run.pool.maintenance.top_up, OTHER)
+            await run.processes.reached("start")
+            for _ in range(5):
+                await anyio.lowlevel.checkpoint()
+            run.processes.resume("start")
+        assert len(run.processes.made) == 2
+        assert [m.profile for m in run.members] == [DEFAULT, OTHER]
+
+
+async def test_while_holding_does_not_pay_a_running_turns_process_becomes_the_spare() -> None:
+    async with running(SPARE) as run:
+        await run.until(lambda: run.count(State.CLEAN) == 1)  # the default profile's
+        run.pool.members.holding.rate = 0.0
+        busy = await run.answered(OTHER)
+        await run.pool.maintenance.top_up(OTHER)
+        assert len(run.processes.made) == 2  # nothing started
+        run.pool.release(busy, Release.HOLD, digest="conv-1")
+        await run.until(lambda: busy.state is State.CLEAN)
+        assert len(run.processes.made) == 2
