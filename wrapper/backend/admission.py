@@ -93,9 +93,9 @@ class Admission:
                     code="queue_timeout",
                     retry_after=5,
                 )
-        if self.on_admitted is not None:
-            self.on_admitted(anyio.current_time() - started)
         try:
+            if self.on_admitted is not None:
+                self.on_admitted(anyio.current_time() - started)
             yield
         finally:
             self._release()

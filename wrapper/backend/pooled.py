@@ -16,6 +16,8 @@ How a turn finds its process:
 After the turn the process holds the conversation (when what the client
 received is exactly what the model produced), parks (client tool calls), or is
 cleared, reset or replaced in the background — never on the response's path.
+Whatever ends a turn — its end, an error, a disconnect, the deadline, at any
+await from the claim on — its process is released and its admission slot freed.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from wrapper.backend.admission import Admission
-from wrapper.backend.content import blocks
 from wrapper.backend.fingerprint import conversation_digest
 from wrapper.backend.pool import PooledProcess, ProcessPool, Release
 from wrapper.backend.profile import Profile, profile_for
@@ -89,9 +90,10 @@ class PooledBackend:
                     yield events
                 return
             member = await self._start(turn, profile, deadline)
-            reader = reader_for(turn, profile, cost_before=member.process.total_cost_usd)
+            reader: TurnReader | None = None
             recorder = ReplyRecorder()
             try:
+                reader = reader_for(turn, profile, cost_before=member.process.total_cost_usd)
                 yield read_turn(member.process, reader, deadline, recorder)
             finally:
                 self._release(member, turn, profile, reader, recorder)
@@ -108,18 +110,17 @@ class PooledBackend:
             member = self.pool.take_affine(
                 session_digest(lease.session_id, lease.record.turn_count)
             )
-        if member is not None and member.link is not None:
-            await member.link.attach(lease.store)
-            if not await self._continue(member, turn):
-                member = None
+        if member is not None and not await self._resume_session(member, turn, lease):
+            member = None
         if member is None:
             link = SessionLink(lease.store)
             member = await self.pool.spawn_for(
                 turn, profile, deadline, session=SessionStart(lease=lease, link=link)
             )
-        reader = reader_for(turn, profile, cost_before=member.process.total_cost_usd)
+        reader: TurnReader | None = None
         recorder = ReplyRecorder()
         try:
+            reader = reader_for(turn, profile, cost_before=member.process.total_cost_usd)
             yield read_turn(
                 member.process, reader, deadline, recorder, before_end=committing(lease)
             )
@@ -128,13 +129,35 @@ class PooledBackend:
                 member.link.detach()
             self._release_session(member, lease, reader, recorder)
 
+    async def _resume_session(self, member: PooledProcess, turn: Turn, lease: TurnLease) -> bool:
+        """Go on with the session on its pinned process; False if it cannot (released)."""
+        link = member.link
+        if link is not None:
+            try:
+                await link.attach(lease.store)
+            except BaseException:
+                link.detach()
+                self.pool.release(member, Release.DISCARD)
+                raise
+        resumed = False
+        try:
+            resumed = await self._continue(member, turn)
+        finally:
+            if link is not None and not resumed:
+                link.detach()
+        return resumed
+
     def _release_session(
-        self, member: PooledProcess, lease: TurnLease, reader: TurnReader, recorder: ReplyRecorder
+        self,
+        member: PooledProcess,
+        lease: TurnLease,
+        reader: TurnReader | None,
+        recorder: ReplyRecorder,
     ) -> None:
         """Keep the process pinned to its session when the turn was committed."""
         end = recorder.end  # only set once the turn was committed (see read_turn)
         digest = session_digest(lease.session_id, lease.record.turn_count)
-        if end is None or not reader.done:
+        if end is None or reader is None or not reader.done:
             self.pool.release(member, Release.DISCARD)
         elif reader.result_seen:
             self.pool.release(member, Release.HOLD, digest=digest)
@@ -149,14 +172,13 @@ class PooledBackend:
             self.pool.release(member, Release.DISCARD)
 
     async def _start(self, turn: Turn, profile: Profile, deadline: Deadline) -> PooledProcess:
+        """A process with ``turn`` running on it (released again if starting fails)."""
         messages = turn.messages
         if len(messages) > 1:
             digest = conversation_digest(profile.key, messages[:-1])
             member = self.pool.take_affine(digest)
-            if member is not None:
-                started = await self._continue(member, turn)
-                if started:
-                    return member
+            if member is not None and await self._continue(member, turn):
+                return member
         if len(messages) == 1:
             member = await self.pool.take_clean(turn, profile, deadline)
             await self._send(member, turn)
@@ -164,41 +186,33 @@ class PooledBackend:
         return await self.pool.spawn_for(turn, profile, deadline)
 
     async def _continue(self, member: PooledProcess, turn: Turn) -> bool:
-        """Go on with the conversation ``member`` holds; False if it cannot."""
-        last = turn.messages[-1]
+        """Go on with the conversation ``member`` holds; False if it cannot (released)."""
         if member.pending:
-            results = _parked_results(member, last)
+            results = _parked_results(member, turn.messages[-1])
             if results is None or member.process.model != turn.model:
                 self.pool.release(member, Release.DISCARD)
                 return False
-            member.pending = frozenset()
-            member.gate.deliver(results)
-            member.process.turns += 1
-            self.pool.parked_hits += 1
+            self.pool.resume_parked(member, results)
             return True
         await self._send(member, turn)
-        self.pool.affinity_hits += 1
         return True
 
     async def _send(self, member: PooledProcess, turn: Turn) -> None:
-        try:
-            await member.process.set_model(turn.model)
-            await member.process.send_user_message(blocks(turn.messages[-1].content))
-        except WrapperError:
-            self.pool.release(member, Release.DISCARD)
-            raise
+        """Start ``turn`` on ``member`` (the pool releases it if that fails)."""
+        await self.pool.begin_turn(member, turn)
 
     def _release(
         self,
         member: PooledProcess,
         turn: Turn,
         profile: Profile,
-        reader: TurnReader,
+        reader: TurnReader | None,
         recorder: ReplyRecorder,
     ) -> None:
         end = recorder.end
         if (
-            not reader.done
+            reader is None
+            or not reader.done
             or end is None
             or (not reader.result_seen and end.stop_reason != "tool_use")
         ):

@@ -76,21 +76,22 @@ async def spawn(
         WrapperError: the process could not be started.
     """
     transcript: Path | None = None
+    process: CliProcess | None = None
     gate = ToolGate(refuse=profile.refuse_tool_calls)
-    if session is not None:
-        launch, send_last = await _session_launch(runtime, turn, session)
-    elif len(turn.messages) > 1:
-        resume, transcript = await anyio.to_thread.run_sync(
-            lambda: write_transcript(
-                runtime.config_path, runtime.cwd, turn.messages, model=turn.model
-            )
-        )
-        launch, send_last = {"resume": resume, "answer_last": True}, False
-    else:
-        launch, send_last = {}, True
-    options = build_options(runtime, profile, model=turn.model, gate=gate, **launch)
-    process = CliProcess(options, label=label)
     try:
+        if session is not None:
+            launch, send_last = await _session_launch(runtime, turn, session)
+        elif len(turn.messages) > 1:
+            resume, transcript = await anyio.to_thread.run_sync(
+                lambda: write_transcript(
+                    runtime.config_path, runtime.cwd, turn.messages, model=turn.model
+                )
+            )
+            launch, send_last = {"resume": resume, "answer_last": True}, False
+        else:
+            launch, send_last = {}, True
+        options = build_options(runtime, profile, model=turn.model, gate=gate, **launch)
+        process = CliProcess(options, label=label)
         with anyio.fail_after(deadline.remaining()):
             await process.start()
             if send_last:
@@ -99,7 +100,8 @@ async def spawn(
                 process.turns += 1
     except BaseException as exc:
         gate.close()
-        await process.stop()
+        if process is not None:
+            await process.stop()
         remove_file(transcript)
         if isinstance(exc, TimeoutError):
             raise deadline.expired_error() from None

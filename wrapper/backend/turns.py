@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import anyio
+from claude_agent_sdk.types import Message as SdkMessage
 
-from wrapper.backend.cli_process import CliProcess
 from wrapper.backend.profile import Profile
 from wrapper.backend.sdk_events import TurnReader
 from wrapper.errors import BackendTimeoutError
@@ -26,6 +26,19 @@ from wrapper.events import (
 )
 
 P = TypeVar("P")
+
+
+class MessageSource(Protocol):
+    """A process whose running turn is read (a CLI process, or a test's fake).
+
+    ``next_message`` raises a WrapperError when the turn fails: the CLI process
+    classifies its failures at the SDK boundary (``sdk_errors.sdk_failures``).
+    """
+
+    async def next_message(self) -> SdkMessage: ...
+
+
+S = TypeVar("S", bound=MessageSource)
 
 
 class Deadline:
@@ -119,13 +132,13 @@ class TurnEvents(Generic[P]):
 
 
 def read_turn(
-    process: CliProcess,
+    process: S,
     reader: TurnReader,
     deadline: Deadline,
     recorder: ReplyRecorder | None = None,
     *,
     before_end: Callable[[TurnEnd], Awaitable[None]] | None = None,
-) -> TurnEvents[CliProcess]:
+) -> TurnEvents[S]:
     """The events of the turn ``process`` is running, until ``reader`` says it is over.
 
     ``before_end`` runs before the turn's end is yielded (a session turn is made
@@ -137,7 +150,7 @@ def read_turn(
 
 
 async def _events(
-    process: CliProcess,
+    process: MessageSource,
     reader: TurnReader,
     deadline: Deadline,
     recorder: ReplyRecorder | None,

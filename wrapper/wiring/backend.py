@@ -9,7 +9,7 @@ import msgspec
 from wrapper.backend.admission import Admission
 from wrapper.backend.cold import ColdBackend
 from wrapper.backend.options import CliRuntime
-from wrapper.backend.pool import ProcessPool
+from wrapper.backend.pool import CliProcesses, ProcessPool
 from wrapper.backend.pool_view import NoPool, PoolView
 from wrapper.backend.pooled import PooledBackend
 from wrapper.backend.profile import Profile
@@ -57,7 +57,10 @@ async def open_core_backend(request: CoreRequest, stack: LifespanStack) -> CoreB
         )
         return CoreBackend(backend=cold, pool=NoPool(), admission=admission)
     pool = ProcessPool(
-        request.runtime, settings.pool, Profile(system_prompt=""), request.default_model
+        CliProcesses(request.runtime),
+        settings.pool,
+        Profile(system_prompt=""),
+        request.default_model,
     )
     pool.attach(stack.background)
     stack.push_async_callback(pool.close)

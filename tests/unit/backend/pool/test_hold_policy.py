@@ -1,4 +1,4 @@
-from wrapper.backend.hold_policy import WORTH_HOLDING_RATE, HoldPolicy
+from wrapper.backend.pool.hold_policy import WORTH_HOLDING_RATE, HoldPolicy
 
 
 def test_holds_until_the_traffic_shows_follow_ups_do_not_come() -> None:

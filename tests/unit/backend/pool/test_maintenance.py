@@ -1,0 +1,195 @@
+"""Housekeeping: spares (and the hold policy's say in them), expiry, recycling."""
+
+from __future__ import annotations
+
+import anyio
+import anyio.lowlevel
+import msgspec
+import pytest
+
+from tests.fakes.pool_process import FakeProcess
+from tests.unit.backend.pool.running import DEFAULT, OTHER, QUIET, deadline, running, turn
+from wrapper.backend.pool import PooledProcess, Release, State
+from wrapper.config import PoolSettings
+
+pytestmark = pytest.mark.anyio
+
+SPARE = msgspec.structs.replace(QUIET, spares_per_profile=1)
+
+
+def fake(member: PooledProcess) -> FakeProcess:
+    assert isinstance(member.process, FakeProcess)
+    return member.process
+
+
+def age(member: PooledProcess, seconds: float = 10_000.0) -> None:
+    member.since -= seconds
+
+
+async def test_the_default_profile_is_kept_warm_from_the_start() -> None:
+    async with running(msgspec.structs.replace(QUIET, min_warm=2)) as run:
+        await run.until(lambda: run.count(State.CLEAN) == 1)
+        await run.pool.maintenance.once()  # one more each maintenance interval
+        assert run.count(State.CLEAN) == 2
+        assert all(member.profile == DEFAULT for member in run.members)
+
+
+async def test_a_clean_take_starts_a_spare_in_the_background() -> None:
+    async with running(SPARE) as run:
+        await run.until(lambda: run.count(State.CLEAN) == 1)  # the default profile's
+        await run.clean(OTHER)
+        taken = await run.pool.take_clean(turn("hi"), OTHER, deadline())
+        await run.until(lambda: run.count(State.CLEAN) == 2)
+        assert sorted(m.profile.key for m in run.members if m.state is State.CLEAN) == sorted(
+            [DEFAULT.key, OTHER.key]
+        )
+        assert taken.state is State.BUSY
+
+
+async def test_while_holding_pays_a_spare_is_started_and_conversations_kept() -> None:
+    async with running(SPARE) as run:
+        await run.until(lambda: run.count(State.CLEAN) == 1)  # the default profile's
+        held = await run.held("conv-1", OTHER)
+        assert run.pool.members.holding.worth_holding
+        await run.pool.maintenance.top_up(OTHER)
+        assert held.state is State.HELD
+        assert [m.profile for m in run.members if m.state is State.CLEAN] == [DEFAULT, OTHER]
+        assert run.pool.stats()["spawned"] == 3
+
+
+async def test_while_holding_does_not_pay_the_held_process_used_last_becomes_the_spare() -> None:
+    async with running(SPARE) as run:
+        await run.until(lambda: run.count(State.CLEAN) == 1)  # the default profile's
+        older = await run.held("conv-1", OTHER)
+        newer = await run.held("conv-2", OTHER)
+        run.pool.members.holding.rate = 0.0
+        await run.pool.maintenance.top_up(OTHER)
+        assert newer.state is State.CLEAN
+        assert older.state is State.HELD
+        assert fake(newer).clears == 1
+        assert run.pool.stats()["spawned"] == 3
+
+
+async def test_at_the_cap_the_oldest_conversation_is_given_up_for_the_spare() -> None:
+    async with running(SPARE) as run:
+        await run.until(lambda: run.count(State.CLEAN) == 1)  # the default profile's
+        older = await run.held("conv-1", OTHER)
+        newer = await run.held("conv-2", OTHER)
+        assert run.pool.members.holding.worth_holding
+        await run.pool.maintenance.top_up(OTHER)
+        assert older.state is State.CLEAN
+        assert newer.state is State.HELD
+        assert run.pool.stats()["spawned"] == 3
+
+
+async def test_a_spare_never_evicts_or_touches_busy_or_parked_processes() -> None:
+    settings = msgspec.structs.replace(SPARE, max_processes=2)
+    async with running(settings) as run:
+        busy = await run.pool.take_clean(turn("x"), DEFAULT, deadline())
+        parked = await run.parked("conv-p", "toolu_1")
+        await run.pool.maintenance.top_up(DEFAULT)
+        assert run.states() == [State.BUSY, State.PARKED]
+        assert busy in run.members and parked in run.members
+
+
+async def test_an_idle_clean_process_expires_but_the_warm_minimum_stays() -> None:
+    async with running(msgspec.structs.replace(QUIET, min_warm=1)) as run:
+        await run.until(lambda: run.count(State.CLEAN) == 1)
+        warm = run.members[0]
+        other = await run.clean(OTHER)
+        extra = await run.clean()
+        for member in (warm, other, extra):
+            age(member)
+        age(warm, 20_000.0)
+        await run.pool.maintenance.once()
+        assert other not in run.members
+        # The warm minimum keeps the one used last; the other expires.
+        assert extra in run.members
+        assert warm not in run.members
+        assert fake(other).stopped and fake(warm).stopped
+
+
+async def test_a_parked_turn_expires() -> None:
+    async with running() as run:
+        parked = await run.parked("conv-p", "toolu_1")
+        await run.pool.maintenance.once()
+        assert parked in run.members
+        age(parked)
+        await run.pool.maintenance.once()
+        assert parked not in run.members
+        assert fake(parked).stopped
+
+
+async def test_a_held_conversation_expires_and_its_process_is_cleared() -> None:
+    async with running() as run:
+        held = await run.held("conv-1")
+        age(held)
+        await run.pool.maintenance.once()
+        await run.until(lambda: held.state is State.CLEAN)
+        assert held.digest is None
+        assert run.pool.take_affine("conv-1") is None
+
+
+async def test_a_held_session_expires_and_its_process_is_replaced() -> None:
+    async with running() as run:
+        held = await run.held("session:s:1")
+        held.link = object()  # type: ignore[assignment]
+        age(held)
+        await run.pool.maintenance.once()
+        assert held not in run.members
+        assert fake(held).stopped
+
+
+async def test_a_worn_clean_process_is_recycled() -> None:
+    settings: PoolSettings = msgspec.structs.replace(QUIET, max_rss_bytes=1000)
+    async with running(settings) as run:
+        clean = await run.clean()
+        await run.pool.maintenance.once()
+        assert clean in run.members
+        fake(clean).rss = 5000
+        await run.pool.maintenance.once()
+        assert clean not in run.members
+        assert fake(clean).stopped
+
+
+async def test_a_profile_not_used_for_a_while_gets_no_more_spares() -> None:
+    async with running(SPARE) as run:
+        await run.until(lambda: run.count(State.CLEAN) == 1)  # the default profile's
+        await run.pool.take_clean(turn("hi"), OTHER, deadline())
+        await run.pool.maintenance.once()
+        spare = next(m for m in run.members if m.state is State.CLEAN and m.profile == OTHER)
+        age(spare)
+        recent = run.pool.maintenance._recent
+        profile, model, used = recent[OTHER.key]
+        recent[OTHER.key] = (profile, model, used - 10_000.0)
+        await run.pool.maintenance.once()
+        assert spare not in run.members
+        assert OTHER.key not in recent
+        assert [m.profile for m in run.members if m.state is State.CLEAN] == [DEFAULT]
+
+
+async def test_two_top_ups_at_once_start_one_spare() -> None:
+    async with running(SPARE) as run:
+        await run.until(lambda: run.count(State.CLEAN) == 1)  # the default profile's
+        run.processes.pause("start")
+        async with anyio.create_task_group() as group:
+            group.start_soon(run.pool.maintenance.top_up, OTHER)
+            group.start_soon(run.pool.maintenance.top_up, OTHER)
+            await run.processes.reached("start")
+            for _ in range(5):
+                await anyio.lowlevel.checkpoint()
+            run.processes.resume("start")
+        assert len(run.processes.made) == 2
+        assert [m.profile for m in run.members] == [DEFAULT, OTHER]
+
+
+async def test_while_holding_does_not_pay_a_running_turns_process_becomes_the_spare() -> None:
+    async with running(SPARE) as run:
+        await run.until(lambda: run.count(State.CLEAN) == 1)  # the default profile's
+        run.pool.members.holding.rate = 0.0
+        busy = await run.answered(OTHER)
+        await run.pool.maintenance.top_up(OTHER)
+        assert len(run.processes.made) == 2  # nothing started
+        run.pool.release(busy, Release.HOLD, digest="conv-1")
+        await run.until(lambda: busy.state is State.CLEAN)
+        assert len(run.processes.made) == 2

@@ -1,0 +1,125 @@
+"""Room under the pool's cap: reserving it (evicting an idle process if needed),
+starting clean processes into it, and stopping processes.
+
+A global cap (``POOL_MAX_PROCESSES``) bounds live processes, counting the ones
+being started. Making room evicts idle processes — clean ones first, then the
+least recently used held or parked ones — never busy ones; a claim that finds
+none waits for a change and looks again, until its deadline (503
+``pool_exhausted``).
+"""
+
+from __future__ import annotations
+
+import anyio
+
+from wrapper.backend.pool.members import Members, PooledProcess, State
+from wrapper.backend.pool.processes import ProcessFactory
+from wrapper.config import PoolSettings
+from wrapper.backend.profile import Profile
+from wrapper.backend.spawn import remove_file
+from wrapper.backend.turns import Deadline
+
+_EVICTION_ORDER = {State.CLEAN: 0, State.HELD: 1, State.PARKED: 2}
+
+
+class Capacity:
+    """The cap on live processes, and the starting and stopping of processes."""
+
+    def __init__(self, members: Members, processes: ProcessFactory, settings: PoolSettings) -> None:
+        self.members = members
+        self.processes = processes
+        self.settings = settings
+
+    def has_room(self) -> bool:
+        return self.members.live() < self.settings.max_processes
+
+    def victim(self) -> PooledProcess | None:
+        """The idle process to evict first (clean, then least recently used held or parked)."""
+        candidates = [m for m in self.members.all if m.state in _EVICTION_ORDER]
+        if not candidates:
+            return None
+        return min(candidates, key=lambda m: (_EVICTION_ORDER[m.state], m.since))
+
+    def reserve(self) -> bool:
+        """Reserve room for one more process, evicting an idle one if needed.
+
+        True with the reservation counted in ``members.starting``: the caller must
+        start a process into it (:meth:`start` or the factory's ``spawn``) and
+        uncount it, whatever happens. False when every process is busy (the
+        caller waits for a change and looks again).
+
+        Raises:
+            BackendUnavailableError: the pool is closed.
+        """
+        members = self.members
+        members.check_open()
+        if not self.has_room():
+            victim = self.victim()
+            if victim is None:
+                return False
+            members.drop_held(victim)
+            self.retire(victim)
+        members.starting += 1
+        return True
+
+    async def start(self, profile: Profile, model: str, deadline: Deadline | None) -> PooledProcess:
+        """Start a clean process into a reservation (uncounted here, however it ends).
+
+        Raises:
+            BackendTimeoutError: the deadline passed while starting.
+            BackendUnavailableError: the pool closed.
+            Exception: the process did not start (the CLI's own error).
+        """
+        members = self.members
+        try:
+            members.check_open()
+            process, gate, _ = self.processes.clean(profile, model)
+            try:
+                if deadline is None:
+                    await process.start()
+                else:
+                    with anyio.fail_after(deadline.remaining()):
+                        await process.start()
+            except BaseException as exc:
+                gate.close()
+                with anyio.CancelScope(shield=True):
+                    await process.stop()
+                if isinstance(exc, TimeoutError) and deadline is not None:
+                    raise deadline.expired_error() from None
+                raise
+        finally:
+            members.starting -= 1
+            members.notify()
+        members.counters.spawned += 1
+        member = PooledProcess(process, gate, profile)
+        if members.closed:  # closed while it was starting
+            await self.stop(member)
+            members.check_open()
+        member.enter(State.CLEAN)
+        members.all.append(member)
+        members.notify()
+        return member
+
+    def retire(self, member: PooledProcess) -> None:
+        """Take ``member`` out of the pool and stop it in the background."""
+        self._take_out(member)
+        self.members.spawn_soon(self.stop, member)
+        self.members.notify()
+
+    async def discard(self, member: PooledProcess) -> None:
+        """Take ``member`` out of the pool and stop it."""
+        self._take_out(member)
+        self.members.notify()
+        await self.stop(member)
+
+    def _take_out(self, member: PooledProcess) -> None:
+        if member in self.members.all:
+            self.members.all.remove(member)
+            self.members.counters.discarded += 1
+
+    async def stop(self, member: PooledProcess) -> None:
+        with anyio.CancelScope(shield=True):
+            await member.process.stop()
+        member.gate.close()
+        remove_file(member.transcript)
+        self.members.notify()

@@ -1,0 +1,224 @@
+"""Claiming a process for a turn, and starting the turn on it.
+
+Every path from "a process became busy for a turn" to "it was released" is
+cancellation-safe: a claim given up (a disconnect, the deadline) while it waits
+for room, for a process being started or for a held one being cleared leaves
+what it waited for in the pool — a clean process started for it stays as a
+spare — and a turn given up before the CLI was told anything puts its process
+back as it was (clean, or holding its conversation) instead of replacing it.
+Once the CLI was told something the process is replaced: an abandoned turn is
+never trusted to leave it clean.
+"""
+
+from __future__ import annotations
+
+import anyio
+import anyio.lowlevel
+
+from wrapper.backend.content import blocks
+from wrapper.backend.pool.capacity import Capacity
+from wrapper.backend.pool.maintenance import Maintenance
+from wrapper.backend.pool.members import Members, PooledProcess, Release, State
+from wrapper.backend.pool.processes import ProcessFactory
+from wrapper.backend.pool.release import Releasing
+from wrapper.backend.profile import Profile
+from wrapper.backend.spawn import SessionStart
+from wrapper.backend.turns import Deadline
+from wrapper.events import ToolResultPart, Turn
+from wrapper.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class _Handoff:
+    """A clean process being started in the background for one claim."""
+
+    __slots__ = ("error", "member", "ready", "wanted")
+
+    def __init__(self) -> None:
+        self.ready = anyio.Event()
+        self.member: PooledProcess | None = None
+        self.error: Exception | None = None
+        self.wanted = True
+
+
+class Claims:
+    """Hands out processes for turns."""
+
+    def __init__(
+        self,
+        members: Members,
+        capacity: Capacity,
+        releasing: Releasing,
+        maintenance: Maintenance,
+        processes: ProcessFactory,
+    ) -> None:
+        self.members = members
+        self.capacity = capacity
+        self.releasing = releasing
+        self.maintenance = maintenance
+        self.processes = processes
+
+    def take_affine(self, digest: str) -> PooledProcess | None:
+        """The idle process holding (or parked in) conversation ``digest``, now busy."""
+        members = self.members
+        for member in members.all:
+            if member.digest == digest and member.state in (State.HELD, State.PARKED):
+                if member.state is State.HELD and member.link is None:
+                    members.holding.claimed()
+                return members.claim(member)
+        members.holding.missed(digest)
+        return None
+
+    async def take_clean(self, turn: Turn, profile: Profile, deadline: Deadline) -> PooledProcess:
+        """A process of ``profile`` with an empty conversation, now busy.
+
+        Prefers the most recently used clean one; else has the least recently used
+        held one of the profile cleared; else starts one (making room if needed).
+
+        Raises:
+            BackendUnavailableError: no process freed up before the deadline (503).
+            BackendTimeoutError: the deadline passed while one was starting.
+        """
+        self.maintenance.note_use(profile, turn.model)
+        try:
+            return await self._clean(profile, turn.model, deadline)
+        except anyio.get_cancelled_exc_class():
+            self.members.counters.abandoned_untold += 1
+            raise
+
+    async def _clean(self, profile: Profile, model: str, deadline: Deadline) -> PooledProcess:
+        members = self.members
+        clearing: PooledProcess | None = None
+        while True:
+            members.check_open()
+            member = members.pick(profile, State.CLEAN, newest=True)
+            if member is not None:
+                log.debug("pool.take_clean", pid=member.process.pid)
+                if member is not clearing:  # a spare was used up: make another
+                    members.spawn_soon(self.maintenance.top_up, profile)
+                return members.claim(member)
+            if (
+                clearing is not None
+                and clearing.state is State.RESETTING
+                and clearing in members.all
+            ):
+                await members.changed(deadline)
+                continue
+            clearing = members.pick(profile, State.HELD, pinned=False)
+            if clearing is not None:
+                members.drop_held(clearing)
+                self.releasing.reset_soon(clearing)
+                continue
+            if self.capacity.reserve():
+                return await self._started(profile, model, deadline)
+            await members.changed(deadline)
+
+    async def _started(self, profile: Profile, model: str, deadline: Deadline) -> PooledProcess:
+        """A clean process started into a reservation, now busy.
+
+        It is started in the background: if this claim is given up meanwhile, the
+        process still joins the pool, as a spare.
+        """
+        handoff = _Handoff()
+        if not self.members.spawn_soon(self._start_for, handoff, profile, model, deadline):
+            self.members.starting -= 1
+            raise self.members.shutting_down()
+        try:
+            await handoff.ready.wait()
+        except BaseException:
+            handoff.wanted = False
+            if handoff.member is not None:
+                self.releasing.give_back(handoff.member)
+            raise
+        if handoff.member is None:
+            raise handoff.error or self.members.shutting_down()
+        return handoff.member
+
+    async def _start_for(
+        self, handoff: _Handoff, profile: Profile, model: str, deadline: Deadline
+    ) -> None:
+        try:
+            member = await self.capacity.start(profile, model, deadline)
+            if handoff.wanted:
+                handoff.member = self.members.claim(member)
+        except Exception as exc:  # noqa: BLE001 - raised by the claim that waits for it
+            handoff.error = exc
+            if not handoff.wanted:
+                log.warning("pool.spare_failed", profile=profile.key, error=type(exc).__name__)
+        finally:
+            handoff.ready.set()
+
+    async def spawn_for(
+        self,
+        turn: Turn,
+        profile: Profile,
+        deadline: Deadline,
+        session: SessionStart | None = None,
+    ) -> PooledProcess:
+        """A new process started on ``turn``'s whole conversation (transcript resume),
+        or on a client session's turn (pinned to that session), now busy.
+
+        The turn is already running when this returns.
+        """
+        members = self.members
+        if session is None:
+            self.maintenance.note_use(profile, turn.model)
+        try:
+            while not self.capacity.reserve():
+                await members.changed(deadline)
+        except anyio.get_cancelled_exc_class():
+            members.counters.abandoned_untold += 1
+            raise
+        try:
+            process, gate, transcript = await self.processes.spawn(turn, profile, deadline, session)
+        finally:
+            members.starting -= 1
+            members.notify()
+        members.counters.spawned += 1
+        member = PooledProcess(process, gate, profile)
+        member.transcript = transcript
+        member.link = session.link if session is not None else None
+        if members.closed:  # closed while it was starting
+            await self.capacity.stop(member)
+            raise members.shutting_down()
+        member.claimed_from = State.BUSY
+        member.enter(State.BUSY)
+        members.all.append(member)
+        members.notify()
+        return member
+
+    async def begin_turn(self, member: PooledProcess, turn: Turn) -> None:
+        """Send ``turn``'s last message to ``member`` (claimed clean or holding the
+        conversation before it); the turn is running when this returns.
+
+        However this fails or is cancelled, ``member`` is released: put back as it
+        was when the CLI was told nothing yet, else replaced.
+        """
+        process = member.process
+        told = False
+        try:
+            await anyio.lowlevel.checkpoint_if_cancelled()
+            content = blocks(turn.messages[-1].content)
+            if process.model != turn.model:
+                told = True
+                await process.set_model(turn.model)
+            told = True
+            await process.send_user_message(content)
+        except BaseException as exc:
+            if told:
+                self.releasing.release(member, Release.DISCARD)
+            else:
+                self.releasing.give_back(member)
+                if isinstance(exc, anyio.get_cancelled_exc_class()):
+                    self.members.counters.abandoned_untold += 1
+            raise
+        if member.claimed_from is State.HELD:
+            self.members.counters.affinity_hits += 1
+
+    def resume_parked(self, member: PooledProcess, results: list[ToolResultPart]) -> None:
+        """Hand the client's tool results to ``member``'s parked turn, which goes on."""
+        member.pending = frozenset()
+        member.gate.deliver(results)
+        member.process.turns += 1
+        self.members.counters.parked_hits += 1

@@ -1,0 +1,158 @@
+"""The pool's housekeeping: spares, expiry and recycling, once a maintenance interval.
+
+* Each profile in recent use keeps a clean spare (the default profile at least
+  ``POOL_MIN_WARM``). While held conversations are rarely claimed
+  (``hold_policy.py``) a spare is made by clearing the held process used last
+  rather than starting another — or, while a turn of the profile runs, from the
+  process that turn releases: a process that works often stays warm, one that
+  idles between turns wakes up costlier. Two top-ups at once start one spare.
+* Held conversations expire after ``POOL_AFFINITY_TTL_SECONDS`` (their process
+  is cleared; a session's is replaced), parked turns after
+  ``POOL_TOOL_PARK_SECONDS``, idle clean processes after
+  ``POOL_IDLE_TIMEOUT_SECONDS`` (but the warm minimum), and worn clean processes
+  are replaced.
+"""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+
+from wrapper.backend.pool.capacity import Capacity
+from wrapper.backend.pool.members import Members, PooledProcess, State
+from wrapper.backend.pool.release import Releasing
+from wrapper.config import PoolSettings
+from wrapper.backend.profile import Profile
+from wrapper.errors import BackendUnavailableError
+from wrapper.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class Maintenance:
+    """Spares, expiry and recycling."""
+
+    def __init__(
+        self,
+        members: Members,
+        capacity: Capacity,
+        releasing: Releasing,
+        settings: PoolSettings,
+        *,
+        default_profile: Profile,
+        default_model: str,
+    ) -> None:
+        self.members = members
+        self.capacity = capacity
+        self.releasing = releasing
+        self.settings = settings
+        self.default_profile = default_profile
+        self.default_model = default_model
+        self._recent: dict[str, tuple[Profile, str, float]] = {}
+        # Spares being started, per profile key (so that two top-ups start one).
+        self._starting: dict[str, int] = {}
+
+    def note_use(self, profile: Profile, model: str) -> None:
+        """A turn of ``profile`` came in: keep a spare for it for a while."""
+        self._recent[profile.key] = (profile, model, time.monotonic())
+
+    async def top_up(self, profile: Profile) -> None:
+        """Keep a clean spare for ``profile``: start one if there is free room and
+        holding conversations pays, else clear one of the profile's held
+        conversations (never evicts another profile's process, never touches busy
+        or parked ones)."""
+        members = self.members
+        want = self.settings.spares_per_profile
+        if profile == self.default_profile:
+            want = max(want, self.settings.min_warm)
+        have = self._starting.get(profile.key, 0) + sum(
+            1
+            for m in members.all
+            if m.profile == profile and m.state in (State.CLEAN, State.RESETTING)
+        )
+        if have >= want or members.closed:
+            return
+        at_cap = not self.capacity.has_room()
+        if at_cap or not members.holding.worth_holding:
+            # Holding pays: give up the oldest conversation. It does not: clear the
+            # process used last, so that the same few processes do the work.
+            newest = not members.holding.worth_holding
+            held = members.pick(profile, State.HELD, pinned=False, newest=newest)
+            if held is not None:
+                members.drop_held(held)
+                held.enter(State.RESETTING)
+                await self.releasing.reset(held)
+                return
+            if at_cap or (newest and self._busy(profile)):
+                # A turn of the profile is running: its process becomes the spare
+                # once it is released (see held()).
+                return
+        recent = self._recent.get(profile.key)
+        model = recent[1] if recent else self.default_model
+        members.starting += 1
+        self._starting[profile.key] = self._starting.get(profile.key, 0) + 1
+        try:
+            await self.capacity.start(profile, model, None)
+        except BackendUnavailableError:
+            return
+        except Exception:  # noqa: BLE001 - a failed spare is logged and retried later
+            log.warning("pool.spare_failed", profile=profile.key)
+        finally:
+            self._starting[profile.key] -= 1
+
+    def held(self, member: PooledProcess) -> None:
+        """``member`` now holds its conversation: while holding does not pay, it may be
+        the spare its profile lacks."""
+        if not self.members.holding.worth_holding:
+            self.members.spawn_soon(self.top_up, member.profile)
+
+    def _busy(self, profile: Profile) -> bool:
+        return any(
+            m.profile == profile and m.state is State.BUSY and m.link is None
+            for m in self.members.all
+        )
+
+    async def run(self) -> None:
+        """Housekeeping until the pool closes (in the pool's background group)."""
+        while not self.members.closed:
+            try:
+                await self.once()
+            except Exception:
+                log.exception("pool.maintenance_failed")
+            await anyio.sleep(self.settings.maintenance_interval_s)
+
+    async def once(self) -> None:
+        now = time.monotonic()
+        settings = self.settings
+        for member in list(self.members.all):
+            idle = now - member.since
+            if member.state is State.PARKED and idle > settings.park_timeout_s:
+                await self.capacity.discard(member)
+            elif member.state is State.HELD and idle > settings.affinity_ttl_s:
+                if member.link is not None:
+                    await self.capacity.discard(member)
+                    continue
+                self.members.drop_held(member)
+                self.releasing.reset_soon(member)
+            elif member.state is State.CLEAN and (
+                self.releasing.worn(member)
+                or (idle > settings.idle_timeout_s and not self._keep(member))
+            ):
+                await self.capacity.discard(member)
+        for key, (profile, _, used) in list(self._recent.items()):
+            if now - used > settings.idle_timeout_s and profile != self.default_profile:
+                del self._recent[key]
+                continue
+            await self.top_up(profile)
+        await self.top_up(self.default_profile)
+
+    def _keep(self, member: PooledProcess) -> bool:
+        """Whether an idle clean process is one of the default profile's warm minimum."""
+        if member.profile != self.default_profile:
+            return False
+        clean = [
+            m for m in self.members.all if m.profile == member.profile and m.state is State.CLEAN
+        ]
+        clean.sort(key=lambda m: m.since, reverse=True)
+        return member in clean[: self.settings.min_warm]

@@ -1,0 +1,128 @@
+"""The pool as one object: its parts assembled, its lifecycle and its figures."""
+
+from __future__ import annotations
+
+import anyio
+import anyio.abc
+
+from wrapper.backend.pool.capacity import Capacity
+from wrapper.backend.pool.claims import Claims
+from wrapper.backend.pool.maintenance import Maintenance
+from wrapper.backend.pool.members import Members, PooledProcess, Release, State
+from wrapper.backend.pool.processes import ProcessFactory
+from wrapper.backend.pool.release import Releasing
+from wrapper.config import PoolSettings
+from wrapper.backend.profile import Profile
+from wrapper.backend.spawn import SessionStart
+from wrapper.backend.turns import Deadline
+from wrapper.events import ToolResultPart, Turn
+
+
+class ProcessPool:
+    """Warm CLI processes (see the package docstring).
+
+    ``factory`` makes them: :class:`CliProcesses` for the real ``claude`` CLI, a fake
+    in the unit tests.
+    """
+
+    def __init__(
+        self,
+        factory: ProcessFactory,
+        settings: PoolSettings,
+        default_profile: Profile,
+        default_model: str,
+    ) -> None:
+        self.settings = settings
+        self.members = Members()
+        self.capacity = Capacity(self.members, factory, settings)
+        self.releasing = Releasing(self.members, self.capacity, settings)
+        self.maintenance = Maintenance(
+            self.members,
+            self.capacity,
+            self.releasing,
+            settings,
+            default_profile=default_profile,
+            default_model=default_model,
+        )
+        self.releasing.on_held = self.maintenance.held
+        self.claims = Claims(self.members, self.capacity, self.releasing, self.maintenance, factory)
+
+    @property
+    def enabled(self) -> bool:
+        """A pool is on (see :class:`~wrapper.backend.pool_view.PoolView`)."""
+        return True
+
+    @property
+    def closed(self) -> bool:
+        return self.members.closed
+
+    def attach(self, background: anyio.abc.TaskGroup) -> None:
+        """Run the pool's housekeeping in ``background`` (the app's lifespan group)."""
+        self.members.group = background
+        background.start_soon(self.maintenance.run)
+
+    async def close(self) -> None:
+        """Stop every process (at shutdown); no process is started after this."""
+        members = self.members
+        members.closed = True
+        members.group = None
+        with anyio.CancelScope(shield=True):
+            stopping, members.all = members.all, []
+            async with anyio.create_task_group() as stopper:
+                for member in stopping:
+                    stopper.start_soon(self.capacity.stop, member)
+        members.notify()
+
+    def stats(self) -> dict[str, int]:
+        counts = {state.value: 0 for state in State}
+        for member in self.members.all:
+            counts[member.state.value] += 1
+        counters = self.members.counters
+        counts["starting"] += self.members.starting
+        counts["total"] = len(self.members.all) + self.members.starting
+        counts["spawned"] = counters.spawned
+        counts["affinity_hits"] = counters.affinity_hits
+        counts["parked_hits"] = counters.parked_hits
+        counts["discarded"] = counters.discarded
+        counts["abandoned_untold"] = counters.abandoned_untold
+        counts["hold_claim_rate_pct"] = round(self.members.holding.rate * 100)
+        return counts
+
+    def pids(self) -> list[int]:
+        return [m.process.pid for m in self.members.all if m.process.pid is not None]
+
+    def take_affine(self, digest: str) -> PooledProcess | None:
+        """The idle process holding (or parked in) conversation ``digest``, now busy."""
+        return self.claims.take_affine(digest)
+
+    async def take_clean(self, turn: Turn, profile: Profile, deadline: Deadline) -> PooledProcess:
+        """A process of ``profile`` with an empty conversation, now busy."""
+        return await self.claims.take_clean(turn, profile, deadline)
+
+    async def spawn_for(
+        self,
+        turn: Turn,
+        profile: Profile,
+        deadline: Deadline,
+        session: SessionStart | None = None,
+    ) -> PooledProcess:
+        """A new process already running ``turn`` (resumed, or on a client session)."""
+        return await self.claims.spawn_for(turn, profile, deadline, session)
+
+    async def begin_turn(self, member: PooledProcess, turn: Turn) -> None:
+        """Send ``turn``'s last message to a claimed process (released if that fails)."""
+        await self.claims.begin_turn(member, turn)
+
+    def resume_parked(self, member: PooledProcess, results: list[ToolResultPart]) -> None:
+        """Hand the client's tool results to a parked turn, which goes on."""
+        self.claims.resume_parked(member, results)
+
+    def release(
+        self,
+        member: PooledProcess,
+        how: Release,
+        digest: str | None = None,
+        pending: frozenset[str] = frozenset(),
+    ) -> None:
+        """Give a process back after its turn; never blocks the caller."""
+        self.releasing.release(member, how, digest, pending)
