@@ -336,12 +336,20 @@ async def _send_json(
 async def _run_watched(
     handler: Callable[[Request], Awaitable[Response]], request: Request, receive: Receive
 ) -> Response | None:
-    """Run ``handler``; if the client disconnects first, cancel it and return None."""
+    """Run ``handler``; if the client disconnects first, cancel it and return None.
+
+    A disconnect that arrives as the handler returns still counts: the watcher has
+    consumed the only ``http.disconnect`` the server sends, so a stream started now
+    would never learn that its client is gone.
+    """
     result: Response | None = None
+    disconnected = False
 
     async def watch(group: anyio.abc.TaskGroup) -> None:
+        nonlocal disconnected
         while (await receive())["type"] != "http.disconnect":
             pass
+        disconnected = True
         group.cancel_scope.cancel()
 
     try:
@@ -353,4 +361,4 @@ async def _run_watched(
                 group.cancel_scope.cancel()
     except BaseExceptionGroup as errors:
         raise first_error(errors) from None
-    return result
+    return None if disconnected else result

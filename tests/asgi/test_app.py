@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import anyio
 import pytest
 
 from tests.asgi.driver import (
@@ -17,8 +18,10 @@ from tests.asgi.driver import (
 )
 from tests.fakes.backend import FakeBackend, text_events
 from wrapper.api.context import AppContext
-from wrapper.app import App
+from wrapper.app import App, _run_watched
 from wrapper.config import ConfigError, Settings
+from wrapper.http.request import Request
+from wrapper.http.responses import JSONResponse, Response
 from wrapper.wiring.lifespan import LifespanStack
 
 pytestmark = pytest.mark.anyio
@@ -381,3 +384,20 @@ async def test_no_cors_when_origins_are_empty() -> None:
     async with started(app):
         exchange = await Exchange("GET", "/health", headers=[("origin", "https://x")]).run(app)
     assert not any(name.startswith("access-control-") for name in exchange.headers)
+
+
+async def test_a_disconnect_as_the_handler_returns_still_counts() -> None:
+    """The watcher took the only http.disconnect: the response must not be started."""
+    woke = anyio.Event()
+
+    async def receive() -> dict[str, Any]:
+        woke.set()  # the handler wakes in the same instant the client leaves
+        return {"type": "http.disconnect"}
+
+    async def handler(request: Request) -> Response:
+        await woke.wait()
+        return JSONResponse(b"{}")
+
+    scope = {"type": "http", "method": "GET", "path": "/x", "headers": [], "query_string": b""}
+    request = Request(scope, receive, "req_test")
+    assert await _run_watched(handler, request, receive) is None

@@ -34,7 +34,6 @@ from wrapper.backend.session_link import SessionLeaser, SessionLink, TurnLease, 
 from wrapper.backend.spawn import SessionStart, committing
 from wrapper.backend.tool_gate import representable
 from wrapper.backend.turns import Deadline, ReplyRecorder, read_turn, reader_for
-from wrapper.errors import WrapperError
 from wrapper.events import AgentEvent, Message, ToolResultPart, Turn
 
 

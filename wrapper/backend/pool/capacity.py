@@ -14,10 +14,10 @@ import anyio
 
 from wrapper.backend.pool.members import Members, PooledProcess, State
 from wrapper.backend.pool.processes import ProcessFactory
-from wrapper.config import PoolSettings
 from wrapper.backend.profile import Profile
 from wrapper.backend.spawn import remove_file
 from wrapper.backend.turns import Deadline
+from wrapper.config import PoolSettings
 
 _EVICTION_ORDER = {State.CLEAN: 0, State.HELD: 1, State.PARKED: 2}
 

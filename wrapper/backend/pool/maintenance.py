@@ -22,8 +22,8 @@ import anyio
 from wrapper.backend.pool.capacity import Capacity
 from wrapper.backend.pool.members import Members, PooledProcess, State
 from wrapper.backend.pool.release import Releasing
-from wrapper.config import PoolSettings
 from wrapper.backend.profile import Profile
+from wrapper.config import PoolSettings
 from wrapper.errors import BackendUnavailableError
 from wrapper.logging import get_logger
 

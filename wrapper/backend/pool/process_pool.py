@@ -11,10 +11,10 @@ from wrapper.backend.pool.maintenance import Maintenance
 from wrapper.backend.pool.members import Members, PooledProcess, Release, State
 from wrapper.backend.pool.processes import ProcessFactory
 from wrapper.backend.pool.release import Releasing
-from wrapper.config import PoolSettings
 from wrapper.backend.profile import Profile
 from wrapper.backend.spawn import SessionStart
 from wrapper.backend.turns import Deadline
+from wrapper.config import PoolSettings
 from wrapper.events import ToolResultPart, Turn
 
 

@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 from wrapper.backend.pool.capacity import Capacity
 from wrapper.backend.pool.members import Members, PooledProcess, Release, State
-from wrapper.config import PoolSettings
 from wrapper.backend.spawn import remove_file
+from wrapper.config import PoolSettings
 from wrapper.logging import get_logger
 
 log = get_logger(__name__)

@@ -11,9 +11,9 @@ import anyio.lowlevel
 
 from tests.fakes.pool_process import FakeProcess, FakeProcesses
 from wrapper.backend.pool import PooledProcess, ProcessPool, Release, State
-from wrapper.config import PoolSettings
 from wrapper.backend.profile import Profile
 from wrapper.backend.turns import Deadline
+from wrapper.config import PoolSettings
 from wrapper.events import Message, TextPart, Turn
 
 DEFAULT = Profile(system_prompt="")
