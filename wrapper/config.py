@@ -140,6 +140,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     enable_server_tools: bool = False
     load_filesystem_settings: bool = False
     trusted_proxies: tuple[str, ...] = ()
+    cli_env_passthrough: tuple[str, ...] = ()
     deep_health_cache_s: float = 30.0
     max_turn_cpu_s: float = 120.0
     pool: PoolSettings = PoolSettings()
@@ -365,6 +366,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("WRAPPER_CIRCUIT_BREAKER_MIN_REQUESTS", "breaker.min_requests", _parse_positive_int),
     ("WRAPPER_CIRCUIT_BREAKER_OPEN_SECONDS", "breaker.open_s", _parse_positive_float),
     ("MAX_TURN_CPU_SECONDS", "max_turn_cpu_s", _parse_non_negative_float),
+    ("CLI_ENV_PASSTHROUGH", "cli_env_passthrough", _parse_csv),
 )
 
 # Variables read by the server that are not Settings fields: they are passed to the
