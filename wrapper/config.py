@@ -123,12 +123,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every setting of the server. Built by :func:`load_settings`."""
 
     port: int = 8000
-    host: str = "0.0.0.0"  # noqa: S104 - the documented default bind of the existing wrapper
+    # Unset: every interface with API_KEY, loopback only without (see bind_host).
+    host: str | None = None
     max_timeout_ms: int = 600_000
     max_request_size: int = 10 * _MIB
     claude_cwd: str | None = None
     api_key: str | None = None
-    cors_origins: tuple[str, ...] = ("*",)
+    # Unset: any origin with API_KEY, none without (see cors_allowed).
+    cors_origins: tuple[str, ...] | None = None
+    allowed_hosts: tuple[str, ...] | None = None
     data_dir: str = "data"
     log_format: str = "auto"
     log_level: str = "info"
@@ -140,6 +143,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     enable_server_tools: bool = False
     load_filesystem_settings: bool = False
     trusted_proxies: tuple[str, ...] = ()
+    cli_env_passthrough: tuple[str, ...] = ()
     deep_health_cache_s: float = 30.0
     max_turn_cpu_s: float = 120.0
     pool: PoolSettings = PoolSettings()
@@ -153,6 +157,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     upstream: UpstreamSettings = UpstreamSettings()
     environ: dict[str, str] = msgspec.field(default_factory=dict)
     """The process environment when the settings were read: the one place it is read."""
+
+    @property
+    def bind_host(self) -> str:
+        """``CLAUDE_WRAPPER_HOST``, else every interface with a key and loopback without one."""
+        if self.host is not None:
+            return self.host
+        return "0.0.0.0" if self.api_key is not None else "127.0.0.1"  # noqa: S104
+
+    @property
+    def cors_allowed(self) -> tuple[str, ...]:
+        """``CORS_ORIGINS``, else any origin with a key and none without one."""
+        if self.cors_origins is not None:
+            return self.cors_origins
+        return ("*",) if self.api_key is not None else ()
 
     @property
     def max_timeout_s(self) -> float:
@@ -300,13 +318,14 @@ def _parse_megabytes(raw: str) -> int:
 # (environment variable, Settings field or "group.field", parser), in documentation order.
 _SPEC: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("PORT", "port", _parse_port),
-    ("CLAUDE_WRAPPER_HOST", "host", lambda raw: raw.strip() or "0.0.0.0"),  # noqa: S104
+    ("CLAUDE_WRAPPER_HOST", "host", _parse_text),
     ("MAX_TIMEOUT", "max_timeout_ms", _parse_positive_int),
     ("MAX_REQUEST_SIZE", "max_request_size", _parse_positive_int),
     ("CLAUDE_CWD", "claude_cwd", _parse_directory),
     ("API_KEY", "api_key", _parse_text),
     ("DEFAULT_MODEL", "models.default_model", _parse_text),
     ("CORS_ORIGINS", "cors_origins", _parse_origins),
+    ("ALLOWED_HOSTS", "allowed_hosts", _parse_csv),
     ("CLAUDE_MODELS_OVERRIDE", "models.override", _parse_csv),
     ("DATA_DIR", "data_dir", lambda raw: raw.strip() or "data"),
     ("LOG_FORMAT", "log_format", _parse_choice("auto", "json", "console")),
@@ -365,6 +384,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("WRAPPER_CIRCUIT_BREAKER_MIN_REQUESTS", "breaker.min_requests", _parse_positive_int),
     ("WRAPPER_CIRCUIT_BREAKER_OPEN_SECONDS", "breaker.open_s", _parse_positive_float),
     ("MAX_TURN_CPU_SECONDS", "max_turn_cpu_s", _parse_non_negative_float),
+    ("CLI_ENV_PASSTHROUGH", "cli_env_passthrough", _parse_csv),
 )
 
 # Variables read by the server that are not Settings fields: they are passed to the

@@ -137,6 +137,14 @@ class PayloadTooLargeError(WrapperError):
     code = "request_too_large"
 
 
+class UnsupportedMediaTypeError(WrapperError):
+    """The body is not in a media type the route accepts (415)."""
+
+    status = 415
+    kind = ErrorKind.INVALID_REQUEST
+    code = "unsupported_media_type"
+
+
 class RateLimitedError(WrapperError):
     """This server's own limits refused the request (429, with ``Retry-After``)."""
 

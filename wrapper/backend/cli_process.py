@@ -29,6 +29,7 @@ from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient, ResultMessage
 from claude_agent_sdk._internal.message_parser import parse_message
 from claude_agent_sdk.types import Message as SdkMessage
 
+from wrapper.backend.prompt_file import system_prompt_file
 from wrapper.backend.sdk_errors import ProcessEndedError, sdk_failures
 from wrapper.errors import WrapperError
 from wrapper.logging import get_logger
@@ -82,7 +83,7 @@ class CliProcess:
         Raises:
             WrapperError: the CLI could not be started (classified, and logged).
         """
-        with sdk_failures(self, "start"):
+        with sdk_failures(self, "start"), system_prompt_file(self.options):
             await self._client.connect()
         self.alive = True
         self.pid = getattr(self._os_process(), "pid", None)

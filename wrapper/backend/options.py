@@ -23,6 +23,7 @@ import msgspec
 from claude_agent_sdk import ClaudeAgentOptions, HookContext, HookInput, HookMatcher
 from claude_agent_sdk.types import SyncHookJSONOutput
 
+from wrapper.backend.cli_environment import launched
 from wrapper.backend.profile import SERVER_TOOLS, Profile
 from wrapper.backend.tool_gate import ToolGate, client_tool_server
 from wrapper.events import ThinkingConfig
@@ -70,8 +71,8 @@ _API_KEY_ENV: dict[str, str] = {"CLAUDE_CODE_ATTRIBUTION_HEADER": "0"}
 _BARE = "CLAUDE_CODE_SIMPLE"
 
 # Variables of this server that must never reach the CLI (the model could read them
-# through a shell tool). The SDK merges over the inherited environment, so they are
-# blanked rather than removed.
+# through a shell tool). Without the launcher (backend/cli_environment.py) the SDK
+# merges over the inherited environment, so they are blanked rather than removed.
 _MASKED = ("API_KEY",)
 
 
@@ -83,11 +84,18 @@ class CliRuntime(msgspec.Struct, frozen=True, kw_only=True):
     auth_env: dict[str, str] = {}
     load_filesystem_settings: bool = False
     extra_env: dict[str, str] = {}
+    # The allow-listed host variables, and the launcher that keeps the CLI to them
+    # (with the real CLI it runs); without a launcher the CLI inherits everything.
+    host_env: dict[str, str] = {}
+    launcher: str | None = None
+    cli: str | None = None
 
     def env(self) -> dict[str, str]:
-        """The environment overrides for a CLI process."""
-        env = dict(_FIXED_ENV)
-        env.update(dict.fromkeys(_MASKED, ""))
+        """The environment of a CLI process (over the inherited one without a launcher)."""
+        env = dict(self.host_env)
+        env.update(_FIXED_ENV)
+        if self.launcher is None:
+            env.update(dict.fromkeys(_MASKED, ""))
         if not self.load_filesystem_settings:
             env.update(_ISOLATED_ENV)
         env[_BARE] = "1" if self.bare_mode else ""
@@ -183,7 +191,10 @@ def build_options(
         env["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] = str(profile.max_output_tokens)
     if resume is not None and answer_last:
         env["CLAUDE_CODE_RESUME_INTERRUPTED_TURN"] = "1"
+    if runtime.launcher is not None and runtime.cli is not None:
+        env = launched(env, runtime.cli)
     return ClaudeAgentOptions(
+        cli_path=runtime.launcher if runtime.cli is not None else None,
         system_prompt=profile.system_prompt,
         tools=list(SERVER_TOOLS) if profile.server_tools else [],
         # No settings, CLAUDE.md, hooks, skills or plugins of the server's HOME or cwd;

@@ -73,7 +73,7 @@ class Banner:
         else:
             key_line = self._style("32", "set: clients send it as a Bearer token or x-api-key")
         listening = ""
-        if settings.host in _EVERY_INTERFACE:
+        if settings.bind_host in _EVERY_INTERFACE:
             listening = self._style("2", f"  (listening on every interface, port {settings.port})")
         rows = [
             ("Landing page", self._style("1;4", f"{url}/") + listening),

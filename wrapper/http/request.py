@@ -2,12 +2,14 @@
 
 The body limit counts the bytes actually received, so a chunked upload (no
 ``Content-Length``) cannot slip past it. Decoding errors are classified here,
-once: malformed JSON and schema violations both become
-:class:`~wrapper.errors.InvalidRequestError`, keeping msgspec's ``$.path``.
+once: malformed JSON, JSON nested deeper than :data:`MAX_JSON_DEPTH` and schema
+violations all become :class:`~wrapper.errors.InvalidRequestError`, keeping
+msgspec's ``$.path``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TypeVar
 from urllib.parse import parse_qsl
@@ -18,6 +20,14 @@ from wrapper.errors import InvalidRequestError, PayloadTooLargeError
 from wrapper.http.asgi_types import Receive, Scope
 
 T = TypeVar("T")
+
+# Deeper JSON is refused before decoding: msgspec (and any code that walks the
+# decoded value) recurses once per level, and no API body needs this many.
+MAX_JSON_DEPTH = 100
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+_SQUARE = bytes.maketrans(b"{}", b"[]")
 
 
 class ClientDisconnectedError(Exception):
@@ -95,8 +105,12 @@ def decode_json(raw: bytes, decoder: msgspec.json.Decoder[T]) -> T:
     """
     if not raw.strip():
         raise InvalidRequestError("The request body is empty; send a JSON object.")
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise InvalidRequestError(_too_deep_message())
     try:
         return decoder.decode(raw)
+    except RecursionError:
+        raise InvalidRequestError(_too_deep_message()) from None
     except msgspec.ValidationError as exc:
         message = str(exc)
         raise InvalidRequestError(
@@ -104,6 +118,27 @@ def decode_json(raw: bytes, decoder: msgspec.json.Decoder[T]) -> T:
         ) from None
     except msgspec.DecodeError as exc:
         raise InvalidRequestError(f"The request body is not valid JSON: {exc}") from None
+
+
+def json_depth(raw: bytes, *, cap: int = MAX_JSON_DEPTH + 1) -> int:
+    """How deeply arrays and objects nest in ``raw``, counted up to ``cap``.
+
+    Brackets inside strings are ignored. Each pass removes the innermost pairs, so the
+    work is ``depth`` scans at C speed. Exact for valid JSON; for invalid JSON only a
+    bound (the decoder rejects it anyway).
+    """
+    if raw.count(b"[") + raw.count(b"{") < cap:
+        return 0
+    brackets = _JSON_STRING.sub(b"", raw).translate(_SQUARE, _NOT_BRACKETS)
+    depth = 0
+    while depth < cap and b"[]" in brackets:
+        brackets = brackets.replace(b"[]", b"")
+        depth += 1
+    return depth
+
+
+def _too_deep_message() -> str:
+    return f"The request body nests JSON deeper than {MAX_JSON_DEPTH} levels."
 
 
 def _param_from_message(message: str) -> str | None:

@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from wrapper.schemas.fields import ModelName
+
 # --------------------------------------------------------------------------------------
 # Request: content blocks
 
@@ -340,7 +342,7 @@ class MessagesRequest(msgspec.Struct, frozen=True, kw_only=True):
     """``POST /v1/messages``. ``model`` and ``max_tokens`` are optional here (see docs)."""
 
     messages: list[InputMessage]
-    model: str | None = None
+    model: ModelName | None = None
     max_tokens: int | None = None
     system: str | list[TextBlock] | None = None
     stop_sequences: list[str] | None = None
@@ -377,7 +379,7 @@ class CountTokensRequest(msgspec.Struct, frozen=True, kw_only=True):
     """``POST /v1/messages/count_tokens``."""
 
     messages: list[InputMessage]
-    model: str | None = None
+    model: ModelName | None = None
     system: str | list[TextBlock] | None = None
     tools: list[Tool] | None = None
     tool_choice: ToolChoice | None = None

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from wrapper.errors import InvalidRequestError
+from wrapper.schemas.fields import ModelName
 
 # --------------------------------------------------------------------------------------
 # Content parts
@@ -238,7 +239,7 @@ TopP = Annotated[float, msgspec.Meta(ge=0, le=1)]
 class CreateResponseRequest(msgspec.Struct, frozen=True, kw_only=True):
     """``POST /v1/responses``: every field of ``CreateResponse``."""
 
-    model: str | None = None
+    model: ModelName | None = None
     input: str | list[msgspec.Raw] | None = None
     instructions: str | None = None
     tools: list[FunctionToolParam] | None = None

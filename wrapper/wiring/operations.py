@@ -27,6 +27,7 @@ from wrapper.models.served import ServedModels
 from wrapper.monitoring.deep_health import DeepHealth
 from wrapper.monitoring.metrics import Metrics
 from wrapper.policy.api_keys import ApiKeys
+from wrapper.policy.browser_guard import BrowserGuard
 from wrapper.policy.client_address import ClientAddressResolver
 from wrapper.policy.cors import CorsPolicy
 from wrapper.policy.ratelimit import (
@@ -121,6 +122,7 @@ async def build_operations(
         addresses=ClientAddressResolver(settings.trusted_proxies),
         login=login,
         metrics=metrics,
+        guard=BrowserGuard(keyless=settings.api_key is None, allowed_hosts=settings.allowed_hosts),
     )
     deep = DeepHealth(observed, served_models.default_model, cache_s=settings.deep_health_cache_s)
 
@@ -145,7 +147,7 @@ async def build_operations(
             hooks=hooks,
             deep_health=deep,
             api_keys=ApiKeys(settings.api_key),
-            cors=CorsPolicy(settings.cors_origins),
+            cors=CorsPolicy(settings.cors_allowed),
         ),
         probe_loop=probe_loop,
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 import anyio
 
 from wrapper.api.context import AppContext, Engine, Stores, Upstream, Versions
+from wrapper.backend.cli_environment import host_environment, install_launcher
 from wrapper.backend.cli_path import claude_cli_path
 from wrapper.backend.options import CliRuntime
 from wrapper.backend.reaper import stop_leftover_cli_processes
@@ -107,12 +108,20 @@ async def build_context(
     config_dir = await anyio.to_thread.run_sync(_config_directory, settings)
     # A stored CLI login needs the login's own config dir.
     upstream_auth = detect_upstream_auth(settings.upstream.auth_method, settings.environ)
+    launcher = await anyio.to_thread.run_sync(
+        lambda: install_launcher(Path(settings.data_dir).expanduser().resolve() / "bin")
+    )
     runtime = CliRuntime(
         config_dir=upstream_auth.login_config_dir or str(config_dir),
         auth_env=upstream_auth.cli_env,
         cwd=_working_directory(settings, stack),
         load_filesystem_settings=settings.load_filesystem_settings,
         extra_env=_tool_wait_env(settings),
+        host_env=host_environment(
+            settings.environ, (*upstream_auth.variables, *settings.cli_env_passthrough)
+        ),
+        launcher=str(launcher),
+        cli=claude_cli_path(),
     )
     models = _catalogue(settings)
     # The live catalogue, when configured, decides the default: its newest Sonnet.

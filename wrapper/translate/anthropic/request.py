@@ -34,6 +34,7 @@ from wrapper.translate.anthropic.content import block_tag, parts_of, referenced_
 from wrapper.translate.anthropic.context_edits import apply_context_edits
 from wrapper.translate.conversation import check_conversation, check_tools, merge_roles
 from wrapper.translate.headers import ClaudeHeaders
+from wrapper.translate.limits import bounded_schema
 
 MIN_THINKING_BUDGET = 1024
 
@@ -277,8 +278,11 @@ def output_schema_of(
             "Send either output_config.format or output_format, not both.",
             param="output_format",
         )
-    chosen = configured or output_format
-    return chosen.schema if chosen is not None else None
+    if configured is not None:
+        return bounded_schema(configured.schema, "output_config.format.schema")
+    if output_format is not None:
+        return bounded_schema(output_format.schema, "output_format.schema")
+    return None
 
 
 def _reject_server_only(request: an.MessagesRequest | an.CountTokensRequest) -> None:

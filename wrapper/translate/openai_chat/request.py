@@ -25,6 +25,7 @@ from wrapper.events import (
 from wrapper.schemas import openai_chat as oa
 from wrapper.translate.conversation import check_conversation, check_tools, merge_roles
 from wrapper.translate.headers import ClaudeHeaders
+from wrapper.translate.limits import bounded_schema
 from wrapper.translate.media import document_from_data, image_from_url
 from wrapper.translate.openai_shared import (
     EMPTY_SCHEMA,
@@ -239,7 +240,7 @@ def _output_schema(request: oa.ChatCompletionRequest) -> tuple[dict[str, Any] | 
                 "response_format.json_schema.schema is required.",
                 param="response_format.json_schema",
             )
-        return schema, False
+        return bounded_schema(schema, "response_format.json_schema.schema"), False
     if isinstance(fmt, oa.ResponseFormatJSONObject):
         return JSON_OBJECT_SCHEMA, True
     return None, False

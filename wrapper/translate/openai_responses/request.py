@@ -22,6 +22,7 @@ from wrapper.schemas import openai_responses as rq
 from wrapper.schemas import openai_responses_output as rs
 from wrapper.translate.conversation import check_conversation, merge_roles
 from wrapper.translate.headers import ClaudeHeaders
+from wrapper.translate.limits import bounded_schema
 from wrapper.translate.openai_responses.input import input_conversation
 from wrapper.translate.openai_responses.tools import tool_choice_of, tool_set
 from wrapper.translate.openai_shared import JSON_OBJECT_SCHEMA, reasoning_settings
@@ -59,7 +60,7 @@ class ResponsesPlan(msgspec.Struct, frozen=True, kw_only=True):
 def _output_schema(text: rq.TextConfig | None) -> tuple[dict[str, Any] | None, bool]:
     fmt = text.format if text is not None else None
     if isinstance(fmt, rq.FormatJSONSchema):
-        return fmt.schema, False
+        return bounded_schema(fmt.schema, "text.format.schema"), False
     if isinstance(fmt, rq.FormatJSONObject):
         return JSON_OBJECT_SCHEMA, True
     return None, False
