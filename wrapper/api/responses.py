@@ -84,10 +84,14 @@ class ResponsesAPI:
         save = self._saver(plan)
         noted = [("x-ignored-fields", ", ".join(plan.ignored))] if plan.ignored else []
         if body.stream:
-            stream = ResponsesStream(self.ctx.engine.backend, plan, save)
+            stream = ResponsesStream(
+                self.ctx.ops.usage.backend_for(request.caller, self.ctx.engine.backend), plan, save
+            )
             return StreamResponse(stream.produce, stream.error_frame, headers=noted)
         record = RequestRecord()
-        backend = RecordingBackend(self.ctx.engine.backend, record)
+        backend = RecordingBackend(
+            self.ctx.ops.usage.backend_for(request.caller, self.ctx.engine.backend), record
+        )
         completed = await complete_response(backend, plan, save)
         return json_response(completed, headers=[*record.headers(), *noted])
 

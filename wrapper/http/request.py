@@ -9,7 +9,7 @@ once: malformed JSON and schema violations both become
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 from urllib.parse import parse_qsl
 
 import msgspec
@@ -18,6 +18,19 @@ from wrapper.errors import InvalidRequestError, PayloadTooLargeError
 from wrapper.http.asgi_types import Receive, Scope
 
 T = TypeVar("T")
+
+
+class Caller(NamedTuple):
+    """Who sent a request: the name of the client key it presented, and its role.
+
+    Without configured keys every caller is the admin ``anonymous``.
+    """
+
+    name: str
+    admin: bool
+
+
+ANONYMOUS = Caller("anonymous", admin=True)
 
 
 class ClientDisconnectedError(Exception):
@@ -30,6 +43,7 @@ class Request:
     __slots__ = (
         "_body",
         "_receive",
+        "caller",
         "client_ip",
         "headers",
         "method",
@@ -55,6 +69,7 @@ class Request:
         client = scope.get("client")
         self.client_ip: str = client[0] if client else "unknown"
         self.path_params: dict[str, str] = {}
+        self.caller = ANONYMOUS
         self._body: bytes | None = None
 
     async def body(self, limit: int) -> bytes:
