@@ -33,6 +33,7 @@ log = get_logger(__name__)
 
 CHARGED_GROUPS = frozenset({"chat"})
 _MINUTE_S = 60.0
+_STATUS_VALUE = {"allowed": 0.0, "warning": 1.0, "rejected": 2.0}
 
 
 class UsageAccounting:
@@ -126,6 +127,17 @@ class UsageAccounting:
             code="key_budget_exceeded",
             retry_after=wait_s,
         )
+
+    async def refresh_plan_metrics(self) -> None:
+        """Set the plan-window gauges from the latest readings (before ``/metrics`` renders)."""
+        report = self.plan.report(await self.plan.latest())
+        for view in report.windows:
+            self.metrics.plan_status.labels(window=view.window).set(_STATUS_VALUE[view.status])
+            self.metrics.plan_reading_age.labels(window=view.window).set(view.age_s)
+            if view.utilization is not None:
+                self.metrics.plan_utilization.labels(window=view.window).set(view.utilization)
+            if view.resets_in_s is not None:
+                self.metrics.plan_resets_in.labels(window=view.window).set(view.resets_in_s)
 
     def backend_for(self, caller: Caller, backend: Backend) -> Backend:
         """``backend`` with the tokens and cost of every turn charged to ``caller``."""
