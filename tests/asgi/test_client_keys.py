@@ -226,3 +226,60 @@ async def test_a_billing_refusal_has_each_apis_own_status(
     assert refused.status == status
     assert refused.json()["error"]["type"] == error_type
     assert refused.headers["x-should-retry"] == "false"
+
+
+async def test_a_key_sees_and_continues_only_its_own_sessions() -> None:
+    backend = FakeBackend(text_events("one"), text_events("two"), text_events("three"))
+    app = _app(backend)
+    payload = json_body({"messages": [{"role": "user", "content": "hi"}], "session_id": "s1"})
+    async with started(app):
+        mine = await Exchange("POST", CHAT, headers=_as("sk-alice"), body=payload).run(app)
+        theirs = await Exchange("POST", CHAT, headers=_as("sk-bob"), body=payload).run(app)
+        assert app.ctx is not None
+        # The fake backend runs no session turns: the two sessions are made as a CLI's would be.
+        for stored_id in ("alice/s1", "bob/s1"):
+            async with app.ctx.stores.sessions.lease(stored_id) as lease:
+                await lease.commit(model="claude-test")
+        listed = await Exchange("GET", "/v1/sessions", headers=_as("sk-alice")).run(app)
+        got = await Exchange("GET", "/v1/sessions/s1", headers=_as("sk-alice")).run(app)
+        stored = sorted(r.session_id for r in await app.ctx.stores.sessions.list_sessions())
+        deleted = await Exchange("DELETE", "/v1/sessions/s1", headers=_as("sk-bob")).run(app)
+        still = await Exchange("GET", "/v1/sessions/s1", headers=_as("sk-alice")).run(app)
+        gone = await Exchange("GET", "/v1/sessions/s1", headers=_as("sk-bob")).run(app)
+        ops = await Exchange("GET", "/v1/sessions/s1", headers=_as("sk-ops")).run(app)
+    assert mine.status == theirs.status == 200
+    assert [turn.session_id for turn in backend.turns] == ["alice/s1", "bob/s1"]
+    assert [s["session_id"] for s in listed.json()["sessions"]] == ["s1"]
+    assert got.json()["session_id"] == "s1"
+    assert stored == ["alice/s1", "bob/s1"]
+    assert deleted.status == 200
+    assert still.status == 200
+    assert gone.status == 404
+    assert ops.status == 404
+
+
+async def test_another_keys_stored_response_is_404() -> None:
+    backend = FakeBackend(text_events("stored"), text_events("continued"))
+    app = _app(backend)
+    payload = json_body({"model": "claude-test", "input": "hi"})
+    async with started(app):
+        created = await Exchange(
+            "POST", "/v1/responses", headers=_as("sk-alice"), body=payload
+        ).run(app)
+        response_id = created.json()["id"]
+        path = f"/v1/responses/{response_id}"
+        own = await Exchange("GET", path, headers=_as("sk-alice")).run(app)
+        other = await Exchange("GET", path, headers=_as("sk-bob")).run(app)
+        follow = json_body({"model": "claude-test", "input": "more",
+                            "previous_response_id": response_id})  # fmt: skip
+        continued = await Exchange("POST", "/v1/responses", headers=_as("sk-bob"), body=follow).run(
+            app
+        )
+        deleted = await Exchange("DELETE", path, headers=_as("sk-bob")).run(app)
+        still = await Exchange("GET", path, headers=_as("sk-alice")).run(app)
+    assert created.status == own.status == 200
+    assert other.status == 404
+    assert other.json()["error"]["code"] == "response_not_found"
+    assert continued.status == 404
+    assert deleted.status == 404
+    assert still.status == 200

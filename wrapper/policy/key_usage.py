@@ -24,6 +24,7 @@ from wrapper.http.request import Caller
 from wrapper.logging import get_logger
 from wrapper.monitoring.metrics import Metrics
 from wrapper.policy.api_keys import ApiKeys, Budget
+from wrapper.policy.ownership import scoped_turn
 from wrapper.policy.ratelimit import RateLimitStore
 from wrapper.upstream.limit_phrases import MAX_RETRY_AFTER_S, plan_limit_error
 from wrapper.usage.key_ledger import KeyLedger, next_day, next_month
@@ -140,8 +141,8 @@ class UsageAccounting:
                 self.metrics.plan_resets_in.labels(window=view.window).set(view.resets_in_s)
 
     def backend_for(self, caller: Caller, backend: Backend) -> Backend:
-        """``backend`` with the tokens and cost of every turn charged to ``caller``."""
-        return _ChargedBackend(backend, self, caller.name)
+        """``backend`` as ``caller`` uses it: its sessions, and every turn charged to it."""
+        return _ChargedBackend(backend, self, caller)
 
     async def charge_turn(self, name: str, end: TurnEnd) -> None:
         usage = end.usage
@@ -161,16 +162,17 @@ class UsageAccounting:
 
 
 class _ChargedBackend:
-    """``inner`` with each turn's end charged to a key; events pass unchanged."""
+    """``inner`` with the key's own sessions and each turn's end charged to the key."""
 
-    def __init__(self, inner: Backend, accounting: UsageAccounting, name: str) -> None:
+    def __init__(self, inner: Backend, accounting: UsageAccounting, caller: Caller) -> None:
         self.inner = inner
         self.accounting = accounting
-        self.name = name
+        self.caller = caller
+        self.name = caller.name
 
     @asynccontextmanager
     async def open(self, turn: Turn) -> AsyncIterator[AsyncIterator[AgentEvent]]:
-        async with self.inner.open(turn) as events:
+        async with self.inner.open(scoped_turn(self.caller, turn)) as events:
             charged = self._charge(events)
             try:
                 yield charged
