@@ -23,14 +23,18 @@ T = TypeVar("T")
 class Caller(NamedTuple):
     """Who sent a request: the name of the client key it presented, and its role.
 
-    Without configured keys every caller is the admin ``anonymous``.
+    ``scoped``: the caller's sessions live in a namespace of their own (every named
+    key's; not those of ``API_KEY`` or of an open server, whose session ids are
+    kept as given, as before named keys existed). Without configured keys every
+    caller is the admin ``anonymous``.
     """
 
     name: str
     admin: bool
+    scoped: bool = True
 
 
-ANONYMOUS = Caller("anonymous", admin=True)
+ANONYMOUS = Caller("anonymous", admin=True, scoped=False)
 
 
 class ClientDisconnectedError(Exception):

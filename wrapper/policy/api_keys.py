@@ -45,10 +45,12 @@ class ClientKey(msgspec.Struct, frozen=True, kw_only=True):
     key: str
     role: Role = "user"
     budget: Budget = Budget()
+    # API_KEY's key: its sessions keep the ids clients gave them (no namespace).
+    unscoped: bool = False
 
     @property
     def caller(self) -> Caller:
-        return Caller(self.name, admin=self.role == "admin")
+        return Caller(self.name, admin=self.role == "admin", scoped=not self.unscoped)
 
 
 class _FileKey(msgspec.Struct, forbid_unknown_fields=True):
@@ -119,7 +121,7 @@ def configured_keys(api_key: str | None, settings: KeySettings) -> list[ClientKe
     default = _default_budget(settings)
     keys: list[ClientKey] = []
     if api_key:
-        keys.append(ClientKey(name="admin", key=api_key, role="admin"))
+        keys.append(ClientKey(name="admin", key=api_key, role="admin", unscoped=True))
     for name, key, role in settings.api_keys:
         admin = role == "admin"
         keys.append(
@@ -148,7 +150,7 @@ class ApiKeys:
 
     def __init__(self, keys: Sequence[ClientKey] | str | None) -> None:
         if isinstance(keys, str):
-            keys = [ClientKey(name="admin", key=keys, role="admin")]
+            keys = [ClientKey(name="admin", key=keys, role="admin", unscoped=True)]
         self.keys: tuple[ClientKey, ...] = tuple(keys or ())
         self._encoded = [(key.key.encode("utf-8"), key) for key in self.keys]
         self._by_name = {key.name: key for key in self.keys}
