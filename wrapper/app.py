@@ -51,7 +51,9 @@ ContextFactory = Callable[[Settings, LifespanStack], Awaitable[AppContext]]
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_OPEN_WARNING = "API_KEY is not set: every /v1 endpoint is open to anyone who can reach it."
+_OPEN_WARNING = (
+    "No API_KEY or API_KEYS is set: every /v1 endpoint is open to anyone who can reach it."
+)
 
 
 class App:
@@ -129,7 +131,7 @@ class App:
             raise
         self._stack = stack
         self.router = build_router(self.ctx)
-        if settings.api_key is None:
+        if not self.ctx.ops.api_keys.required:
             log.warning("app.api_open", message=_OPEN_WARNING)
         log.info(
             "app.started",
@@ -238,7 +240,10 @@ class App:
         headers += await hooks.admit(request, route)
         if route.auth:
             ctx.ops.api_keys.authenticate(request)
+        if route.admin:
+            ctx.ops.api_keys.require_admin(request.caller, f"{route.method} {route.pattern}")
         hooks.gate(route)
+        await ctx.ops.usage.admit(request.caller, route.group)
         if request.method in _BODY_METHODS:
             await request.body(ctx.settings.max_request_size)
         response = await _run_watched(route.handler, request, receive)

@@ -119,6 +119,19 @@ class UpstreamSettings(msgspec.Struct, frozen=True, kw_only=True):
     probe_interval_s: float = 600.0
 
 
+class KeySettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Named client keys (``API_KEYS``, ``API_KEYS_FILE``) and the budgets of user keys."""
+
+    api_keys: tuple[tuple[str, str, str], ...] = ()
+    """(name, key, role) of each ``API_KEYS`` entry."""
+    keys_file: str | None = None
+    requests_per_minute: int = 0
+    tokens_per_day: int = 0
+    usd_per_month: float = 0.0
+    quota_guard: bool = False
+    """Refuse turns early (429) while a window of the Claude plan is rejected."""
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every setting of the server. Built by :func:`load_settings`."""
 
@@ -155,22 +168,28 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retry: RetrySettings = RetrySettings()
     breaker: BreakerSettings = BreakerSettings()
     upstream: UpstreamSettings = UpstreamSettings()
+    keys: KeySettings = KeySettings()
     environ: dict[str, str] = msgspec.field(default_factory=dict)
     """The process environment when the settings were read: the one place it is read."""
+
+    @property
+    def keyless(self) -> bool:
+        """No client key at all (``API_KEY``, ``API_KEYS`` or a keys file): an open server."""
+        return self.api_key is None and not self.keys.api_keys and not self.keys.keys_file
 
     @property
     def bind_host(self) -> str:
         """``CLAUDE_WRAPPER_HOST``, else every interface with a key and loopback without one."""
         if self.host is not None:
             return self.host
-        return "0.0.0.0" if self.api_key is not None else "127.0.0.1"  # noqa: S104
+        return "127.0.0.1" if self.keyless else "0.0.0.0"  # noqa: S104
 
     @property
     def cors_allowed(self) -> tuple[str, ...]:
         """``CORS_ORIGINS``, else any origin with a key and none without one."""
         if self.cors_origins is not None:
             return self.cors_origins
-        return ("*",) if self.api_key is not None else ()
+        return () if self.keyless else ("*",)
 
     @property
     def max_timeout_s(self) -> float:
@@ -230,6 +249,21 @@ def _parse_origins(raw: str) -> tuple[str, ...]:
 
 def _parse_csv(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _parse_api_keys(raw: str) -> tuple[tuple[str, str, str], ...]:
+    """``name:key[:role]`` entries, comma-separated (role ``user`` unless ``admin``)."""
+    entries: list[tuple[str, str, str]] = []
+    for part in _parse_csv(raw):
+        name, _, rest = part.partition(":")
+        key, _, role = rest.partition(":")
+        role = role.strip().lower() or "user"
+        if not name.strip() or not key.strip():
+            raise ValueError("expected name:key[:role] entries separated by commas")
+        if role not in ("admin", "user"):
+            raise ValueError(f"role {role!r} of {name.strip()!r} is not admin or user")
+        entries.append((name.strip(), key.strip(), role))
+    return tuple(entries)
 
 
 def _parse_choice(*choices: str) -> Callable[[str], str]:
@@ -323,6 +357,12 @@ _SPEC: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("MAX_REQUEST_SIZE", "max_request_size", _parse_positive_int),
     ("CLAUDE_CWD", "claude_cwd", _parse_directory),
     ("API_KEY", "api_key", _parse_text),
+    ("API_KEYS", "keys.api_keys", _parse_api_keys),
+    ("API_KEYS_FILE", "keys.keys_file", _parse_text),
+    ("KEY_REQUESTS_PER_MINUTE", "keys.requests_per_minute", _parse_non_negative_int),
+    ("KEY_TOKENS_PER_DAY", "keys.tokens_per_day", _parse_non_negative_int),
+    ("KEY_USD_PER_MONTH", "keys.usd_per_month", _parse_non_negative_float),
+    ("QUOTA_GUARD", "keys.quota_guard", _parse_bool),
     ("DEFAULT_MODEL", "models.default_model", _parse_text),
     ("CORS_ORIGINS", "cors_origins", _parse_origins),
     ("ALLOWED_HOSTS", "allowed_hosts", _parse_csv),
@@ -417,6 +457,7 @@ _GROUPS = (
     "retry",
     "breaker",
     "upstream",
+    "keys",
 )
 
 
@@ -460,5 +501,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         retry=RetrySettings(**groups["retry"]),
         breaker=BreakerSettings(**groups["breaker"]),
         upstream=UpstreamSettings(**groups["upstream"]),
+        keys=KeySettings(**groups["keys"]),
         environ=env,
     )

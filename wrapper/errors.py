@@ -26,6 +26,7 @@ class ErrorKind(enum.StrEnum):
     CONFLICT = "conflict"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     RATE_LIMITED = "rate_limited"
+    QUOTA_EXHAUSTED = "quota_exhausted"
     OVERLOADED = "overloaded"
     UNAVAILABLE = "unavailable"
     TIMEOUT = "timeout"
@@ -159,6 +160,28 @@ class UpstreamRateLimitedError(WrapperError):
     status = 429
     kind = ErrorKind.RATE_LIMITED
     code = "upstream_rate_limited"
+
+
+class UsageLimitError(UpstreamRateLimitedError):
+    """The Claude plan's usage window is used up (429, ``Retry-After`` until it resets)."""
+
+    code = "usage_limit_reached"
+
+
+class ExtraUsageRefusedError(WrapperError):
+    """Claude refused for billing: extra usage is off or spent, or credit is too low.
+
+    Waiting a few seconds does not help, so clients are told not to retry. OpenAI
+    answers this case with a 429 ``insufficient_quota``, Anthropic with a 402
+    ``billing_error`` (``wrapper.schemas.errors`` renders each).
+    """
+
+    status = 429
+    kind = ErrorKind.QUOTA_EXHAUSTED
+    code = "insufficient_quota"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, headers=[("x-should-retry", "false")])
 
 
 class UpstreamOverloadedError(WrapperError):

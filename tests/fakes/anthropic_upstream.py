@@ -85,6 +85,8 @@ class Reply:
     error_message: str = "fake upstream error"
     fail_after_chunks: int | None = None
     hang_after_chunks: int | None = None
+    # Extra response headers (the ``anthropic-ratelimit-unified-*`` ones, say).
+    headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def text(cls, text: str, **kwargs: Any) -> Reply:
@@ -172,6 +174,8 @@ class FakeUpstream:
         self.models: list[dict[str, Any]] = []
         self.models_status = 200
         self.models_page_size = 2
+        # Headers on every messages answer (a reply's own headers win).
+        self.headers: dict[str, str] = {}
         # Messages requests being answered right now; a client (the CLI) that hangs up
         # ends its request here at once, so this drops to 0 when generation stopped.
         self.active = 0
@@ -356,22 +360,27 @@ class FakeUpstream:
         reply = self._choose(body) or Reply.text(f"You said: {last_user_text(body)}")
         if reply.first_delay:
             await asyncio.sleep(reply.first_delay)
+        extra = [(k.encode(), v.encode()) for k, v in {**self.headers, **reply.headers}.items()]
         if reply.status != 200:
             await _json(
                 send,
                 reply.status,
                 _error_body(reply.error_type or "api_error", reply.error_message),
-                extra=[(b"x-should-retry", b"false")],
+                extra=[(b"x-should-retry", b"false"), *extra],
             )
             return
         if not body.get("stream"):
-            await _json(send, 200, _whole_message(body, reply))
+            await _json(send, 200, _whole_message(body, reply), extra=extra)
             return
         await send(
             {
                 "type": "http.response.start",
                 "status": 200,
-                "headers": [(b"content-type", b"text/event-stream"), (b"request-id", b"req_fake")],
+                "headers": [
+                    (b"content-type", b"text/event-stream"),
+                    (b"request-id", b"req_fake"),
+                    *extra,
+                ],
             }
         )
         await _stream(body, reply, send)

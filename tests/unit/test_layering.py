@@ -34,6 +34,7 @@ RULES: dict[str, tuple[str, ...]] = {
     "wrapper.monitoring": (*BASE,),
     "wrapper.sessions": (*BASE,),
     "wrapper.storage": (*BASE, "wrapper.sessions"),
+    "wrapper.usage": (*BASE, "wrapper.sessions"),
     "wrapper.openapi": (*BASE, "wrapper.http.routing"),
     "wrapper.backend": (*BASE, "wrapper.upstream", "wrapper.monitoring"),
     "wrapper.policy": (
@@ -42,6 +43,7 @@ RULES: dict[str, tuple[str, ...]] = {
         "wrapper.upstream",
         "wrapper.monitoring",
         "wrapper.sessions",
+        "wrapper.usage",
     ),
     "wrapper.api": (
         *BASE,
@@ -55,6 +57,7 @@ RULES: dict[str, tuple[str, ...]] = {
         "wrapper.upstream",
         "wrapper.monitoring",
         "wrapper.openapi",
+        "wrapper.usage",
     ),
     "wrapper.wiring": (
         *BASE,
@@ -66,6 +69,7 @@ RULES: dict[str, tuple[str, ...]] = {
         "wrapper.policy",
         "wrapper.upstream",
         "wrapper.monitoring",
+        "wrapper.usage",
     ),
     "wrapper.app": (*BASE, "wrapper.http", "wrapper.api", "wrapper.wiring"),
     "wrapper.asgi": ("wrapper.app",),

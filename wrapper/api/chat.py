@@ -43,11 +43,15 @@ class ChatAPI:
         )
         if body.stream:
             return StreamResponse(
-                chat_stream_producer(self.ctx.engine.backend, plan),
+                chat_stream_producer(
+                    self.ctx.ops.usage.backend_for(request.caller, self.ctx.engine.backend), plan
+                ),
                 openai_stream_error_frame,
             )
         record = RequestRecord()
-        backend = RecordingBackend(self.ctx.engine.backend, record)
+        backend = RecordingBackend(
+            self.ctx.ops.usage.backend_for(request.caller, self.ctx.engine.backend), record
+        )
         response = await cached_json(
             self.ctx.ops.cache,
             request.headers,

@@ -20,6 +20,7 @@ from wrapper.monitoring.deep_health import DeepHealth
 from wrapper.monitoring.metrics import Metrics
 from wrapper.policy.api_keys import ApiKeys
 from wrapper.policy.cors import CorsPolicy
+from wrapper.policy.key_usage import UsageAccounting
 from wrapper.policy.request_hooks import RequestHooks
 from wrapper.policy.response_cache import ResponseCache
 from wrapper.sessions.service import SessionManager
@@ -61,6 +62,7 @@ class Operations(msgspec.Struct, frozen=True, kw_only=True):
     hooks: RequestHooks
     deep_health: DeepHealth
     api_keys: ApiKeys
+    usage: UsageAccounting
     cors: CorsPolicy
 
 

@@ -53,13 +53,17 @@ class MessagesAPI:
         )
         if body.stream:
             return StreamResponse(
-                message_stream_producer(self.ctx.engine.backend, plan),
+                message_stream_producer(
+                    self.ctx.ops.usage.backend_for(request.caller, self.ctx.engine.backend), plan
+                ),
                 anthropic_stream_error_frame,
                 ping_frame=PING_FRAME,
                 headers=noted,
             )
         record = RequestRecord()
-        backend = RecordingBackend(self.ctx.engine.backend, record)
+        backend = RecordingBackend(
+            self.ctx.ops.usage.backend_for(request.caller, self.ctx.engine.backend), record
+        )
         response = await cached_json(
             self.ctx.ops.cache,
             request.headers,

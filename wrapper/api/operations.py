@@ -19,6 +19,7 @@ from wrapper.http.request import MAX_JSON_DEPTH, Request, json_depth
 from wrapper.http.responses import JSONResponse, Response, json_response
 from wrapper.monitoring.metrics import CONTENT_TYPE
 from wrapper.upstream.login import CliLoginStatus
+from wrapper.usage.plan_windows import PlanReport
 
 # Never echoed by the debug endpoint: credentials and anything named like one.
 _SECRET_MARKERS = ("auth", "key", "cookie", "token", "secret", "password", "signature")
@@ -36,12 +37,15 @@ class UpstreamAuthReport(msgspec.Struct, frozen=True, kw_only=True):
 class ServerInfo(msgspec.Struct, frozen=True, kw_only=True):
     api_key_required: bool
     version: str
+    client_keys: int = 0
 
 
 class AuthStatus(msgspec.Struct, frozen=True, kw_only=True):
     claude_code_auth: UpstreamAuthReport
     cli_health: CliLoginStatus | None
     server_info: ServerInfo
+    plan_usage: PlanReport
+    caller: str
 
 
 class CacheCleared(msgspec.Struct, frozen=True):
@@ -88,17 +92,24 @@ class OperationsAPI:
             environment_variables=auth.variables,
         )
         cli_health = self.ctx.upstream.login.status() if auth.method == "cli" else None
+        keys = self.ctx.ops.api_keys
+        plan = self.ctx.ops.usage.plan
         return json_response(
             AuthStatus(
                 claude_code_auth=report,
                 cli_health=cli_health,
                 server_info=ServerInfo(
-                    api_key_required=self.ctx.settings.api_key is not None, version=__version__
+                    api_key_required=keys.required,
+                    version=__version__,
+                    client_keys=len(keys.keys),
                 ),
+                plan_usage=plan.report(await plan.latest()),
+                caller=request.caller.name,
             )
         )
 
     async def metrics(self, request: Request) -> Response:
+        await self.ctx.ops.usage.refresh_plan_metrics()
         return JSONResponse(self.ctx.ops.metrics.render(), media_type=CONTENT_TYPE)
 
     async def cache_stats(self, request: Request) -> Response:

@@ -7,8 +7,9 @@ import time
 from wrapper.api.context import AppContext
 from wrapper.errors import InvalidRequestError, NotFoundError
 from wrapper.events import Message, Part
-from wrapper.http.request import Request, decode_json
+from wrapper.http.request import Caller, Request, decode_json
 from wrapper.http.responses import Response, StreamResponse, json_response
+from wrapper.policy.ownership import response_owner
 from wrapper.policy.request_record import RecordingBackend, RequestRecord
 from wrapper.schemas import openai_responses_output as rs
 from wrapper.schemas.openai_responses import REQUEST_DECODER
@@ -35,10 +36,17 @@ class ResponsesAPI:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 
-    async def _prior(self, previous_response_id: str | None) -> Prior | None:
+    async def _stored(self, response_id: str, caller: Caller) -> StoredResponse | None:
+        """The stored response ``caller`` may see (another key's is not found)."""
+        stored = await self.ctx.stores.responses.get(response_id)
+        if stored is None or not stored.visible_to(response_owner(caller)):
+            return None
+        return stored
+
+    async def _prior(self, previous_response_id: str | None, caller: Caller) -> Prior | None:
         if previous_response_id is None:
             return None
-        stored = await self.ctx.stores.responses.get(previous_response_id)
+        stored = await self._stored(previous_response_id, caller)
         if stored is None:
             raise NotFoundError(
                 f"Previous response with id {previous_response_id!r} not found.",
@@ -49,7 +57,7 @@ class ResponsesAPI:
             messages=stored.conversation, system=stored.system, model=stored.response.model
         )
 
-    def _saver(self, plan: ResponsesPlan) -> Save | None:
+    def _saver(self, plan: ResponsesPlan, caller: Caller) -> Save | None:
         if not plan.store:
             return None
         store = self.ctx.stores.responses
@@ -65,6 +73,7 @@ class ResponsesAPI:
                     conversation=conversation,
                     system=plan.system_context,
                     items=items,
+                    owner=response_owner(caller),
                 )
             )
 
@@ -78,16 +87,24 @@ class ResponsesAPI:
             created_at=int(time.time()),
             default_model=self.ctx.models.default_model,
             headers=request.headers,
-            prior=await self._prior(body.previous_response_id),
-            references=await resolve_items(self.ctx.stores.responses, item_references(body.input)),
+            prior=await self._prior(body.previous_response_id, request.caller),
+            references=await resolve_items(
+                self.ctx.stores.responses,
+                item_references(body.input),
+                response_owner(request.caller),
+            ),
         )
-        save = self._saver(plan)
+        save = self._saver(plan, request.caller)
         noted = [("x-ignored-fields", ", ".join(plan.ignored))] if plan.ignored else []
         if body.stream:
-            stream = ResponsesStream(self.ctx.engine.backend, plan, save)
+            stream = ResponsesStream(
+                self.ctx.ops.usage.backend_for(request.caller, self.ctx.engine.backend), plan, save
+            )
             return StreamResponse(stream.produce, stream.error_frame, headers=noted)
         record = RequestRecord()
-        backend = RecordingBackend(self.ctx.engine.backend, record)
+        backend = RecordingBackend(
+            self.ctx.ops.usage.backend_for(request.caller, self.ctx.engine.backend), record
+        )
         completed = await complete_response(backend, plan, save)
         return json_response(completed, headers=[*record.headers(), *noted])
 
@@ -97,13 +114,15 @@ class ResponsesAPI:
             raise InvalidRequestError(
                 "Replaying a stored response as a stream is not supported.", param="stream"
             )
-        stored = await self.ctx.stores.responses.get(response_id)
+        stored = await self._stored(response_id, request.caller)
         if stored is None:
             raise _not_found(response_id)
         return json_response(stored.response)
 
     async def delete(self, request: Request) -> Response:
         response_id = request.path_params["response_id"]
+        if await self._stored(response_id, request.caller) is None:
+            raise _not_found(response_id)
         if not await self.ctx.stores.responses.delete(response_id):
             raise _not_found(response_id)
         return json_response(rs.DeletedResponse(id=response_id))

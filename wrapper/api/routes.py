@@ -19,6 +19,7 @@ from wrapper.api.operations import AuthStatus, CacheCleared, DebugReport, Operat
 from wrapper.api.pool import PoolAPI, PoolStatus
 from wrapper.api.responses import ResponsesAPI
 from wrapper.api.sessions import SessionsAPI
+from wrapper.api.usage import UsageAPI, UsageReport, UsageReset
 from wrapper.http.routing import Doc, Route, Router
 from wrapper.models.served import ModelsStatus
 from wrapper.monitoring.deep_health import DeepHealthResult
@@ -41,6 +42,7 @@ def build_router(ctx: AppContext) -> Router:
     responses = ResponsesAPI(ctx)
     ops = OperationsAPI(ctx)
     sessions_api = SessionsAPI(ctx)
+    usage = UsageAPI(ctx)
     landing = LandingAPI(package_assets())
     openapi = OpenAPIAPI()
     router = Router(
@@ -244,6 +246,7 @@ def build_router(ctx: AppContext) -> Router:
                 "/v1/models/refresh",
                 models_api.refresh,
                 name="models.refresh",
+                admin=True,
                 doc=Doc("Fetch the live model catalogue again", response=RefreshResult),
             ),
             # Client sessions
@@ -295,7 +298,38 @@ def build_router(ctx: AppContext) -> Router:
                 "/metrics",
                 ops.metrics,
                 name="metrics",
-                doc=Doc("Prometheus metrics", media_type="text/plain"),
+                admin=True,
+                doc=Doc("Prometheus metrics (admin keys)", media_type="text/plain"),
+            ),
+            Route(
+                "GET",
+                "/v1/usage",
+                usage.usage,
+                name="usage",
+                group="auth",
+                doc=Doc(
+                    "The Claude plan's usage windows, and what each client key spent",
+                    response=UsageReport,
+                    query={"key": "One key's usage (another key's needs an admin key)"},
+                    description=(
+                        "Every window the CLI reported (five-hour, seven-day, per-model "
+                        "weekly, overage) with its status, utilisation, reset and the age "
+                        "of the reading; the closest window first. A user key sees its own "
+                        "spend, an admin key every key's."
+                    ),
+                ),
+            ),
+            Route(
+                "DELETE",
+                "/v1/usage/keys/{name}",
+                usage.reset_key,
+                name="usage.reset",
+                group="auth",
+                admin=True,
+                doc=Doc(
+                    "Start a client key's counters over, restoring its budgets (admin keys)",
+                    response=UsageReset,
+                ),
             ),
             Route(
                 "GET",
@@ -317,6 +351,7 @@ def build_router(ctx: AppContext) -> Router:
                 "/v1/cache/clear",
                 ops.cache_clear,
                 name="cache.clear",
+                admin=True,
                 doc=Doc("Empty the response cache", response=CacheCleared),
             ),
             Route(
@@ -325,6 +360,7 @@ def build_router(ctx: AppContext) -> Router:
                 ops.debug_request,
                 name="debug",
                 group="debug",
+                admin=True,
                 doc=Doc(
                     "Echo the request, credentials redacted (DEBUG_MODE or VERBOSE only)",
                     response=DebugReport,

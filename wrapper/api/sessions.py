@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from wrapper.api.context import AppContext
 from wrapper.http.request import Request
 from wrapper.http.responses import Response, json_response
+from wrapper.policy.ownership import own_session, scoped_session
 from wrapper.schemas.sessions import (
     SessionCounts,
     SessionDeleted,
@@ -22,9 +23,9 @@ def _iso(timestamp: float) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def session_object(record: SessionRecord) -> SessionObject:
+def session_object(record: SessionRecord, session_id: str | None = None) -> SessionObject:
     return SessionObject(
-        session_id=record.session_id,
+        session_id=record.session_id if session_id is None else session_id,
         created_at=_iso(record.created_at),
         last_accessed=_iso(record.last_active),
         expires_at=_iso(record.expires_at),
@@ -44,10 +45,12 @@ class SessionsAPI:
         return self.ctx.stores.sessions
 
     async def list(self, request: Request) -> Response:
-        records = await self.manager.list_sessions()
-        return json_response(
-            SessionList(sessions=[session_object(r) for r in records], total=len(records))
-        )
+        owned = [
+            session_object(record, known)
+            for record in await self.manager.list_sessions()
+            if (known := own_session(request.caller, record.session_id)) is not None
+        ]
+        return json_response(SessionList(sessions=owned, total=len(owned)))
 
     async def stats(self, request: Request) -> Response:
         manager = self.manager
@@ -69,14 +72,16 @@ class SessionsAPI:
         )
 
     async def get(self, request: Request) -> Response:
-        record = await self.manager.get(request.path_params["session_id"])
-        return json_response(session_object(record))
+        session_id = request.path_params["session_id"]
+        record = await self.manager.get(scoped_session(request.caller, session_id))
+        return json_response(session_object(record, session_id))
 
     async def delete(self, request: Request) -> Response:
-        record = await self.manager.delete(request.path_params["session_id"])
+        session_id = request.path_params["session_id"]
+        await self.manager.delete(scoped_session(request.caller, session_id))
         return json_response(
             SessionDeleted(
-                session_id=record.session_id,
-                message=f"Session {record.session_id} deleted successfully",
+                session_id=session_id,
+                message=f"Session {session_id} deleted successfully",
             )
         )

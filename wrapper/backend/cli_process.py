@@ -21,11 +21,12 @@ import os
 import signal
 import time
 from collections import deque
+from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
 import anyio
-from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient, ResultMessage
+from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient, RateLimitEvent, ResultMessage
 from claude_agent_sdk._internal.message_parser import parse_message
 from claude_agent_sdk.types import Message as SdkMessage
 
@@ -44,8 +45,16 @@ _RESET_TIMEOUT_S = 10.0
 class CliProcess:
     """A connected CLI process with the bookkeeping a pool needs."""
 
-    def __init__(self, options: ClaudeAgentOptions, *, label: str = "") -> None:
+    def __init__(
+        self,
+        options: ClaudeAgentOptions,
+        *,
+        label: str = "",
+        on_rate_limit: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self._stderr: deque[str] = deque(maxlen=_STDERR_LINES)
+        # Every rate-limit reading the CLI reports, whichever turn (or reset) it came in.
+        self._on_rate_limit = on_rate_limit
         options.stderr = self._stderr.append
         self.options = options
         self.label = label
@@ -138,6 +147,8 @@ class CliProcess:
                 continue
             if isinstance(message, ResultMessage) and message.total_cost_usd is not None:
                 self.total_cost_usd = message.total_cost_usd
+            if isinstance(message, RateLimitEvent) and self._on_rate_limit is not None:
+                self._on_rate_limit(message.rate_limit_info.raw)
             return message
 
     async def set_model(self, model: str) -> None:

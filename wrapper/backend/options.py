@@ -16,6 +16,7 @@ StructuredOutput tool when the client asked for a JSON schema.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,10 @@ class CliRuntime(msgspec.Struct, frozen=True, kw_only=True):
     host_env: dict[str, str] = {}
     launcher: str | None = None
     cli: str | None = None
+    # Names this server upstream (the SDK's ``client_app``; sent with a subscription login).
+    client_app: str | None = None
+    # Receives every rate-limit reading a process reports (the CLI's raw JSON object).
+    on_rate_limit: Callable[[dict[str, Any]], None] | None = None
 
     def env(self) -> dict[str, str]:
         """The environment of a CLI process (over the inherited one without a launcher)."""
@@ -218,4 +223,5 @@ def build_options(
         max_turns=profile.max_turns,
         hooks=hooks,
         extra_args=extra_args,
+        client_app=runtime.client_app,
     )

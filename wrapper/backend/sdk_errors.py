@@ -33,6 +33,7 @@ from wrapper.errors import (
     WrapperError,
 )
 from wrapper.logging import get_logger
+from wrapper.upstream.limit_phrases import billing_error, error_for_limit_text, plan_limit_error
 from wrapper.upstream.status import error_for_upstream_status
 
 log = get_logger(__name__)
@@ -69,8 +70,27 @@ _KIND_STATUS = {
 }
 
 
-def error_for_status(status: int | None, text: str | None, kind: str | None = None) -> WrapperError:
-    """Classify an upstream failure by HTTP status, falling back to the CLI's error kind."""
+def error_for_status(
+    status: int | None,
+    text: str | None,
+    kind: str | None = None,
+    *,
+    resets_at: float | None = None,
+) -> WrapperError:
+    """Classify an upstream failure by HTTP status, falling back to the CLI's error kind.
+
+    A plan limit or a billing refusal, recognised by the CLI's wording (or its error
+    kind), wins over the status: it is never reported as an authentication failure.
+    ``resets_at`` is when the rejected usage window resets (its Unix time), if the
+    turn's rate-limit events said.
+    """
+    limited = error_for_limit_text(text, resets_at)
+    if limited is not None:
+        return limited
+    if kind == "billing_error":
+        return billing_error(upstream_message(text))
+    if kind == "rate_limit" and status in (None, 429) and resets_at is not None:
+        return plan_limit_error(upstream_message(text), resets_at)
     lowered = (text or "").lower()
     if any(marker in lowered for marker in _AUTH_MARKERS):
         status = 401
@@ -90,7 +110,12 @@ def structured_output_failed() -> UpstreamError:
 
 
 def error_for_result(
-    subtype: str, api_error_status: int | None, text: str | None, assistant_kind: str | None
+    subtype: str,
+    api_error_status: int | None,
+    text: str | None,
+    assistant_kind: str | None,
+    *,
+    resets_at: float | None = None,
 ) -> WrapperError:
     """Classify an ``is_error`` result message from the CLI."""
     if subtype == "error_max_structured_output_retries":
@@ -102,7 +127,7 @@ def error_for_result(
     status = api_error_status or status_from_text(text)
     if status is None and assistant_kind is None and subtype == "error_during_execution":
         return UpstreamError("Claude Code failed while running the turn.", code=subtype)
-    return error_for_status(status, text, assistant_kind)
+    return error_for_status(status, text, assistant_kind, resets_at=resets_at)
 
 
 class ProcessEndedError(Exception):

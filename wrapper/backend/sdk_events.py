@@ -19,7 +19,13 @@ import json
 from collections.abc import Collection
 from typing import Any
 
-from claude_agent_sdk import AssistantMessage, ResultMessage, StreamEvent, SystemMessage
+from claude_agent_sdk import (
+    AssistantMessage,
+    RateLimitEvent,
+    ResultMessage,
+    StreamEvent,
+    SystemMessage,
+)
 
 from wrapper.backend.sdk_errors import error_for_result, structured_output_failed
 from wrapper.events import (
@@ -118,6 +124,8 @@ class TurnReader:
         self._message_usage = Usage()
         self._turn_usage = Usage()
         self._assistant_error: tuple[str, str] | None = None
+        # When the usage window the CLI reported rejected resets (for Retry-After).
+        self.rejected_resets_at: float | None = None
 
     # ---------------------------------------------------------------------------------
 
@@ -145,6 +153,11 @@ class TurnReader:
             return []
         if isinstance(message, ResultMessage):
             return self._on_result(message)
+        if isinstance(message, RateLimitEvent):
+            info = message.rate_limit_info
+            if info.status == "rejected" and isinstance(info.resets_at, int | float):
+                self.rejected_resets_at = float(info.resets_at)
+            return []
         if isinstance(message, SystemMessage) and message.subtype == "init":
             session = message.data.get("session_id")
             if isinstance(session, str):
@@ -300,7 +313,11 @@ class TurnReader:
         if result.is_error:
             kind, text = self._assistant_error or (None, None)
             raise error_for_result(
-                result.subtype, result.api_error_status, text or result.result, kind
+                result.subtype,
+                result.api_error_status,
+                text or result.result,
+                kind,
+                resets_at=self.rejected_resets_at,
             )
         events: list[AgentEvent] = self._close_open_blocks()
         # Usage comes from Claude's own stream figures for the API calls of this turn

@@ -91,7 +91,7 @@ async def spawn(
         else:
             launch, send_last = {}, True
         options = build_options(runtime, profile, model=turn.model, gate=gate, **launch)
-        process = CliProcess(options, label=label)
+        process = CliProcess(options, label=label, on_rate_limit=runtime.on_rate_limit)
         with anyio.fail_after(deadline.remaining()):
             await process.start()
             if send_last:

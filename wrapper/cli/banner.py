@@ -66,7 +66,7 @@ class Banner:
         auth_line += ", from CLAUDE_AUTH_METHOD)" if auth.source != "auto" else ", detected)"
         if auth.problems:
             auth_line += "  " + self._style("33", " ".join(auth.problems))
-        if settings.api_key is None:
+        if settings.keyless:
             key_line = self._style("33", "not set: anyone who can reach the port can use it")
         elif key_generated:
             key_line = self._style("32", "set (generated for this run)")

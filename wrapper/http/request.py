@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 from urllib.parse import parse_qsl
 
 import msgspec
@@ -30,6 +30,23 @@ _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
 _SQUARE = bytes.maketrans(b"{}", b"[]")
 
 
+class Caller(NamedTuple):
+    """Who sent a request: the name of the client key it presented, and its role.
+
+    ``scoped``: the caller's sessions live in a namespace of their own (every named
+    key's; not those of ``API_KEY`` or of an open server, whose session ids are
+    kept as given, as before named keys existed). Without configured keys every
+    caller is the admin ``anonymous``.
+    """
+
+    name: str
+    admin: bool
+    scoped: bool = True
+
+
+ANONYMOUS = Caller("anonymous", admin=True, scoped=False)
+
+
 class ClientDisconnectedError(Exception):
     """The client went away before the request body was read."""
 
@@ -40,6 +57,7 @@ class Request:
     __slots__ = (
         "_body",
         "_receive",
+        "caller",
         "client_ip",
         "headers",
         "method",
@@ -65,6 +83,7 @@ class Request:
         client = scope.get("client")
         self.client_ip: str = client[0] if client else "unknown"
         self.path_params: dict[str, str] = {}
+        self.caller = ANONYMOUS
         self._body: bytes | None = None
 
     async def body(self, limit: int) -> bytes:

@@ -68,10 +68,14 @@ class Doc:
 
 
 class Route:
-    """One method and path pattern, bound to a handler (and described by its :class:`Doc`)."""
+    """One method and path pattern, bound to a handler (and described by its :class:`Doc`).
 
-    __slots__ = ("auth", "dialect", "doc", "group", "handler", "method", "name", "pattern",
-                 "segments")  # fmt: skip
+    ``admin`` marks an operation only admin keys may call: the app refuses a user
+    key with 403 before the handler runs.
+    """
+
+    __slots__ = ("admin", "auth", "dialect", "doc", "group", "handler", "method", "name",
+                 "pattern", "segments")  # fmt: skip
 
     def __init__(
         self,
@@ -83,6 +87,7 @@ class Route:
         group: str = "general",
         dialect: Dialect = "openai",
         auth: bool = True,
+        admin: bool = False,
         doc: Doc | None = None,
     ) -> None:
         if not pattern.startswith("/"):
@@ -94,6 +99,7 @@ class Route:
         self.group = group
         self.dialect: Dialect = dialect
         self.auth = auth
+        self.admin = admin
         self.doc = doc
         self.segments = tuple(pattern.strip("/").split("/")) if pattern != "/" else ()
 

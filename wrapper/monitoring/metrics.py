@@ -144,6 +144,54 @@ class Metrics:
             registry=registry,
         )
         self.cli_login_ok.set(-1)
+        self.key_requests = Counter(
+            f"{p}_key_requests",
+            "Model requests (chat, messages, responses) by client key name.",
+            ["key"],
+            registry=registry,
+        )
+        self.key_tokens = Counter(
+            f"{p}_key_tokens",
+            "Tokens of the turns of each client key, by direction (input, output).",
+            ["key", "direction"],
+            registry=registry,
+        )
+        self.key_cost = Counter(
+            f"{p}_key_cost_usd",
+            "Dollars the turns of each client key cost (the CLI's figures).",
+            ["key"],
+            registry=registry,
+        )
+        self.key_budget_refusals = Counter(
+            f"{p}_key_budget_refusals",
+            "Requests refused because their key's budget was spent, by key and budget.",
+            ["key", "budget"],
+            registry=registry,
+        )
+        self.plan_utilization = Gauge(
+            f"{p}_plan_window_utilization",
+            "Used fraction of each Claude plan window, as the CLI last reported it.",
+            ["window"],
+            registry=registry,
+        )
+        self.plan_status = Gauge(
+            f"{p}_plan_window_status",
+            "Each Claude plan window's status: 0 allowed, 1 warning, 2 rejected.",
+            ["window"],
+            registry=registry,
+        )
+        self.plan_resets_in = Gauge(
+            f"{p}_plan_window_resets_in_seconds",
+            "Seconds until each Claude plan window resets.",
+            ["window"],
+            registry=registry,
+        )
+        self.plan_reading_age = Gauge(
+            f"{p}_plan_window_reading_age_seconds",
+            "How old the latest reading of each Claude plan window is.",
+            ["window"],
+            registry=registry,
+        )
 
     def render(self) -> bytes:
         """The registry in the Prometheus text exposition format (0.0.4)."""

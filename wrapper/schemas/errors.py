@@ -44,6 +44,7 @@ _OPENAI_TYPES: dict[ErrorKind, str] = {
     ErrorKind.CONFLICT: "invalid_request_error",
     ErrorKind.PAYLOAD_TOO_LARGE: "invalid_request_error",
     ErrorKind.RATE_LIMITED: "rate_limit_error",
+    ErrorKind.QUOTA_EXHAUSTED: "insufficient_quota",
     ErrorKind.OVERLOADED: "server_error",
     ErrorKind.UNAVAILABLE: "server_error",
     ErrorKind.TIMEOUT: "server_error",
@@ -61,6 +62,7 @@ _ANTHROPIC_TYPES: dict[ErrorKind, str] = {
     ErrorKind.CONFLICT: "invalid_request_error",
     ErrorKind.PAYLOAD_TOO_LARGE: "request_too_large",
     ErrorKind.RATE_LIMITED: "rate_limit_error",
+    ErrorKind.QUOTA_EXHAUSTED: "billing_error",
     ErrorKind.OVERLOADED: "overloaded_error",
     ErrorKind.UNAVAILABLE: "overloaded_error",
     ErrorKind.TIMEOUT: "timeout_error",
@@ -93,7 +95,13 @@ def anthropic_error(error: WrapperError, request_id: str | None = None) -> Anthr
 
 
 def status_for(error: WrapperError, dialect: Dialect) -> int:
-    """The HTTP status of ``error`` in ``dialect`` (Anthropic reports overload as 529)."""
+    """The HTTP status of ``error`` in ``dialect``.
+
+    Anthropic reports an overload as 529 and a billing refusal as 402, where OpenAI
+    uses 503 and 429.
+    """
     if dialect == "anthropic" and error.kind is ErrorKind.OVERLOADED:
         return 529
+    if dialect == "anthropic" and error.kind is ErrorKind.QUOTA_EXHAUSTED:
+        return 402
     return error.status

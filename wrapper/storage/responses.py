@@ -40,6 +40,12 @@ class StoredResponse(msgspec.Struct, frozen=True, kw_only=True):
     system: str | None = None
     stored_at: float = 0.0
     items: dict[str, tuple[Part, ...]] = {}
+    owner: str | None = None
+    """The client key that stored it (``None``: stored without client keys)."""
+
+    def visible_to(self, owner: str | None) -> bool:
+        """Whether ``owner`` may read or continue this response."""
+        return self.owner is None or self.owner == owner
 
 
 _ENCODER = msgspec.msgpack.Encoder()
@@ -75,8 +81,9 @@ class ResponseStore(Protocol):
         """Forget a response; ``False`` if it was not stored."""
         ...
 
-    async def get_item(self, item_id: str) -> tuple[Part, ...] | None:
-        """The content of an output item of a stored response, or ``None`` if unknown."""
+    async def get_item(self, item_id: str, owner: str | None = None) -> tuple[Part, ...] | None:
+        """The content of an output item of a stored response ``owner`` may read, or
+        ``None`` if unknown."""
         ...
 
 
@@ -148,16 +155,19 @@ class MemoryResponseStore:
         self._forget_items(stored)
         return True
 
-    async def get_item(self, item_id: str) -> tuple[Part, ...] | None:
-        owner = self._item_owner.get(item_id)
-        stored = await self.get(owner) if owner is not None else None
-        return stored.items.get(item_id) if stored is not None else None
+    async def get_item(self, item_id: str, owner: str | None = None) -> tuple[Part, ...] | None:
+        response_id = self._item_owner.get(item_id)
+        stored = await self.get(response_id) if response_id is not None else None
+        if stored is None or not stored.visible_to(owner):
+            return None
+        return stored.items.get(item_id)
 
 
 async def resolve_items(
-    store: ResponseStore, references: Sequence[tuple[int, str]]
+    store: ResponseStore, references: Sequence[tuple[int, str]], owner: str | None = None
 ) -> dict[str, tuple[Part, ...]]:
-    """The content of each referenced output item (``item_reference`` input items).
+    """The content of each referenced output item (``item_reference`` input items) of
+    the responses ``owner`` stored.
 
     Raises:
         InvalidRequestError: an id names no item of a stored response (``param`` is
@@ -167,7 +177,7 @@ async def resolve_items(
     for index, item_id in references:
         if item_id in found:
             continue
-        parts = await store.get_item(item_id)
+        parts = await store.get_item(item_id, owner)
         if parts is None:
             raise InvalidRequestError(
                 f"Item with id {item_id!r} not found: item_reference names an output item of "

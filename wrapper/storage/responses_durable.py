@@ -94,12 +94,14 @@ class DurableResponseStore:
             await self.transcripts.delete(_item_key(item_id))
         return existed
 
-    async def get_item(self, item_id: str) -> tuple[Part, ...] | None:
+    async def get_item(self, item_id: str, owner: str | None = None) -> tuple[Part, ...] | None:
         entries = await self.transcripts.load(_item_key(item_id))
         data = entries[-1].get("data") if entries else None
-        owner = data.get("response_id") if isinstance(data, dict) else None
-        stored = await self.get(owner) if isinstance(owner, str) else None
-        return stored.items.get(item_id) if stored is not None else None
+        response_id = data.get("response_id") if isinstance(data, dict) else None
+        stored = await self.get(response_id) if isinstance(response_id, str) else None
+        if stored is None or not stored.visible_to(owner):
+            return None
+        return stored.items.get(item_id)
 
     async def sweep(self) -> int:
         """Delete responses older than the age limit (and their item index); returns how many."""

@@ -19,6 +19,7 @@ from wrapper.errors import (
     UpstreamRateLimitedError,
     WrapperError,
 )
+from wrapper.upstream.limit_phrases import billing_error
 
 DEFAULT_RETRY_AFTER_S = 30.0
 
@@ -37,9 +38,7 @@ def error_for_upstream_status(
             f"Claude rejected this server's credentials ({auth_hint})."
         )
     if status == 402:
-        return PermissionDeniedError(
-            f"Claude's API refused the request: {message}", code="billing_error"
-        )
+        return billing_error(message)
     if status == 403:
         return PermissionDeniedError(f"Claude's API refused the request: {message}")
     if status == 404:

@@ -26,10 +26,11 @@ from wrapper.models.live import LiveModelsSource, fetch_live_models, live_source
 from wrapper.models.served import ServedModels
 from wrapper.monitoring.deep_health import DeepHealth
 from wrapper.monitoring.metrics import Metrics
-from wrapper.policy.api_keys import ApiKeys
+from wrapper.policy.api_keys import ApiKeys, configured_keys
 from wrapper.policy.browser_guard import BrowserGuard
 from wrapper.policy.client_address import ClientAddressResolver
 from wrapper.policy.cors import CorsPolicy
+from wrapper.policy.key_usage import UsageAccounting
 from wrapper.policy.ratelimit import (
     MemoryRateLimitStore,
     RateLimiter,
@@ -40,6 +41,9 @@ from wrapper.policy.request_hooks import RequestHooks
 from wrapper.policy.response_cache import ResponseCache
 from wrapper.upstream.auth import UpstreamAuth
 from wrapper.upstream.login import CliLoginHealth, probe_cli_login, run_probe_loop
+from wrapper.usage.key_ledger import KeyLedger
+from wrapper.usage.plan_windows import PlanWindows
+from wrapper.usage.store import MemoryUsageStore, UsageStore
 
 log = get_logger(__name__)
 
@@ -94,6 +98,8 @@ async def build_operations(
     cli_command: Sequence[str] | None,
     cli_env: Mapping[str, str],
     rate_store: RateLimitStore | None = None,
+    usage_store: UsageStore | None = None,
+    plan: PlanWindows | None = None,
 ) -> OperationsParts:
     """Build the operations components.
 
@@ -105,8 +111,9 @@ async def build_operations(
     login = CliLoginHealth(gated=gated, probe_interval_s=settings.upstream.probe_interval_s)
     observed = ObservedBackend(backend, metrics, login)
 
+    rates = rate_store or MemoryRateLimitStore()
     limiter = RateLimiter(
-        rate_store or MemoryRateLimitStore(),
+        rates,
         group_limits(settings.rate_limits),
         enabled=settings.rate_limits.enabled,
         on_reject=lambda group: metrics.rate_limited.labels(group=group).inc(),
@@ -122,7 +129,7 @@ async def build_operations(
         addresses=ClientAddressResolver(settings.trusted_proxies),
         login=login,
         metrics=metrics,
-        guard=BrowserGuard(keyless=settings.api_key is None, allowed_hosts=settings.allowed_hosts),
+        guard=BrowserGuard(keyless=settings.keyless, allowed_hosts=settings.allowed_hosts),
     )
     deep = DeepHealth(observed, served_models.default_model, cache_s=settings.deep_health_cache_s)
 
@@ -138,6 +145,15 @@ async def build_operations(
         elif interval > 0:
             log.warning("cli_auth.probe_unavailable", reason="no claude CLI found")
 
+    api_keys = ApiKeys(configured_keys(settings.api_key, settings.keys))
+    usage = UsageAccounting(
+        keys=api_keys,
+        ledger=KeyLedger(usage_store or MemoryUsageStore()),
+        plan=plan or PlanWindows(),
+        rate_store=rates,
+        metrics=metrics,
+        quota_guard=settings.keys.quota_guard,
+    )
     return OperationsParts(
         backend=observed,
         login=login,
@@ -146,7 +162,8 @@ async def build_operations(
             cache=cache,
             hooks=hooks,
             deep_health=deep,
-            api_keys=ApiKeys(settings.api_key),
+            api_keys=api_keys,
+            usage=usage,
             cors=CorsPolicy(settings.cors_allowed),
         ),
         probe_loop=probe_loop,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import anyio
 
+from wrapper import __version__
 from wrapper.api.context import AppContext, Engine, Stores, Upstream, Versions
 from wrapper.backend.cli_environment import host_environment, install_launcher
 from wrapper.backend.cli_path import claude_cli_path
@@ -33,12 +34,17 @@ from wrapper.sessions.factory import open_session_manager
 from wrapper.storage.responses_durable import DurableResponseStore
 from wrapper.upstream.auth import detect_upstream_auth
 from wrapper.upstream.count_tokens import open_token_counter
+from wrapper.usage.factory import open_usage_store
+from wrapper.usage.plan_windows import PlanWindows
 from wrapper.wiring.backend import CoreRequest, OpenCore, open_core_backend
 from wrapper.wiring.layers import feed_backend_gauges, guard_cpu, make_resilient
 from wrapper.wiring.lifespan import LifespanStack
 from wrapper.wiring.operations import build_operations, open_served_models
 
 _COUNT_TOKENS_TIMEOUT_S = 60.0
+# What the SDK names this server as upstream (its ``client_app``): this program and
+# its version, never the calling client's name.
+CLIENT_APP = f"claude-wrapper/{__version__}"
 
 
 def _catalogue(settings: Settings) -> tuple[ModelInfo, ...]:
@@ -111,6 +117,9 @@ async def build_context(
     launcher = await anyio.to_thread.run_sync(
         lambda: install_launcher(Path(settings.data_dir).expanduser().resolve() / "bin")
     )
+    usage_store = await open_usage_store(settings, stack)
+    plan = PlanWindows(usage_store)
+    background.start_soon(plan.run_flusher)
     runtime = CliRuntime(
         config_dir=upstream_auth.login_config_dir or str(config_dir),
         auth_env=upstream_auth.cli_env,
@@ -122,6 +131,8 @@ async def build_context(
         ),
         launcher=str(launcher),
         cli=claude_cli_path(),
+        client_app=CLIENT_APP,
+        on_rate_limit=plan.observe,
     )
     models = _catalogue(settings)
     # The live catalogue, when configured, decides the default: its newest Sonnet.
@@ -159,6 +170,8 @@ async def build_context(
         cli_command=[cli, "auth", "status", "--json"] if cli else None,
         cli_env=child_env,
         rate_store=await open_redis_rate_store(settings, stack),
+        usage_store=usage_store,
+        plan=plan,
     )
     if parts.probe_loop is not None:
         background.start_soon(parts.probe_loop)

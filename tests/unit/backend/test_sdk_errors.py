@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import structlog
 from claude_agent_sdk import CLIConnectionError, CLINotFoundError, ProcessError
@@ -16,6 +18,7 @@ from wrapper.backend.sdk_errors import (
 )
 from wrapper.errors import (
     BackendUnavailableError,
+    ExtraUsageRefusedError,
     InvalidRequestError,
     NotFoundError,
     PayloadTooLargeError,
@@ -24,6 +27,7 @@ from wrapper.errors import (
     UpstreamError,
     UpstreamOverloadedError,
     UpstreamRateLimitedError,
+    UsageLimitError,
     WrapperError,
 )
 from wrapper.logging import configure_logging
@@ -35,8 +39,17 @@ from wrapper.logging import configure_logging
         (401, "x", None, UpstreamAuthenticationError, 401),
         (None, "Not logged in. Please run /login", None, UpstreamAuthenticationError, 401),
         (None, "x", "authentication_failed", UpstreamAuthenticationError, 401),
-        (402, "x", None, PermissionDeniedError, 403),
-        (None, "x", "billing_error", PermissionDeniedError, 403),
+        (402, "x", None, ExtraUsageRefusedError, 429),
+        (None, "x", "billing_error", ExtraUsageRefusedError, 429),
+        (
+            None,
+            "You've hit your 5-hour limit · resets 4am (UTC)",
+            "rate_limit",
+            UsageLimitError,
+            429,
+        ),
+        (401, "You've hit your limit", None, UsageLimitError, 429),
+        (None, "You're out of extra usage", "rate_limit", ExtraUsageRefusedError, 429),
         (403, "x", None, PermissionDeniedError, 403),
         (404, "model: nope", None, NotFoundError, 404),
         (413, "x", None, PayloadTooLargeError, 413),
@@ -61,6 +74,30 @@ def test_error_for_status(
     error = error_for_status(status, text, kind)
     assert type(error) is expected
     assert error.status == http
+
+
+def test_a_plan_limit_asks_clients_back_when_its_window_resets() -> None:
+    resets_at = time.time() + 1800
+    error = error_for_status(
+        None, "You've hit your session limit", "rate_limit", resets_at=resets_at
+    )
+    assert isinstance(error, UsageLimitError)
+    assert error.code == "usage_limit_reached"
+    wait = int(dict(error.response_headers())["retry-after"])
+    assert 1790 <= wait <= 1800
+
+
+def test_a_rate_limit_kind_with_a_known_reset_is_a_plan_limit() -> None:
+    error = error_for_status(None, "limited", "rate_limit", resets_at=time.time() + 120)
+    assert isinstance(error, UsageLimitError)
+
+
+def test_a_billing_refusal_tells_clients_not_to_retry() -> None:
+    error = error_for_status(None, "Your credit balance is too low to access the API", None)
+    assert isinstance(error, ExtraUsageRefusedError)
+    assert error.code == "insufficient_quota"
+    assert ("x-should-retry", "false") in error.response_headers()
+    assert not any(name == "retry-after" for name, _ in error.response_headers())
 
 
 def test_rate_limit_and_overload_ask_clients_to_retry_later() -> None:

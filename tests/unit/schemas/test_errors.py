@@ -1,10 +1,10 @@
-"""Both dialects know every error kind; overload is 529 only for Anthropic clients."""
+"""Both dialects know every error kind; overload (529) and billing (402) differ for Anthropic."""
 
 from __future__ import annotations
 
 import pytest
 
-from wrapper.errors import ErrorKind, UpstreamOverloadedError, WrapperError
+from wrapper.errors import ErrorKind, ExtraUsageRefusedError, UpstreamOverloadedError, WrapperError
 from wrapper.schemas.errors import anthropic_error, openai_error, status_for
 
 
@@ -27,9 +27,18 @@ def test_overload_status_per_dialect() -> None:
     assert status_for(error, "anthropic") == 529
 
 
+def test_a_billing_refusal_is_openai_insufficient_quota_and_anthropic_billing_error() -> None:
+    error = ExtraUsageRefusedError("out of extra usage")
+    assert status_for(error, "openai") == 429
+    assert openai_error(error).error.type == "insufficient_quota"
+    assert openai_error(error).error.code == "insufficient_quota"
+    assert status_for(error, "anthropic") == 402
+    assert anthropic_error(error).error.type == "billing_error"
+
+
 def test_other_statuses_do_not_depend_on_the_dialect() -> None:
     for kind in ErrorKind:
-        if kind is ErrorKind.OVERLOADED:
+        if kind in (ErrorKind.OVERLOADED, ErrorKind.QUOTA_EXHAUSTED):
             continue
         error = _Kind(kind)
         assert status_for(error, "openai") == status_for(error, "anthropic") == error.status

@@ -96,7 +96,8 @@ class CliProcesses:
     def clean(self, profile: Profile, model: str) -> Launched:
         gate = ToolGate(refuse=profile.refuse_tool_calls)
         options = build_options(self.runtime, profile, model=model, gate=gate)
-        return Launched(CliProcess(options, label="pool"), gate)
+        process = CliProcess(options, label="pool", on_rate_limit=self.runtime.on_rate_limit)
+        return Launched(process, gate)
 
     async def spawn(
         self, turn: Turn, profile: Profile, deadline: Deadline, session: SessionStart | None
