@@ -233,7 +233,10 @@ class PooledBackend:
                 pending=frozenset(recorder.tool_use_ids),
             )
             return
-        if _holdable(turn, reader):
+        if profile.disposable:
+            # Its working directory is removed with the turn: no later turn can use it.
+            self.pool.release(member, Release.DISCARD)
+        elif _holdable(turn, reader):
             self.pool.release(
                 member, Release.HOLD, digest=conversation_digest(profile.key, conversation)
             )

@@ -2,17 +2,22 @@
 
 Unlike there, every header works: ``X-Claude-Thinking`` builds a real thinking
 configuration, ``X-Claude-Max-Thinking-Tokens`` sets its budget, and a bad value
-is a 400 naming the header instead of being ignored.
+is a 400 naming the header instead of being ignored. The agent headers
+(``X-Claude-Allowed-Tools``, ``X-Claude-Disallowed-Tools``,
+``X-Claude-Permission-Mode``) are checked against Claude Code's real tool list
+and modes, and reach the CLI whenever the request enables Claude Code's tools.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import msgspec
 
+from wrapper.agent.catalogue import PERMISSION_MODES, TOOL_NAMES
 from wrapper.errors import InvalidRequestError
-from wrapper.events import Effort, ThinkingConfig
+from wrapper.events import AgentSettings, Effort, ThinkingConfig
 
 _EFFORTS: frozenset[str] = frozenset({"low", "medium", "high", "xhigh", "max"})
 _THINKING: frozenset[str] = frozenset({"adaptive", "enabled", "disabled"})
@@ -31,10 +36,50 @@ def _positive_int(headers: Mapping[str, str], name: str) -> int | None:
     return value
 
 
+_MCP_TOOL = re.compile(r"mcp__[A-Za-z0-9_-]+(__[A-Za-z0-9_.-]+)?")
+
+
+def tool_names(raw: str | None, param: str) -> tuple[str, ...] | None:
+    """A comma-separated list of Claude Code tool names (or ``mcp__server[__tool]``).
+
+    Raises:
+        InvalidRequestError: a name is not one of the CLI's tools.
+    """
+    if raw is None:
+        return None
+    names = tuple(dict.fromkeys(name.strip() for name in raw.split(",") if name.strip()))
+    unknown = [n for n in names if n not in TOOL_NAMES and not _MCP_TOOL.fullmatch(n)]
+    if unknown:
+        raise InvalidRequestError(
+            f"{param} names unknown tools: {', '.join(unknown)} "
+            f"(Claude Code's tools: {', '.join(sorted(TOOL_NAMES))}; see GET /v1/tools).",
+            param=param,
+        )
+    return names
+
+
+def permission_mode(raw: str | None, param: str) -> str | None:
+    """A permission mode, or ``None`` when not given.
+
+    Raises:
+        InvalidRequestError: not one of Claude Code's modes.
+    """
+    if raw is None or not raw.strip():
+        return None
+    value = raw.strip()
+    for mode in PERMISSION_MODES:
+        if mode.lower() == value.lower():
+            return mode
+    raise InvalidRequestError(f"{param} must be one of {', '.join(PERMISSION_MODES)}.", param=param)
+
+
 class ClaudeHeaders(msgspec.Struct, frozen=True):
     effort: Effort | None = None
     thinking: ThinkingConfig | None = None
     max_turns: int | None = None
+    allowed_tools: tuple[str, ...] | None = None
+    disallowed_tools: tuple[str, ...] | None = None
+    permission_mode: str | None = None
 
     @classmethod
     def parse(cls, headers: Mapping[str, str]) -> ClaudeHeaders:
@@ -67,4 +112,21 @@ class ClaudeHeaders(msgspec.Struct, frozen=True):
             effort=effort_raw or None,  # type: ignore[arg-type]
             thinking=thinking,
             max_turns=_positive_int(headers, "x-claude-max-turns"),
+            allowed_tools=tool_names(
+                headers.get("x-claude-allowed-tools"), "x-claude-allowed-tools"
+            ),
+            disallowed_tools=tool_names(
+                headers.get("x-claude-disallowed-tools"), "x-claude-disallowed-tools"
+            ),
+            permission_mode=permission_mode(
+                headers.get("x-claude-permission-mode"), "x-claude-permission-mode"
+            ),
+        )
+
+    def agent(self) -> AgentSettings:
+        """The request's own agent settings (what the tools config may fill in)."""
+        return AgentSettings(
+            allowed_tools=self.allowed_tools,
+            disallowed_tools=self.disallowed_tools or (),
+            permission_mode=self.permission_mode,
         )
