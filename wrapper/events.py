@@ -197,12 +197,25 @@ class MessageStart(msgspec.Struct, frozen=True):
     usage: Usage = Usage()
 
 
+class ToolStep(msgspec.Struct, frozen=True):
+    """A tool Claude Code ran itself (``enable_tools``), shown as a thinking block.
+
+    ``outcome`` is ``call`` for the block showing the call, ``ok`` or ``error`` for
+    the block showing its result.
+    """
+
+    name: str
+    tool_id: str
+    outcome: Literal["call", "ok", "error"]
+
+
 class BlockStart(msgspec.Struct, frozen=True):
     index: int
     type: BlockType
     tool_id: str | None = None
     tool_name: str | None = None
     data: str | None = None
+    step: ToolStep | None = None
 
 
 class TextDelta(msgspec.Struct, frozen=True):

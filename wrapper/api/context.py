@@ -18,6 +18,7 @@ from wrapper.events import Backend
 from wrapper.models.served import ServedModels
 from wrapper.monitoring.deep_health import DeepHealth
 from wrapper.monitoring.metrics import Metrics
+from wrapper.monitoring.tool_runs import ToolRunStats
 from wrapper.policy.api_keys import ApiKeys
 from wrapper.policy.cors import CorsPolicy
 from wrapper.policy.request_hooks import RequestHooks
@@ -57,6 +58,7 @@ class Operations(msgspec.Struct, frozen=True, kw_only=True):
     """What watches and shapes requests: metrics, the response cache, the request hooks."""
 
     metrics: Metrics
+    tool_runs: ToolRunStats
     cache: ResponseCache
     hooks: RequestHooks
     deep_health: DeepHealth
