@@ -33,7 +33,7 @@ RULES: dict[str, tuple[str, ...]] = {
     "wrapper.schemas": ("wrapper.errors",),
     "wrapper.taskgroups": ("wrapper.errors",),
     "wrapper.models.catalogue": (),
-    "wrapper.agent.catalogue": (),
+    "wrapper.agent.catalogue": ("wrapper.errors",),
     "wrapper.agent": (*BASE, "wrapper.sessions"),
     "wrapper.models": (*BASE,),
     "wrapper.http": (*BASE,),
@@ -53,6 +53,7 @@ RULES: dict[str, tuple[str, ...]] = {
     ),
     "wrapper.api": (
         *BASE,
+        "wrapper.agent",
         "wrapper.http",
         "wrapper.translate",
         "wrapper.backend",
@@ -66,6 +67,7 @@ RULES: dict[str, tuple[str, ...]] = {
     ),
     "wrapper.wiring": (
         *BASE,
+        "wrapper.agent",
         "wrapper.api.context",
         "wrapper.backend",
         "wrapper.sessions",

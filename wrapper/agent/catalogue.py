@@ -3,13 +3,18 @@
 The names are the CLI's (an end-to-end test compares them with the ``tools`` of
 a real process's init message, so a CLI upgrade that renames or drops a tool
 fails there). The descriptions are ours, one line each, for ``GET /v1/tools``.
+Names given by clients (headers, the tools config) are checked here, so a bad one
+is a 400 naming where it came from.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 import msgspec
+
+from wrapper.errors import InvalidRequestError
 
 PermissionMode = Literal["default", "acceptEdits", "bypassPermissions", "plan"]
 PERMISSION_MODES: tuple[PermissionMode, ...] = (
@@ -122,3 +127,49 @@ def tool_info(name: str) -> ToolInfo | None:
         if tool.name == name:
             return tool
     return None
+
+
+_MCP_TOOL = re.compile(r"mcp__[A-Za-z0-9_-]+(__[A-Za-z0-9_.-]+)?")
+
+
+def tool_names(raw: str | None, param: str) -> tuple[str, ...] | None:
+    """A comma-separated list of Claude Code tool names (or ``mcp__server[__tool]``).
+
+    Raises:
+        InvalidRequestError: a name is not one of the CLI's tools.
+    """
+    if raw is None:
+        return None
+    return checked_tools([name.strip() for name in raw.split(",")], param)
+
+
+def checked_tools(names: list[str] | tuple[str, ...], param: str) -> tuple[str, ...]:
+    """``names`` without blanks or repeats, each one of the CLI's tools or an MCP rule.
+
+    Raises:
+        InvalidRequestError: a name is not one of the CLI's tools.
+    """
+    kept = tuple(dict.fromkeys(name.strip() for name in names if name.strip()))
+    unknown = [n for n in kept if n not in TOOL_NAMES and not _MCP_TOOL.fullmatch(n)]
+    if unknown:
+        raise InvalidRequestError(
+            f"{param} names unknown tools: {', '.join(unknown)} "
+            f"(Claude Code's tools: {', '.join(sorted(TOOL_NAMES))}; see GET /v1/tools).",
+            param=param,
+        )
+    return kept
+
+
+def permission_mode(raw: str | None, param: str) -> str | None:
+    """A permission mode, or ``None`` when not given.
+
+    Raises:
+        InvalidRequestError: not one of Claude Code's modes.
+    """
+    if raw is None or not raw.strip():
+        return None
+    value = raw.strip()
+    for mode in PERMISSION_MODES:
+        if mode.lower() == value.lower():
+            return mode
+    raise InvalidRequestError(f"{param} must be one of {', '.join(PERMISSION_MODES)}.", param=param)

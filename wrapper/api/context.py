@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import msgspec
 
+from wrapper.agent.prepare import AgentMode
 from wrapper.backend.admission import Admission
 from wrapper.backend.layers.breaker import CircuitBreaker
 from wrapper.backend.pool_view import PoolView
+from wrapper.backend.workspaces import Workspaces
 from wrapper.config import Settings
 from wrapper.events import Backend
 from wrapper.models.served import ServedModels
@@ -66,6 +68,13 @@ class Operations(msgspec.Struct, frozen=True, kw_only=True):
     cors: CorsPolicy
 
 
+class Agent(msgspec.Struct, frozen=True, kw_only=True):
+    """Claude Code's own tools: their config and MCP registry, and the workspaces."""
+
+    mode: AgentMode
+    workspaces: Workspaces
+
+
 class Versions(msgspec.Struct, frozen=True, kw_only=True):
     sdk: str
     cli: str
@@ -80,5 +89,6 @@ class AppContext(msgspec.Struct, frozen=True, kw_only=True):
     upstream: Upstream
     stores: Stores
     ops: Operations
+    agent: Agent
     versions: Versions
     started_at: float

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import msgspec
+
 from wrapper.api.context import AppContext
 from wrapper.errors import InvalidRequestError, NotFoundError
 from wrapper.events import Message, Part
@@ -80,7 +82,9 @@ class ResponsesAPI:
             headers=request.headers,
             prior=await self._prior(body.previous_response_id),
             references=await resolve_items(self.ctx.stores.responses, item_references(body.input)),
+            allow_server_tools=self.ctx.settings.enable_server_tools,
         )
+        plan = msgspec.structs.replace(plan, turn=await self.ctx.agent.mode.prepare(plan.turn))
         save = self._saver(plan)
         noted = [("x-ignored-fields", ", ".join(plan.ignored))] if plan.ignored else []
         if body.stream:

@@ -74,6 +74,9 @@ class SessionsAPI:
 
     async def delete(self, request: Request) -> Response:
         record = await self.manager.delete(request.path_params["session_id"])
+        # Its private workspace and tools config override go with it.
+        await self.ctx.agent.workspaces.remove_session(record.session_id)
+        await self.ctx.agent.mode.configs.forget(record.session_id)
         return json_response(
             SessionDeleted(
                 session_id=record.session_id,

@@ -10,12 +10,11 @@ and modes, and reach the CLI whenever the request enables Claude Code's tools.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 import msgspec
 
-from wrapper.agent.catalogue import PERMISSION_MODES, TOOL_NAMES
+from wrapper.agent.catalogue import permission_mode, tool_names
 from wrapper.errors import InvalidRequestError
 from wrapper.events import AgentSettings, Effort, ThinkingConfig
 
@@ -34,43 +33,6 @@ def _positive_int(headers: Mapping[str, str], name: str) -> int | None:
     if value < 1:
         raise InvalidRequestError(f"{name} must be a positive integer.", param=name)
     return value
-
-
-_MCP_TOOL = re.compile(r"mcp__[A-Za-z0-9_-]+(__[A-Za-z0-9_.-]+)?")
-
-
-def tool_names(raw: str | None, param: str) -> tuple[str, ...] | None:
-    """A comma-separated list of Claude Code tool names (or ``mcp__server[__tool]``).
-
-    Raises:
-        InvalidRequestError: a name is not one of the CLI's tools.
-    """
-    if raw is None:
-        return None
-    names = tuple(dict.fromkeys(name.strip() for name in raw.split(",") if name.strip()))
-    unknown = [n for n in names if n not in TOOL_NAMES and not _MCP_TOOL.fullmatch(n)]
-    if unknown:
-        raise InvalidRequestError(
-            f"{param} names unknown tools: {', '.join(unknown)} "
-            f"(Claude Code's tools: {', '.join(sorted(TOOL_NAMES))}; see GET /v1/tools).",
-            param=param,
-        )
-    return names
-
-
-def permission_mode(raw: str | None, param: str) -> str | None:
-    """A permission mode, or ``None`` when not given.
-
-    Raises:
-        InvalidRequestError: not one of Claude Code's modes.
-    """
-    if raw is None or not raw.strip():
-        return None
-    value = raw.strip()
-    for mode in PERMISSION_MODES:
-        if mode.lower() == value.lower():
-            return mode
-    raise InvalidRequestError(f"{param} must be one of {', '.join(PERMISSION_MODES)}.", param=param)
 
 
 class ClaudeHeaders(msgspec.Struct, frozen=True):
