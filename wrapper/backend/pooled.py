@@ -109,6 +109,11 @@ class PooledBackend:
             member = self.pool.take_affine(
                 session_digest(lease.session_id, lease.record.turn_count)
             )
+            if member is not None and member.profile != profile:
+                # The session's next turn asks for another start-up configuration (a
+                # new system prompt, other tools): resume it on a process of that one.
+                self.pool.release(member, Release.DISCARD)
+                member = None
         if member is not None and not await self._resume_session(member, turn, lease):
             member = None
         if member is None:
