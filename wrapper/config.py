@@ -154,6 +154,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     first_byte_deadline_s: float = 10.0
     shutdown_grace_s: float = 30.0
     enable_server_tools: bool = False
+    default_max_turns: int = 10
     load_filesystem_settings: bool = False
     trusted_proxies: tuple[str, ...] = ()
     cli_env_passthrough: tuple[str, ...] = ()
@@ -375,6 +376,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("FIRST_BYTE_DEADLINE_SECONDS", "first_byte_deadline_s", _parse_positive_float),
     ("SHUTDOWN_GRACE_SECONDS", "shutdown_grace_s", _parse_positive_float),
     ("ENABLE_SERVER_TOOLS", "enable_server_tools", _parse_bool),
+    ("WRAPPER_DEFAULT_MAX_TURNS", "default_max_turns", _parse_positive_int),
     ("LOAD_FILESYSTEM_SETTINGS", "load_filesystem_settings", _parse_bool),
     ("POOL_ENABLED", "pool.enabled", _parse_bool),
     ("POOL_MAX_PROCESSES", "pool.max_processes", _parse_positive_int),

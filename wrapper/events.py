@@ -110,6 +110,36 @@ class ThinkingConfig(msgspec.Struct, frozen=True):
 Effort = Literal["low", "medium", "high", "xhigh", "max"]
 
 
+class McpServer(msgspec.Struct, frozen=True, kw_only=True):
+    """An MCP server a turn's CLI process connects to (registered by the operator).
+
+    ``config`` is the SDK's own shape: ``{"type": "stdio", "command", "args", "env"}``,
+    or ``{"type": "http" | "sse", "url", "headers"}``.
+    """
+
+    name: str
+    config: dict[str, Any]
+
+
+class AgentSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """How Claude Code's own tools run for one turn (``enable_tools``).
+
+    ``None`` fields were not set by the request; the tools config (and then the
+    catalogue's defaults) fills them in before the turn runs.
+    """
+
+    allowed_tools: tuple[str, ...] | None = None
+    disallowed_tools: tuple[str, ...] = ()
+    permission_mode: str | None = None
+    # The registered MCP servers the request named (``None``: the tools config's).
+    mcp_names: tuple[str, ...] | None = None
+    mcp_servers: tuple[McpServer, ...] = ()
+    # The directory the CLI runs in; set by the workspace layer. ``disposable``:
+    # it belongs to this turn alone (removed after it, its process never reused).
+    workspace: str | None = None
+    disposable: bool = False
+
+
 class Turn(msgspec.Struct, frozen=True, kw_only=True):
     """One request for a model reply, whatever dialect it arrived in.
 
@@ -132,6 +162,8 @@ class Turn(msgspec.Struct, frozen=True, kw_only=True):
     session_id: str | None = None
     server_tools: bool = False
     max_turns: int | None = None
+    # Claude Code's own tools: set exactly when ``server_tools`` is.
+    agent: AgentSettings | None = None
     # The client's name for the conversation this turn belongs to (the Responses API's
     # ``prompt_cache_key``; Codex CLI sends its session id). Turns with the same key are
     # one conversation: the backend should keep serving them from the same warm process.
@@ -165,12 +197,25 @@ class MessageStart(msgspec.Struct, frozen=True):
     usage: Usage = Usage()
 
 
+class ToolStep(msgspec.Struct, frozen=True):
+    """A tool Claude Code ran itself (``enable_tools``), shown as a thinking block.
+
+    ``outcome`` is ``call`` for the block showing the call, ``ok`` or ``error`` for
+    the block showing its result.
+    """
+
+    name: str
+    tool_id: str
+    outcome: Literal["call", "ok", "error"]
+
+
 class BlockStart(msgspec.Struct, frozen=True):
     index: int
     type: BlockType
     tool_id: str | None = None
     tool_name: str | None = None
     data: str | None = None
+    step: ToolStep | None = None
 
 
 class TextDelta(msgspec.Struct, frozen=True):

@@ -25,7 +25,7 @@ from claude_agent_sdk import ClaudeAgentOptions, HookContext, HookInput, HookMat
 from claude_agent_sdk.types import SyncHookJSONOutput
 
 from wrapper.backend.cli_environment import launched
-from wrapper.backend.profile import SERVER_TOOLS, Profile
+from wrapper.backend.profile import Profile
 from wrapper.backend.tool_gate import ToolGate, client_tool_server
 from wrapper.events import ThinkingConfig
 
@@ -125,6 +125,10 @@ class CliRuntime(msgspec.Struct, frozen=True, kw_only=True):
     def config_path(self) -> Path:
         return Path(self.config_dir)
 
+    def cwd_for(self, profile: Profile) -> str:
+        """Where a process of ``profile`` runs: its private workspace, or the shared cwd."""
+        return profile.cwd or self.cwd
+
 
 _MUST_CALL = "You have not called a tool yet. Call the required tool now, as instructed."
 
@@ -178,7 +182,10 @@ def build_options(
         )
         allowed.append(f"mcp__{CLIENT_TOOL_SERVER}")
     if profile.server_tools:
-        allowed.extend(SERVER_TOOLS)
+        allowed.extend(profile.claude_tools)
+        allowed.extend(profile.mcp_allowed)
+        for server in profile.mcp_servers:
+            mcp_servers[server.name] = dict(server.config)
     extra_args: dict[str, str | None] = {}
     if not persist:
         extra_args["no-session-persistence"] = None
@@ -189,8 +196,9 @@ def build_options(
     if profile.must_call_tool:
         hooks = {"Stop": [HookMatcher(hooks=[_require_a_tool_call])]}
     env = runtime.env()
-    if hooks is not None:
-        # Bare mode runs no hooks, and this process needs its Stop hook.
+    if hooks is not None or profile.server_tools:
+        # Bare mode runs no hooks (and this process needs its Stop hook), and it
+        # offers only Bash, Edit and Read of Claude Code's own tools.
         env[_BARE] = ""
     if profile.max_output_tokens is not None:
         env["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] = str(profile.max_output_tokens)
@@ -201,7 +209,7 @@ def build_options(
     return ClaudeAgentOptions(
         cli_path=runtime.launcher if runtime.cli is not None else None,
         system_prompt=profile.system_prompt,
-        tools=list(SERVER_TOOLS) if profile.server_tools else [],
+        tools=list(profile.claude_tools) if profile.server_tools else [],
         # No settings, CLAUDE.md, hooks, skills or plugins of the server's HOME or cwd;
         # skills=[] also hides the CLI's bundled skills from the model.
         setting_sources=None if runtime.load_filesystem_settings else [],
@@ -209,9 +217,11 @@ def build_options(
         strict_mcp_config=True,
         mcp_servers=mcp_servers,
         allowed_tools=allowed,
+        disallowed_tools=list(profile.mcp_disallowed),
+        permission_mode=profile.permission_mode,  # type: ignore[arg-type]
         include_partial_messages=True,
         model=model,
-        cwd=runtime.cwd,
+        cwd=runtime.cwd_for(profile),
         env=env,
         resume=resume,
         session_id=session_id,

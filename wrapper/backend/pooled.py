@@ -109,6 +109,11 @@ class PooledBackend:
             member = self.pool.take_affine(
                 session_digest(lease.session_id, lease.record.turn_count)
             )
+            if member is not None and member.profile != profile:
+                # The session's next turn asks for another start-up configuration (a
+                # new system prompt, other tools): resume it on a process of that one.
+                self.pool.release(member, Release.DISCARD)
+                member = None
         if member is not None and not await self._resume_session(member, turn, lease):
             member = None
         if member is None:
@@ -233,7 +238,10 @@ class PooledBackend:
                 pending=frozenset(recorder.tool_use_ids),
             )
             return
-        if _holdable(turn, reader):
+        if profile.disposable:
+            # Its working directory is removed with the turn: no later turn can use it.
+            self.pool.release(member, Release.DISCARD)
+        elif _holdable(turn, reader):
             self.pool.release(
                 member, Release.HOLD, digest=conversation_digest(profile.key, conversation)
             )

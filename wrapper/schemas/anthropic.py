@@ -365,6 +365,9 @@ class MessagesRequest(msgspec.Struct, frozen=True, kw_only=True):
     workspace_id: str | None = None
     # Extension (``extra_body``; or the X-Session-Id header): a server-side client session.
     session_id: str | None = None
+    # Extension: Claude Code's own tools (``mcp_servers`` as a list of names selects
+    # registered MCP servers; Anthropic's own connector objects are refused).
+    enable_tools: bool | None = None
     # Context editing: applied to the conversation before the turn is built.
     context_management: ContextManagement | None = None
     # Beta features that need Anthropic's servers; rejected when present.

@@ -251,6 +251,8 @@ class ChatCompletionRequest(msgspec.Struct, frozen=True, kw_only=True):
     # Extensions understood by the existing wrapper (sent with ``extra_body``).
     session_id: str | None = None
     enable_tools: bool | None = None
+    # Registered MCP servers to connect (needs ``enable_tools``); validated in translate.
+    mcp_servers: Any = None
 
 
 REQUEST_DECODER = msgspec.json.Decoder(ChatCompletionRequest)

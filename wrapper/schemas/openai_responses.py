@@ -270,8 +270,11 @@ class CreateResponseRequest(msgspec.Struct, frozen=True, kw_only=True):
     prompt: dict[str, Any] | None = None
     context_management: list[dict[str, Any]] | None = None
     moderation: dict[str, Any] | None = None
-    # Extension (sent with ``extra_body``): continue a server-side client session.
+    # Extensions (sent with ``extra_body``): continue a server-side client session;
+    # Claude Code's own tools and registered MCP servers (validated in translate).
     session_id: str | None = None
+    enable_tools: bool | None = None
+    mcp_servers: Any = None
 
 
 REQUEST_DECODER = msgspec.json.Decoder(CreateResponseRequest)

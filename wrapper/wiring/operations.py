@@ -26,6 +26,7 @@ from wrapper.models.live import LiveModelsSource, fetch_live_models, live_source
 from wrapper.models.served import ServedModels
 from wrapper.monitoring.deep_health import DeepHealth
 from wrapper.monitoring.metrics import Metrics
+from wrapper.monitoring.tool_runs import ToolRunStats
 from wrapper.policy.api_keys import ApiKeys, configured_keys
 from wrapper.policy.browser_guard import BrowserGuard
 from wrapper.policy.client_address import ClientAddressResolver
@@ -109,7 +110,8 @@ async def build_operations(
     metrics = Metrics()
     gated = upstream_auth.method == "cli"
     login = CliLoginHealth(gated=gated, probe_interval_s=settings.upstream.probe_interval_s)
-    observed = ObservedBackend(backend, metrics, login)
+    tool_runs = ToolRunStats(metrics)
+    observed = ObservedBackend(backend, metrics, login, tool_runs)
 
     rates = rate_store or MemoryRateLimitStore()
     limiter = RateLimiter(
@@ -159,6 +161,7 @@ async def build_operations(
         login=login,
         operations=Operations(
             metrics=metrics,
+            tool_runs=tool_runs,
             cache=cache,
             hooks=hooks,
             deep_health=deep,

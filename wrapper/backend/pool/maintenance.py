@@ -55,6 +55,8 @@ class Maintenance:
 
     def note_use(self, profile: Profile, model: str) -> None:
         """A turn of ``profile`` came in: keep a spare for it for a while."""
+        if profile.disposable:
+            return  # a one-turn workspace: no other turn can use a spare of it
         self._recent[profile.key] = (profile, model, time.monotonic())
 
     async def top_up(self, profile: Profile) -> None:
@@ -62,6 +64,8 @@ class Maintenance:
         holding conversations pays, else clear one of the profile's held
         conversations (never evicts another profile's process, never touches busy
         or parked ones)."""
+        if profile.disposable:
+            return
         members = self.members
         want = self.settings.spares_per_profile
         if profile == self.default_profile:
