@@ -33,7 +33,7 @@ from wrapper.errors import (
     WrapperError,
 )
 from wrapper.logging import get_logger
-from wrapper.upstream.status import error_for_upstream_status
+from wrapper.upstream.status import error_for_upstream_status, without_addresses
 
 log = get_logger(__name__)
 
@@ -45,11 +45,11 @@ _MAX_UPSTREAM_MESSAGE = 500
 
 
 def upstream_message(text: str | None) -> str:
-    """The part of a CLI error text worth showing a client, bounded in length."""
+    """The part of a CLI error text worth showing a client, bounded, with no addresses."""
     if not text:
         return "Claude's API returned an error."
     cleaned = " ".join(text.split())
-    return cleaned[:_MAX_UPSTREAM_MESSAGE]
+    return without_addresses(cleaned)[:_MAX_UPSTREAM_MESSAGE]
 
 
 def status_from_text(text: str | None) -> int | None:
