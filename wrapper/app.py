@@ -240,7 +240,7 @@ class App:
             ctx.ops.api_keys.authenticate(request)
         hooks.gate(route)
         if request.method in _BODY_METHODS:
-            await request.body(ctx.settings.max_request_size)
+            await request.body(ctx.settings.max_request_size, ctx.settings.body_timeout_s)
         response = await _run_watched(route.handler, request, receive)
         if response is None:
             return 499

@@ -140,6 +140,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ping_interval_s: float = 10.0
     first_byte_deadline_s: float = 10.0
     shutdown_grace_s: float = 30.0
+    body_timeout_s: float = 30.0
     enable_server_tools: bool = False
     load_filesystem_settings: bool = False
     trusted_proxies: tuple[str, ...] = ()
@@ -334,6 +335,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("SSE_PING_INTERVAL_SECONDS", "ping_interval_s", _parse_positive_float),
     ("FIRST_BYTE_DEADLINE_SECONDS", "first_byte_deadline_s", _parse_positive_float),
     ("SHUTDOWN_GRACE_SECONDS", "shutdown_grace_s", _parse_positive_float),
+    ("BODY_TIMEOUT_SECONDS", "body_timeout_s", _parse_positive_float),
     ("ENABLE_SERVER_TOOLS", "enable_server_tools", _parse_bool),
     ("LOAD_FILESYSTEM_SETTINGS", "load_filesystem_settings", _parse_bool),
     ("POOL_ENABLED", "pool.enabled", _parse_bool),
