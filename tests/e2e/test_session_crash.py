@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sqlite3
 import threading
 import time
 import uuid
@@ -59,6 +60,21 @@ def cut_short(proc: ServerProcess, session: str, text: str) -> None:
         turn(proc, session, text)
 
 
+def stored(data_dir: Path, text: str) -> bool:
+    """Whether a main transcript entry in the SQLite store mentions ``text``."""
+    uri = f"file:{data_dir / 'sessions.sqlite3'}?mode=ro"
+    try:
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5)) as db:
+            (count,) = db.execute(
+                "SELECT count(*) FROM transcript_entries"
+                " WHERE subpath = '' AND CAST(entry AS TEXT) LIKE ?",
+                (f"%{text}%",),
+            ).fetchone()
+    except sqlite3.Error:
+        return False
+    return bool(count)
+
+
 def history_texts(body: dict[str, Any]) -> str:
     return str(body.get("messages"))
 
@@ -74,6 +90,8 @@ def test_kill_9_during_and_between_session_turns(upstream: FakeUpstream, tmp_pat
         assert turn(one, session, f"{first} remember me").status_code == 200
         threading.Thread(target=cut_short, args=(one, session, cut), daemon=True).start()
         assert wait_until(lambda: upstream.recorded(cut), timeout=30)
+        # Killed only once the cut turn's user message is in the store, to be rolled back.
+        assert wait_until(lambda: stored(tmp_path / "data", cut), timeout=30)
         kill_hard(one)
     finally:
         one.close()
