@@ -153,6 +153,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ping_interval_s: float = 10.0
     first_byte_deadline_s: float = 10.0
     shutdown_grace_s: float = 30.0
+    body_timeout_s: float = 30.0
     enable_server_tools: bool = False
     default_max_turns: int = 10
     load_filesystem_settings: bool = False
@@ -375,6 +376,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("SSE_PING_INTERVAL_SECONDS", "ping_interval_s", _parse_positive_float),
     ("FIRST_BYTE_DEADLINE_SECONDS", "first_byte_deadline_s", _parse_positive_float),
     ("SHUTDOWN_GRACE_SECONDS", "shutdown_grace_s", _parse_positive_float),
+    ("BODY_TIMEOUT_SECONDS", "body_timeout_s", _parse_positive_float),
     ("ENABLE_SERVER_TOOLS", "enable_server_tools", _parse_bool),
     ("WRAPPER_DEFAULT_MAX_TURNS", "default_max_turns", _parse_positive_int),
     ("LOAD_FILESYSTEM_SETTINGS", "load_filesystem_settings", _parse_bool),

@@ -122,6 +122,14 @@ class MethodNotAllowedError(WrapperError):
         self.allowed = tuple(allowed)
 
 
+class RequestTimeoutError(WrapperError):
+    """The client did not send its request body in time (408)."""
+
+    status = 408
+    kind = ErrorKind.INVALID_REQUEST
+    code = "request_timeout"
+
+
 class ConflictError(WrapperError):
     """The resource is busy with another request (409)."""
 

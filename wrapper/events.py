@@ -11,8 +11,9 @@ Dialect translators turn these events into OpenAI chunks or Anthropic SSE events
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
+from contextvars import ContextVar
 from typing import Any, Literal, Protocol
 
 import msgspec
@@ -272,6 +273,48 @@ AgentEvent = (
     | BlockStop
     | TurnEnd
 )
+
+
+class SlotWait:
+    """Whether the current request's turn is still waiting in the queue for a turn slot.
+
+    A stream's pump holds its response headers while this is set, so a stream that
+    never gets a slot is refused with its own status (429/503 and ``Retry-After``)
+    like a non-stream request, instead of a 200 followed by an in-stream error.
+    """
+
+    __slots__ = ("waiting",)
+
+    def __init__(self) -> None:
+        self.waiting = False
+
+
+# Request-scoped: the pump sets it for its producer task, the admission queue marks it.
+_SLOT_WAIT: ContextVar[SlotWait | None] = ContextVar("slot_wait", default=None)
+
+
+@contextmanager
+def watching_slot_wait(wait: SlotWait) -> Iterator[None]:
+    """Tasks started inside report their queue waits to ``wait``."""
+    token = _SLOT_WAIT.set(wait)
+    try:
+        yield
+    finally:
+        _SLOT_WAIT.reset(token)
+
+
+@contextmanager
+def waiting_for_slot() -> Iterator[None]:
+    """Mark the current request's turn as queued while inside."""
+    wait = _SLOT_WAIT.get()
+    if wait is None:
+        yield
+        return
+    wait.waiting = True
+    try:
+        yield
+    finally:
+        wait.waiting = False
 
 
 class Backend(Protocol):

@@ -1,9 +1,10 @@
-"""What a model with a shell tool can see of the server: only an allow-listed environment.
+"""What a model or a client can see of the server: no secrets, no addresses.
 
 The model runs ``env`` through Claude Code's Bash tool (the fake upstream asks for
 it), and the output it gets back (the tool result sent upstream) names only the
 variables a CLI process is allowed; the server's key, its session store URL and a
-host secret never appear. The conversations on disk are the owner's alone.
+host secret never appear. The conversations on disk are the owner's alone, and an
+upstream error passed on to a client never names a gateway's address.
 """
 
 from __future__ import annotations
@@ -125,3 +126,26 @@ def test_the_session_database_and_its_wal_are_owner_only(
     assert {path.name for path in files} >= {"s.sqlite3", "s.sqlite3-wal"}, files
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_upstream_error_text_never_names_a_gateway_address(
+    tools_server: ServerProcess, upstream: FakeUpstream
+) -> None:
+    tag = f"GW{uuid.uuid4().hex[:8]}"
+    message = "upstream connect error at 10.1.2.3:4000 via http://gateway.internal:8080/v1"
+    upstream.script(tag, Reply.error(400, "invalid_request_error", message))
+    response = httpx.post(
+        tools_server.url + "/v1/messages",
+        headers={"x-api-key": KEY},
+        json={
+            "model": "claude-sonnet-4-6",
+            "max_tokens": 20,
+            "messages": [{"role": "user", "content": tag}],
+        },
+        timeout=120,
+    )
+    assert response.status_code == 400, response.text
+    text = response.json()["error"]["message"]
+    assert "upstream connect error" in text
+    for address in ("10.1.2.3", "4000", "gateway.internal", "8080"):
+        assert address not in text, text

@@ -6,6 +6,9 @@ get an answer or a 400 in the dialect's own shape, never a 500 or a traceback.
 
 from __future__ import annotations
 
+import json
+import socket
+import time
 import uuid
 from typing import Any
 
@@ -163,3 +166,38 @@ def test_deeply_nested_json_is_a_400_in_the_dialect_shape(
         assert payload["error"]["type"] == "invalid_request_error"
     else:
         assert set(payload["error"]) == {"message", "type", "param", "code"}
+
+
+def test_a_body_sent_too_slowly_is_a_408_and_the_connection_closes(
+    upstream: FakeUpstream,
+) -> None:
+    with ServerProcess(upstream.url, env={"BODY_TIMEOUT_SECONDS": "1"}) as proc:
+        head = (
+            "POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+        )
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", proc.port), timeout=10) as sock:
+            sock.sendall(head.encode())
+            received = b""
+            while not received.rstrip().endswith(b"}") and time.monotonic() - started < 15:
+                try:
+                    sock.sendall(b" ")  # one byte now and then: never the whole body
+                except OSError:
+                    break
+                sock.settimeout(0.3)
+                try:
+                    chunk = sock.recv(65536)
+                except TimeoutError:
+                    continue
+                if not chunk:
+                    break
+                received += chunk
+            elapsed = time.monotonic() - started
+        assert received.startswith(b"HTTP/1.1 408"), received[:300]
+        payload = json.loads(received.split(b"\r\n\r\n", 1)[1])
+        assert payload["type"] == "error"
+        assert "BODY_TIMEOUT_SECONDS" in payload["error"]["message"]
+        assert elapsed < 8
+        # Other requests kept being answered.
+        assert httpx.get(proc.url + "/health").status_code == 200

@@ -9,14 +9,16 @@ msgspec's ``$.path``.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import NamedTuple, TypeVar
 from urllib.parse import parse_qsl
 
+import anyio
 import msgspec
 
-from wrapper.errors import InvalidRequestError, PayloadTooLargeError
+from wrapper.errors import InvalidRequestError, PayloadTooLargeError, RequestTimeoutError
 from wrapper.http.asgi_types import Receive, Scope
 
 T = TypeVar("T")
@@ -86,11 +88,12 @@ class Request:
         self.caller = ANONYMOUS
         self._body: bytes | None = None
 
-    async def body(self, limit: int) -> bytes:
-        """Read the whole body, refusing more than ``limit`` bytes.
+    async def body(self, limit: int, within_s: float = math.inf) -> bytes:
+        """Read the whole body, refusing more than ``limit`` bytes or taking over ``within_s``.
 
         Raises:
             PayloadTooLargeError: the declared or received size exceeds ``limit``.
+            RequestTimeoutError: the body did not arrive within ``within_s`` seconds.
             ClientDisconnectedError: the client disconnected while sending.
         """
         if self._body is not None:
@@ -100,18 +103,24 @@ class Request:
             raise PayloadTooLargeError(_too_large_message(limit))
         chunks: list[bytes] = []
         received = 0
-        while True:
-            message = await self._receive()
-            if message["type"] == "http.disconnect":
-                raise ClientDisconnectedError
-            chunk = message.get("body", b"")
-            if chunk:
-                received += len(chunk)
-                if received > limit:
-                    raise PayloadTooLargeError(_too_large_message(limit))
-                chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        with anyio.move_on_after(within_s) as scope:
+            while True:
+                message = await self._receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientDisconnectedError
+                chunk = message.get("body", b"")
+                if chunk:
+                    received += len(chunk)
+                    if received > limit:
+                        raise PayloadTooLargeError(_too_large_message(limit))
+                    chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+        if scope.cancelled_caught:
+            raise RequestTimeoutError(
+                f"The request body did not arrive within {within_s:g} seconds "
+                "(BODY_TIMEOUT_SECONDS)."
+            )
         self._body = b"".join(chunks)
         return self._body
 

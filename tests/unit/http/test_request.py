@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
 import msgspec
 import pytest
 
-from wrapper.errors import InvalidRequestError, PayloadTooLargeError
+from wrapper.errors import InvalidRequestError, PayloadTooLargeError, RequestTimeoutError
 from wrapper.http.request import (
     MAX_JSON_DEPTH,
     ClientDisconnectedError,
@@ -142,3 +143,16 @@ def test_json_nested_past_the_limit_is_a_400_naming_the_limit() -> None:
 def test_json_at_the_limit_still_decodes() -> None:
     nested = b"[" * (MAX_JSON_DEPTH - 1) + b"1" + b"]" * (MAX_JSON_DEPTH - 1)
     assert decode_json(nested, msgspec.json.Decoder()) is not None
+
+
+@pytest.mark.anyio
+async def test_a_body_that_does_not_arrive_in_time_is_a_408() -> None:
+    async def receive() -> dict[str, Any]:
+        await anyio.sleep(10)
+        return {"type": "http.request", "body": b"x"}
+
+    request = Request(
+        {"type": "http", "method": "POST", "path": "/v1/x", "headers": []}, receive, "req_1"
+    )
+    with pytest.raises(RequestTimeoutError, match="BODY_TIMEOUT_SECONDS"):
+        await request.body(100, 0.01)
