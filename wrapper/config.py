@@ -139,6 +139,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     shutdown_grace_s: float = 30.0
     enable_server_tools: bool = False
     default_max_turns: int = 10
+    tools_sandbox: str = "auto"
     load_filesystem_settings: bool = False
     trusted_proxies: tuple[str, ...] = ()
     deep_health_cache_s: float = 30.0
@@ -318,6 +319,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("SHUTDOWN_GRACE_SECONDS", "shutdown_grace_s", _parse_positive_float),
     ("ENABLE_SERVER_TOOLS", "enable_server_tools", _parse_bool),
     ("WRAPPER_DEFAULT_MAX_TURNS", "default_max_turns", _parse_positive_int),
+    ("TOOLS_SANDBOX", "tools_sandbox", _parse_choice("auto", "on", "off")),
     ("LOAD_FILESYSTEM_SETTINGS", "load_filesystem_settings", _parse_bool),
     ("POOL_ENABLED", "pool.enabled", _parse_bool),
     ("POOL_MAX_PROCESSES", "pool.max_processes", _parse_positive_int),

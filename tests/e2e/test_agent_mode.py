@@ -27,6 +27,7 @@ from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient, SystemMessage
 from tests.e2e.harness import FAKE_KEY, ServerProcess
 from tests.fakes.anthropic_upstream import FakeUpstream, Reply
 from wrapper.agent.catalogue import DEFAULT_TOOLS, TOOL_NAMES
+from wrapper.backend.sandbox import sandbox_available
 
 pytestmark = pytest.mark.e2e
 
@@ -305,3 +306,26 @@ def test_a_hosted_web_search_runs_on_claude_codes_websearch(
     )
     assert response.output_text == "searched"
     assert offered_tools(upstream, tag) == ["WebSearch"]
+
+
+def test_bash_writes_only_inside_the_workspace_when_sandboxed(
+    chat: openai.OpenAI, upstream: FakeUpstream
+) -> None:
+    if not sandbox_available():
+        pytest.skip("no bubblewrap and socat on PATH: the CLI cannot sandbox Bash here")
+    tag = marker()
+    outside = Path(tempfile.gettempdir()) / f"agent-outside-{tag}"
+    upstream.script(
+        tag,
+        Reply.tool("Bash", {"command": f"touch {outside}; touch inside.txt && echo inside-ok"}),
+        Reply.text("tried"),
+    )
+    chat.chat.completions.create(
+        model="claude-sonnet-4-6",
+        messages=[{"role": "user", "content": f"{tag} write outside"}],
+        extra_body={"enable_tools": True},
+    )
+    shown = results_sent(upstream, tag)[-1]
+    assert "inside-ok" in shown
+    assert "Read-only file system" in shown
+    assert not outside.exists()

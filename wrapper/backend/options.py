@@ -24,6 +24,7 @@ from claude_agent_sdk import ClaudeAgentOptions, HookContext, HookInput, HookMat
 from claude_agent_sdk.types import SyncHookJSONOutput
 
 from wrapper.backend.profile import Profile
+from wrapper.backend.sandbox import sandbox_settings
 from wrapper.backend.tool_gate import ToolGate, client_tool_server
 from wrapper.events import ThinkingConfig
 
@@ -83,6 +84,8 @@ class CliRuntime(msgspec.Struct, frozen=True, kw_only=True):
     auth_env: dict[str, str] = {}
     load_filesystem_settings: bool = False
     extra_env: dict[str, str] = {}
+    # Claude Code's Bash tool sandboxed (``TOOLS_SANDBOX``): None off, else required.
+    sandbox_required: bool | None = None
 
     def env(self) -> dict[str, str]:
         """The environment overrides for a CLI process."""
@@ -215,6 +218,11 @@ def build_options(
         effort=profile.effort,  # type: ignore[arg-type]
         thinking=_thinking(profile.thinking),
         max_turns=profile.max_turns,
+        sandbox=(
+            sandbox_settings(runtime.sandbox_required)  # type: ignore[arg-type]
+            if profile.server_tools and runtime.sandbox_required is not None
+            else None
+        ),
         hooks=hooks,
         extra_args=extra_args,
     )

@@ -23,6 +23,7 @@ from wrapper.backend.cli_path import claude_cli_path
 from wrapper.backend.layers.workspace import WorkspaceBackend
 from wrapper.backend.options import CliRuntime
 from wrapper.backend.reaper import stop_leftover_cli_processes
+from wrapper.backend.sandbox import sandbox_available
 from wrapper.backend.versions import CLI_VERSION, SDK_VERSION
 from wrapper.backend.workspaces import Workspaces
 from wrapper.config import Settings
@@ -119,6 +120,23 @@ async def sweep_workspaces(
             log.exception("workspaces.sweep_failed")
 
 
+def _sandbox(settings: Settings) -> bool | None:
+    """``TOOLS_SANDBOX``: ``on`` requires the Bash sandbox, ``auto`` uses it where the
+    platform has it (and says so once when it does not)."""
+    if settings.tools_sandbox == "off":
+        return None
+    if settings.tools_sandbox == "on":
+        return True
+    if sandbox_available():
+        return False
+    if settings.enable_server_tools:
+        log.warning(
+            "tools.unsandboxed",
+            reason="no bubblewrap and socat (Linux) or sandbox-exec (macOS) on PATH",
+        )
+    return None
+
+
 def _default_model(settings: Settings, models: tuple[ModelInfo, ...]) -> str:
     return (
         settings.models.default_model
@@ -145,6 +163,7 @@ async def build_context(
         cwd=_working_directory(settings, stack),
         load_filesystem_settings=settings.load_filesystem_settings,
         extra_env=_tool_wait_env(settings),
+        sandbox_required=_sandbox(settings),
     )
     models = _catalogue(settings)
     # The live catalogue, when configured, decides the default: its newest Sonnet.
