@@ -329,3 +329,41 @@ def test_bash_writes_only_inside_the_workspace_when_sandboxed(
     assert "inside-ok" in shown
     assert "Read-only file system" in shown
     assert not outside.exists()
+
+
+def test_a_client_tool_named_toolsearch_reaches_the_model_and_its_result_comes_back(
+    chat: openai.OpenAI, upstream: FakeUpstream
+) -> None:
+    tag = marker()
+    tools: list[Any] = [
+        {
+            "type": "function",
+            "function": {
+                "name": "ToolSearch",
+                "description": "Search the client's tool catalogue",
+                "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
+            },
+        },
+        {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object"}}},
+    ]
+    upstream.script(tag, Reply.tool("ToolSearch", {"query": "weather"}), Reply.text("found it"))
+    question: list[Any] = [{"role": "user", "content": f"{tag} find a weather tool"}]
+    first = chat.chat.completions.create(model="claude-sonnet-4-6", messages=question, tools=tools)
+    sent = {tool["name"]: tool for tool in upstream.recorded(tag)[0].body["tools"]}
+    assert sent["ToolSearch"]["description"] == "Search the client's tool catalogue"
+    assert not sent["ToolSearch"].get("defer_loading")
+    assert "get_time" in sent and not sent["get_time"].get("defer_loading")
+    assert first.choices[0].finish_reason == "tool_calls"
+    calls = first.choices[0].message.tool_calls or []
+    assert [call.function.name for call in calls] == ["ToolSearch"]  # type: ignore[union-attr]
+    second = chat.chat.completions.create(
+        model="claude-sonnet-4-6",
+        messages=[
+            *question,
+            first.choices[0].message.model_dump(exclude_none=True),  # type: ignore[list-item]
+            {"role": "tool", "tool_call_id": calls[0].id, "content": "get_weather(city)"},
+        ],
+        tools=tools,
+    )
+    assert second.choices[0].message.content == "found it"
+    assert "get_weather(city)" in results_sent(upstream, tag)[-1]

@@ -25,7 +25,7 @@ from claude_agent_sdk.types import SyncHookJSONOutput
 
 from wrapper.backend.profile import Profile
 from wrapper.backend.sandbox import sandbox_settings
-from wrapper.backend.tool_gate import ToolGate, client_tool_server
+from wrapper.backend.tool_gate import TOOL_SEARCH, ToolGate, client_tool_server
 from wrapper.events import ThinkingConfig
 
 CLIENT_TOOL_SERVER = "client"
@@ -190,6 +190,11 @@ def build_options(
         # Bare mode runs no hooks (and this process needs its Stop hook), and it
         # offers only Bash, Edit and Read of Claude Code's own tools.
         env[_BARE] = ""
+    disallowed = list(profile.mcp_disallowed)
+    if TOOL_SEARCH in profile.tool_names:
+        # The client's own ToolSearch: see tool_gate.py.
+        env["ENABLE_TOOL_SEARCH"] = "true"
+        disallowed.append(TOOL_SEARCH)
     if profile.max_output_tokens is not None:
         env["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] = str(profile.max_output_tokens)
     if resume is not None and answer_last:
@@ -204,7 +209,7 @@ def build_options(
         strict_mcp_config=True,
         mcp_servers=mcp_servers,
         allowed_tools=allowed,
-        disallowed_tools=list(profile.mcp_disallowed),
+        disallowed_tools=disallowed,
         permission_mode=profile.permission_mode,  # type: ignore[arg-type]
         include_partial_messages=True,
         model=model,
