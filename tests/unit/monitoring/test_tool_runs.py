@@ -18,3 +18,9 @@ def test_results_count_calls_and_errors() -> None:
     assert (stats.total_calls, stats.total_errors) == (2, 1)
     rendered = metrics.render().decode()
     assert 'claude_wrapper_tool_runs_total{outcome="error",tool="Write"} 1.0' in rendered
+
+
+def test_made_up_tool_names_do_not_grow_the_metric_labels() -> None:
+    metrics = Metrics()
+    ToolRunStats(metrics).record(ToolStep("rm -rf", "t", "error"))
+    assert 'tool="other"' in metrics.render().decode()
