@@ -367,3 +367,35 @@ def test_a_client_tool_named_toolsearch_reaches_the_model_and_its_result_comes_b
     )
     assert second.choices[0].message.content == "found it"
     assert "get_weather(city)" in results_sent(upstream, tag)[-1]
+
+
+def test_agent_headers_reach_the_cli_and_a_bad_one_is_a_400_on_each_api(
+    agent_server: ServerProcess, upstream: FakeUpstream
+) -> None:
+    tag = marker()
+    upstream.script(tag, Reply.text("read only"))
+    claude = anthropic.Anthropic(base_url=agent_server.url, api_key=KEY, max_retries=0)
+    claude.messages.create(
+        model="claude-sonnet-4-6",
+        max_tokens=50,
+        messages=[{"role": "user", "content": f"{tag} hi"}],
+        extra_body={"enable_tools": True},
+        extra_headers={"X-Claude-Allowed-Tools": "Read,Bash", "X-Claude-Disallowed-Tools": "Bash"},
+    )
+    assert offered_tools(upstream, tag) == ["Read"]
+    with pytest.raises(anthropic.BadRequestError, match="x-claude-allowed-tools"):
+        claude.messages.create(
+            model="claude-sonnet-4-6",
+            max_tokens=50,
+            messages=[{"role": "user", "content": "hi"}],
+            extra_body={"enable_tools": True},
+            extra_headers={"X-Claude-Allowed-Tools": "Glob"},
+        )
+    responses = openai.OpenAI(base_url=f"{agent_server.url}/v1", api_key=KEY, max_retries=0)
+    with pytest.raises(openai.BadRequestError, match="x-claude-permission-mode"):
+        responses.responses.create(
+            model="claude-sonnet-4-6",
+            input="hi",
+            extra_body={"enable_tools": True},
+            extra_headers={"X-Claude-Permission-Mode": "yolo"},
+        )
