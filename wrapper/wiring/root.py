@@ -107,15 +107,20 @@ async def _open_workspaces(settings: Settings, stack: LifespanStack) -> Workspac
     return workspaces
 
 
-async def sweep_workspaces(
-    workspaces: Workspaces, sessions: SessionManager, interval_s: float = 60.0
+async def sweep_agent_state(
+    workspaces: Workspaces,
+    configs: ToolsConfigStore,
+    sessions: SessionManager,
+    interval_s: float = 60.0,
 ) -> None:
-    """Remove the workspaces of expired sessions, once a minute, until cancelled."""
+    """Remove the workspaces and tools config overrides of expired sessions, once a
+    minute, until cancelled."""
     while True:
         await anyio.sleep(interval_s)
         try:
             live = [record.session_id for record in await sessions.list_sessions()]
             await workspaces.sweep(live)
+            await configs.sweep(live)
         except Exception:  # a background loop must outlive a bad sweep
             log.exception("workspaces.sweep_failed")
 
@@ -194,7 +199,12 @@ async def build_context(
         # The last step of shutdown: no CLI process outlives the server.
         stack.final.append(partial(stop_leftover_cli_processes, cli))
     workspaces = await _open_workspaces(settings, stack)
-    background.start_soon(sweep_workspaces, workspaces, sessions)
+    agent_mode = AgentMode(
+        configs=ToolsConfigStore(sessions.transcripts),
+        mcp=McpRegistry(sessions.transcripts),
+        default_max_turns=settings.default_max_turns,
+    )
+    background.start_soon(sweep_agent_state, workspaces, agent_mode.configs, sessions)
     parts = await build_operations(
         settings,
         backend=guard_cpu(settings, WorkspaceBackend(core.backend, workspaces), background),
@@ -227,14 +237,7 @@ async def build_context(
         upstream=Upstream(auth=upstream_auth, login=parts.login, token_counter=token_counter),
         stores=Stores(sessions=sessions, responses=responses),
         ops=parts.operations,
-        agent=Agent(
-            mode=AgentMode(
-                configs=ToolsConfigStore(sessions.transcripts),
-                mcp=McpRegistry(sessions.transcripts),
-                default_max_turns=settings.default_max_turns,
-            ),
-            workspaces=workspaces,
-        ),
+        agent=Agent(mode=agent_mode, workspaces=workspaces),
         versions=Versions(sdk=SDK_VERSION, cli=CLI_VERSION),
         started_at=time.time(),
     )

@@ -46,3 +46,14 @@ def test_checked_normalises_and_refuses_bad_values() -> None:
         with pytest.raises(InvalidRequestError) as caught:
             checked(bad)
         assert caught.value.param == param
+
+
+async def test_overrides_of_sessions_gone_are_swept() -> None:
+    store = ToolsConfigStore(MemoryTranscriptStore())
+    await store.put(ToolsConfig(max_turns=2))
+    await store.put(ToolsConfig(max_turns=3), "live")
+    await store.put(ToolsConfig(max_turns=4), "gone")
+    assert await store.sweep(["live"]) == 1
+    assert len(await store.session_overrides()) == 1
+    assert (await store.get("live")).max_turns == 3
+    assert (await store.get(None)).max_turns == 2
