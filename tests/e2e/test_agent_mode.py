@@ -399,3 +399,20 @@ def test_agent_headers_reach_the_cli_and_a_bad_one_is_a_400_on_each_api(
             extra_body={"enable_tools": True},
             extra_headers={"X-Claude-Permission-Mode": "yolo"},
         )
+
+
+def test_the_step_limit_ends_the_reply_cut_short_with_its_steps(
+    chat: openai.OpenAI, upstream: FakeUpstream
+) -> None:
+    tag = marker()
+    upstream.script(tag, Reply.tool("Bash", {"command": "echo again"}))
+    done = chat.chat.completions.create(
+        model="claude-sonnet-4-6",
+        messages=[{"role": "user", "content": f"{tag} loop"}],
+        extra_body={"enable_tools": True},
+        extra_headers={"X-Claude-Max-Turns": "2"},
+    )
+    assert done.choices[0].finish_reason == "length"
+    steps = (done.choices[0].message.model_extra or {})["reasoning_content"]
+    assert steps.count("Bash returned: again") == 2
+    assert len(upstream.recorded(tag)) == 2
