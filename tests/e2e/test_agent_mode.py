@@ -416,3 +416,37 @@ def test_the_step_limit_ends_the_reply_cut_short_with_its_steps(
     steps = (done.choices[0].message.model_extra or {})["reasoning_content"]
     assert steps.count("Bash returned: again") == 2
     assert len(upstream.recorded(tag)) == 2
+
+
+def test_a_sessions_workspace_is_kept_across_its_turns_and_removed_with_it(
+    agent_server: ServerProcess, upstream: FakeUpstream, api: httpx.Client
+) -> None:
+    first, second = marker(), marker()
+    session = f"keep-{first}"
+    upstream.script(
+        first,
+        Reply.tool("Write", {"file_path": "kept.txt", "content": "from turn one"}),
+        Reply.text("saved"),
+    )
+    upstream.script(second, Reply.tool("Read", {"file_path": "kept.txt"}), Reply.text("read"))
+    claude = anthropic.Anthropic(base_url=agent_server.url, api_key=KEY, max_retries=0)
+    claude.messages.create(
+        model="claude-sonnet-4-6",
+        max_tokens=100,
+        messages=[{"role": "user", "content": f"{first} save"}],
+        extra_body={"enable_tools": True, "session_id": session},
+    )
+    with claude.messages.stream(
+        model="claude-sonnet-4-6",
+        max_tokens=100,
+        messages=[{"role": "user", "content": f"{second} read it back"}],
+        extra_body={"enable_tools": True, "session_id": session},
+    ) as stream:
+        final = stream.get_final_message()
+    kinds = [block.type for block in final.content]
+    assert kinds == ["thinking", "thinking", "text"]
+    assert "from turn one" in final.content[1].thinking  # type: ignore[union-attr]
+    workspace = workspace_of(agent_server, session)
+    assert (workspace / "kept.txt").is_file()
+    assert api.delete(f"/v1/sessions/{session}").status_code == 200
+    assert not workspace.exists()
