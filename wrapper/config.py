@@ -156,6 +156,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     body_timeout_s: float = 30.0
     enable_server_tools: bool = False
     default_max_turns: int = 10
+    tools_sandbox: str = "auto"
     load_filesystem_settings: bool = False
     trusted_proxies: tuple[str, ...] = ()
     cli_env_passthrough: tuple[str, ...] = ()
@@ -379,6 +380,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("BODY_TIMEOUT_SECONDS", "body_timeout_s", _parse_positive_float),
     ("ENABLE_SERVER_TOOLS", "enable_server_tools", _parse_bool),
     ("WRAPPER_DEFAULT_MAX_TURNS", "default_max_turns", _parse_positive_int),
+    ("TOOLS_SANDBOX", "tools_sandbox", _parse_choice("auto", "on", "off")),
     ("LOAD_FILESYSTEM_SETTINGS", "load_filesystem_settings", _parse_bool),
     ("POOL_ENABLED", "pool.enabled", _parse_bool),
     ("POOL_MAX_PROCESSES", "pool.max_processes", _parse_positive_int),

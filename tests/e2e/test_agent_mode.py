@@ -27,6 +27,7 @@ from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient, SystemMessage
 from tests.e2e.harness import FAKE_KEY, ServerProcess
 from tests.fakes.anthropic_upstream import FakeUpstream, Reply
 from wrapper.agent.catalogue import DEFAULT_TOOLS, TOOL_NAMES
+from wrapper.backend.sandbox import sandbox_available
 
 pytestmark = pytest.mark.e2e
 
@@ -305,3 +306,147 @@ def test_a_hosted_web_search_runs_on_claude_codes_websearch(
     )
     assert response.output_text == "searched"
     assert offered_tools(upstream, tag) == ["WebSearch"]
+
+
+def test_bash_writes_only_inside_the_workspace_when_sandboxed(
+    chat: openai.OpenAI, upstream: FakeUpstream
+) -> None:
+    if not sandbox_available():
+        pytest.skip("no bubblewrap and socat on PATH: the CLI cannot sandbox Bash here")
+    tag = marker()
+    outside = Path(tempfile.gettempdir()) / f"agent-outside-{tag}"
+    upstream.script(
+        tag,
+        Reply.tool("Bash", {"command": f"touch {outside}; touch inside.txt && echo inside-ok"}),
+        Reply.text("tried"),
+    )
+    chat.chat.completions.create(
+        model="claude-sonnet-4-6",
+        messages=[{"role": "user", "content": f"{tag} write outside"}],
+        extra_body={"enable_tools": True},
+    )
+    shown = results_sent(upstream, tag)[-1]
+    assert "inside-ok" in shown
+    assert "Read-only file system" in shown
+    assert not outside.exists()
+
+
+def test_a_client_tool_named_toolsearch_reaches_the_model_and_its_result_comes_back(
+    chat: openai.OpenAI, upstream: FakeUpstream
+) -> None:
+    tag = marker()
+    tools: list[Any] = [
+        {
+            "type": "function",
+            "function": {
+                "name": "ToolSearch",
+                "description": "Search the client's tool catalogue",
+                "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
+            },
+        },
+        {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object"}}},
+    ]
+    upstream.script(tag, Reply.tool("ToolSearch", {"query": "weather"}), Reply.text("found it"))
+    question: list[Any] = [{"role": "user", "content": f"{tag} find a weather tool"}]
+    first = chat.chat.completions.create(model="claude-sonnet-4-6", messages=question, tools=tools)
+    sent = {tool["name"]: tool for tool in upstream.recorded(tag)[0].body["tools"]}
+    assert sent["ToolSearch"]["description"] == "Search the client's tool catalogue"
+    assert not sent["ToolSearch"].get("defer_loading")
+    assert "get_time" in sent and not sent["get_time"].get("defer_loading")
+    assert first.choices[0].finish_reason == "tool_calls"
+    calls = first.choices[0].message.tool_calls or []
+    assert [call.function.name for call in calls] == ["ToolSearch"]  # type: ignore[union-attr]
+    second = chat.chat.completions.create(
+        model="claude-sonnet-4-6",
+        messages=[
+            *question,
+            first.choices[0].message.model_dump(exclude_none=True),  # type: ignore[list-item]
+            {"role": "tool", "tool_call_id": calls[0].id, "content": "get_weather(city)"},
+        ],
+        tools=tools,
+    )
+    assert second.choices[0].message.content == "found it"
+    assert "get_weather(city)" in results_sent(upstream, tag)[-1]
+
+
+def test_agent_headers_reach_the_cli_and_a_bad_one_is_a_400_on_each_api(
+    agent_server: ServerProcess, upstream: FakeUpstream
+) -> None:
+    tag = marker()
+    upstream.script(tag, Reply.text("read only"))
+    claude = anthropic.Anthropic(base_url=agent_server.url, api_key=KEY, max_retries=0)
+    claude.messages.create(
+        model="claude-sonnet-4-6",
+        max_tokens=50,
+        messages=[{"role": "user", "content": f"{tag} hi"}],
+        extra_body={"enable_tools": True},
+        extra_headers={"X-Claude-Allowed-Tools": "Read,Bash", "X-Claude-Disallowed-Tools": "Bash"},
+    )
+    assert offered_tools(upstream, tag) == ["Read"]
+    with pytest.raises(anthropic.BadRequestError, match="x-claude-allowed-tools"):
+        claude.messages.create(
+            model="claude-sonnet-4-6",
+            max_tokens=50,
+            messages=[{"role": "user", "content": "hi"}],
+            extra_body={"enable_tools": True},
+            extra_headers={"X-Claude-Allowed-Tools": "Glob"},
+        )
+    responses = openai.OpenAI(base_url=f"{agent_server.url}/v1", api_key=KEY, max_retries=0)
+    with pytest.raises(openai.BadRequestError, match="x-claude-permission-mode"):
+        responses.responses.create(
+            model="claude-sonnet-4-6",
+            input="hi",
+            extra_body={"enable_tools": True},
+            extra_headers={"X-Claude-Permission-Mode": "yolo"},
+        )
+
+
+def test_the_step_limit_ends_the_reply_cut_short_with_its_steps(
+    chat: openai.OpenAI, upstream: FakeUpstream
+) -> None:
+    tag = marker()
+    upstream.script(tag, Reply.tool("Bash", {"command": "echo again"}))
+    done = chat.chat.completions.create(
+        model="claude-sonnet-4-6",
+        messages=[{"role": "user", "content": f"{tag} loop"}],
+        extra_body={"enable_tools": True},
+        extra_headers={"X-Claude-Max-Turns": "2"},
+    )
+    assert done.choices[0].finish_reason == "length"
+    steps = (done.choices[0].message.model_extra or {})["reasoning_content"]
+    assert steps.count("Bash returned: again") == 2
+    assert len(upstream.recorded(tag)) == 2
+
+
+def test_a_sessions_workspace_is_kept_across_its_turns_and_removed_with_it(
+    agent_server: ServerProcess, upstream: FakeUpstream, api: httpx.Client
+) -> None:
+    first, second = marker(), marker()
+    session = f"keep-{first}"
+    upstream.script(
+        first,
+        Reply.tool("Write", {"file_path": "kept.txt", "content": "from turn one"}),
+        Reply.text("saved"),
+    )
+    upstream.script(second, Reply.tool("Read", {"file_path": "kept.txt"}), Reply.text("read"))
+    claude = anthropic.Anthropic(base_url=agent_server.url, api_key=KEY, max_retries=0)
+    claude.messages.create(
+        model="claude-sonnet-4-6",
+        max_tokens=100,
+        messages=[{"role": "user", "content": f"{first} save"}],
+        extra_body={"enable_tools": True, "session_id": session},
+    )
+    with claude.messages.stream(
+        model="claude-sonnet-4-6",
+        max_tokens=100,
+        messages=[{"role": "user", "content": f"{second} read it back"}],
+        extra_body={"enable_tools": True, "session_id": session},
+    ) as stream:
+        final = stream.get_final_message()
+    kinds = [block.type for block in final.content]
+    assert kinds == ["thinking", "thinking", "text"]
+    assert "from turn one" in final.content[1].thinking  # type: ignore[union-attr]
+    workspace = workspace_of(agent_server, session)
+    assert (workspace / "kept.txt").is_file()
+    assert api.delete(f"/v1/sessions/{session}").status_code == 200
+    assert not workspace.exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterable
 from typing import TypeVar
 
 import msgspec
@@ -104,3 +105,15 @@ class ToolsConfigStore:
     async def forget(self, session_id: str) -> None:
         """Drop a session's override (the session was deleted)."""
         await self.documents.delete(_name(session_id))
+
+    async def session_overrides(self) -> list[str]:
+        """The stored names of the sessions' overrides."""
+        return [name for name in await self.documents.names() if name != _GLOBAL]
+
+    async def sweep(self, live_sessions: Iterable[str]) -> int:
+        """Drop the overrides of sessions that no longer exist; returns how many."""
+        keep = {_name(session_id) for session_id in live_sessions}
+        doomed = [name for name in await self.session_overrides() if name not in keep]
+        for name in doomed:
+            await self.documents.delete(name)
+        return len(doomed)

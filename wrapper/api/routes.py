@@ -8,11 +8,11 @@ generated from them, and a test fails for a route without one.
 
 from __future__ import annotations
 
+from wrapper.api.agent_routes import agent_routes
 from wrapper.api.chat import ChatAPI
 from wrapper.api.context import AppContext
 from wrapper.api.health import Health, HealthAPI, Version
 from wrapper.api.landing import Hello, LandingAPI, package_assets
-from wrapper.api.mcp import McpAPI
 from wrapper.api.messages import MessagesAPI
 from wrapper.api.models import ModelsAPI, RefreshResult
 from wrapper.api.openapi import OpenAPIAPI
@@ -20,13 +20,12 @@ from wrapper.api.operations import AuthStatus, CacheCleared, DebugReport, Operat
 from wrapper.api.pool import PoolAPI, PoolStatus
 from wrapper.api.responses import ResponsesAPI
 from wrapper.api.sessions import SessionsAPI
-from wrapper.api.tools import ToolsAPI
 from wrapper.api.usage import UsageAPI, UsageReport, UsageReset
 from wrapper.http.routing import Doc, Route, Router
 from wrapper.models.served import ModelsStatus
 from wrapper.monitoring.deep_health import DeepHealthResult
 from wrapper.policy.response_cache import CacheStats
-from wrapper.schemas import agent, anthropic, anthropic_output, models, openai_chat, sessions
+from wrapper.schemas import anthropic, anthropic_output, models, openai_chat, sessions
 from wrapper.schemas import openai_responses as responses_in
 from wrapper.schemas import openai_responses_output as responses_out
 from wrapper.translate.openai_chat.fields import Compatibility
@@ -45,8 +44,6 @@ def build_router(ctx: AppContext) -> Router:
     ops = OperationsAPI(ctx)
     sessions_api = SessionsAPI(ctx)
     usage = UsageAPI(ctx)
-    tools = ToolsAPI(ctx)
-    mcp = McpAPI(ctx)
     landing = LandingAPI(package_assets())
     openapi = OpenAPIAPI()
     router = Router(
@@ -286,110 +283,7 @@ def build_router(ctx: AppContext) -> Router:
                 group="sessions",
                 doc=Doc("Delete a session", response=sessions.SessionDeleted),
             ),
-            # Agent mode: Claude Code's own tools and MCP servers
-            Route(
-                "GET",
-                "/v1/tools",
-                tools.list,
-                name="tools.list",
-                doc=Doc("Claude Code's own tools, with descriptions", response=agent.ToolList),
-            ),
-            Route(
-                "GET",
-                "/v1/tools/config",
-                tools.get_config,
-                name="tools.config.get",
-                doc=Doc(
-                    "The tools config (server-wide, or a session's) and what requests get",
-                    response=agent.ToolsConfigObject,
-                    query={"session_id": "a session's override instead of the server-wide one"},
-                ),
-            ),
-            Route(
-                "POST",
-                "/v1/tools/config",
-                tools.set_config,
-                name="tools.config.set",
-                admin=True,
-                doc=Doc(
-                    "Set the defaults of tool-enabled requests (persisted)",
-                    body=agent.ToolsConfigUpdate,
-                    response=agent.ToolsConfigObject,
-                    example={"allowed_tools": ["Read", "Write"], "permission_mode": "acceptEdits"},
-                ),
-            ),
-            Route(
-                "GET",
-                "/v1/tools/stats",
-                tools.stats,
-                name="tools.stats",
-                doc=Doc(
-                    "Tool calls Claude Code ran, by tool, with errors",
-                    response=agent.ToolStatsObject,
-                ),
-            ),
-            Route(
-                "GET",
-                "/v1/mcp/servers",
-                mcp.list,
-                name="mcp.servers.list",
-                doc=Doc("Registered MCP servers (secrets redacted)", response=agent.McpServerList),
-            ),
-            Route(
-                "POST",
-                "/v1/mcp/servers",
-                mcp.register,
-                name="mcp.servers.register",
-                admin=True,
-                doc=Doc(
-                    "Register a stdio, HTTP or SSE MCP server (stdio needs API_KEY and "
-                    "ENABLE_SERVER_TOOLS)",
-                    body=agent.McpRegistration,
-                    response=dict[str, object],
-                    example={"name": "docs", "type": "http", "url": "https://mcp.example/mcp"},
-                ),
-            ),
-            Route(
-                "DELETE",
-                "/v1/mcp/servers/{name}",
-                mcp.remove,
-                name="mcp.servers.remove",
-                admin=True,
-                doc=Doc("Remove a registered MCP server", response=agent.McpMessage),
-            ),
-            Route(
-                "POST",
-                "/v1/mcp/connect",
-                mcp.connect,
-                name="mcp.connect",
-                admin=True,
-                doc=Doc(
-                    "Start or reach a server, list its tools, and offer it to requests",
-                    body=agent.McpServerName,
-                    response=agent.McpConnected,
-                ),
-            ),
-            Route(
-                "POST",
-                "/v1/mcp/disconnect",
-                mcp.disconnect,
-                name="mcp.disconnect",
-                admin=True,
-                doc=Doc(
-                    "Stop offering a server to requests",
-                    body=agent.McpServerName,
-                    response=agent.McpMessage,
-                ),
-            ),
-            Route(
-                "GET",
-                "/v1/mcp/stats",
-                mcp.stats,
-                name="mcp.stats",
-                doc=Doc(
-                    "Registered and connected MCP servers and their tools", response=agent.McpStats
-                ),
-            ),
+            *agent_routes(ctx),
             # Operations
             Route(
                 "GET",

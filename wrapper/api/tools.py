@@ -120,9 +120,15 @@ class ToolsAPI:
             for name, count in sorted(runs.by_tool.items())
         ]
         categories = Counter(tool.category for tool in CLAUDE_CODE_TOOLS)
+        configs = self.ctx.agent.mode.configs
+        server_wide = await configs.get(None)
+        allowed = server_wide.allowed_tools
         return json_response(
             ToolStatsObject(
                 total_tools=len(TOOL_NAMES),
+                global_allowed=list(DEFAULT_TOOLS if allowed is None else allowed),
+                global_disallowed=list(server_wide.disallowed_tools or ()),
+                session_configs=len(await configs.session_overrides()),
                 total_calls=runs.total_calls,
                 total_errors=runs.total_errors,
                 tools=counts,

@@ -26,7 +26,8 @@ from claude_agent_sdk.types import SyncHookJSONOutput
 
 from wrapper.backend.cli_environment import launched
 from wrapper.backend.profile import Profile
-from wrapper.backend.tool_gate import ToolGate, client_tool_server
+from wrapper.backend.sandbox import sandbox_settings
+from wrapper.backend.tool_gate import TOOL_SEARCH, ToolGate, client_tool_server
 from wrapper.events import ThinkingConfig
 
 CLIENT_TOOL_SERVER = "client"
@@ -94,6 +95,8 @@ class CliRuntime(msgspec.Struct, frozen=True, kw_only=True):
     client_app: str | None = None
     # Receives every rate-limit reading a process reports (the CLI's raw JSON object).
     on_rate_limit: Callable[[dict[str, Any]], None] | None = None
+    # Claude Code's Bash tool sandboxed (``TOOLS_SANDBOX``): None off, else required.
+    sandbox_required: bool | None = None
 
     def env(self) -> dict[str, str]:
         """The environment of a CLI process (over the inherited one without a launcher)."""
@@ -200,6 +203,11 @@ def build_options(
         # Bare mode runs no hooks (and this process needs its Stop hook), and it
         # offers only Bash, Edit and Read of Claude Code's own tools.
         env[_BARE] = ""
+    disallowed = list(profile.mcp_disallowed)
+    if TOOL_SEARCH in profile.tool_names:
+        # The client's own ToolSearch: see tool_gate.py.
+        env["ENABLE_TOOL_SEARCH"] = "true"
+        disallowed.append(TOOL_SEARCH)
     if profile.max_output_tokens is not None:
         env["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] = str(profile.max_output_tokens)
     if resume is not None and answer_last:
@@ -217,7 +225,7 @@ def build_options(
         strict_mcp_config=True,
         mcp_servers=mcp_servers,
         allowed_tools=allowed,
-        disallowed_tools=list(profile.mcp_disallowed),
+        disallowed_tools=disallowed,
         permission_mode=profile.permission_mode,  # type: ignore[arg-type]
         include_partial_messages=True,
         model=model,
@@ -231,6 +239,11 @@ def build_options(
         effort=profile.effort,  # type: ignore[arg-type]
         thinking=_thinking(profile.thinking),
         max_turns=profile.max_turns,
+        sandbox=(
+            sandbox_settings(runtime.sandbox_required)  # type: ignore[arg-type]
+            if profile.server_tools and runtime.sandbox_required is not None
+            else None
+        ),
         hooks=hooks,
         extra_args=extra_args,
         client_app=runtime.client_app,

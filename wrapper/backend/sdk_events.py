@@ -349,6 +349,15 @@ class TurnReader:
             # The CLI reports a reply cut by the output limit as an error; for the
             # client it is a complete reply that stopped at its max_tokens.
             return [*self._close_open_blocks(), self._end("max_tokens", self._turn_usage, None)]
+        if result.is_error and result.subtype == "error_max_turns" and self._steps is not None:
+            # Claude Code's agent loop reached its step limit (X-Claude-Max-Turns): as
+            # with the existing wrapper, a reply cut short (``length``), not a failure;
+            # the tool steps so far are what the client gets.
+            closing = self._close_open_blocks()
+            if not self.started:
+                self.started = True
+                closing.append(MessageStart(model=self.model, usage=self._turn_usage))
+            return [*closing, self._end("max_tokens", self._turn_usage, None)]
         if result.is_error:
             kind, text = self._assistant_error or (None, None)
             raise error_for_result(

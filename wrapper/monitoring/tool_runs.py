@@ -12,6 +12,7 @@ import time
 
 import msgspec
 
+from wrapper.agent.catalogue import TOOL_NAMES
 from wrapper.events import ToolStep
 from wrapper.logging import get_logger
 from wrapper.monitoring.metrics import Metrics
@@ -43,7 +44,10 @@ class ToolRunStats:
         count.last_used_at = time.time()
         if step.outcome == "error":
             count.errors += 1
-        self.metrics.tool_runs.labels(tool=step.name, outcome=step.outcome).inc()
+        # Bounded labels: a name the model made up is counted as "other".
+        known = step.name in TOOL_NAMES or step.name.startswith("mcp__")
+        label = step.name if known else "other"
+        self.metrics.tool_runs.labels(tool=label, outcome=step.outcome).inc()
         log.info("tool.finished", tool=step.name, tool_use_id=step.tool_id, outcome=step.outcome)
 
     @property

@@ -66,6 +66,9 @@ class ToolCountObject(msgspec.Struct, frozen=True, kw_only=True):
 
 class ToolStatsObject(msgspec.Struct, frozen=True, kw_only=True):
     total_tools: int
+    global_allowed: list[str]
+    global_disallowed: list[str]
+    session_configs: int
     total_calls: int
     total_errors: int
     tools: list[ToolCountObject]

@@ -25,6 +25,7 @@ from wrapper.backend.cli_path import claude_cli_path
 from wrapper.backend.layers.workspace import WorkspaceBackend
 from wrapper.backend.options import CliRuntime
 from wrapper.backend.reaper import stop_leftover_cli_processes
+from wrapper.backend.sandbox import sandbox_available
 from wrapper.backend.versions import CLI_VERSION, SDK_VERSION
 from wrapper.backend.workspaces import Workspaces
 from wrapper.config import Settings
@@ -113,17 +114,39 @@ async def _open_workspaces(settings: Settings, stack: LifespanStack) -> Workspac
     return workspaces
 
 
-async def sweep_workspaces(
-    workspaces: Workspaces, sessions: SessionManager, interval_s: float = 60.0
+async def sweep_agent_state(
+    workspaces: Workspaces,
+    configs: ToolsConfigStore,
+    sessions: SessionManager,
+    interval_s: float = 60.0,
 ) -> None:
-    """Remove the workspaces of expired sessions, once a minute, until cancelled."""
+    """Remove the workspaces and tools config overrides of expired sessions, once a
+    minute, until cancelled."""
     while True:
         await anyio.sleep(interval_s)
         try:
             live = [record.session_id for record in await sessions.list_sessions()]
             await workspaces.sweep(live)
+            await configs.sweep(live)
         except Exception:  # a background loop must outlive a bad sweep
             log.exception("workspaces.sweep_failed")
+
+
+def _sandbox(settings: Settings) -> bool | None:
+    """``TOOLS_SANDBOX``: ``on`` requires the Bash sandbox, ``auto`` uses it where the
+    platform has it (and says so once when it does not)."""
+    if settings.tools_sandbox == "off":
+        return None
+    if settings.tools_sandbox == "on":
+        return True
+    if sandbox_available():
+        return False
+    if settings.enable_server_tools:
+        log.warning(
+            "tools.unsandboxed",
+            reason="no bubblewrap and socat (Linux) or sandbox-exec (macOS) on PATH",
+        )
+    return None
 
 
 def _default_model(settings: Settings, models: tuple[ModelInfo, ...]) -> str:
@@ -165,6 +188,7 @@ async def build_context(
         cli=claude_cli_path(),
         client_app=CLIENT_APP,
         on_rate_limit=plan.observe,
+        sandbox_required=_sandbox(settings),
     )
     models = _catalogue(settings)
     # The live catalogue, when configured, decides the default: its newest Sonnet.
@@ -195,7 +219,12 @@ async def build_context(
         # The last step of shutdown: no CLI process outlives the server.
         stack.final.append(partial(stop_leftover_cli_processes, cli))
     workspaces = await _open_workspaces(settings, stack)
-    background.start_soon(sweep_workspaces, workspaces, sessions)
+    agent_mode = AgentMode(
+        configs=ToolsConfigStore(sessions.transcripts),
+        mcp=McpRegistry(sessions.transcripts),
+        default_max_turns=settings.default_max_turns,
+    )
+    background.start_soon(sweep_agent_state, workspaces, agent_mode.configs, sessions)
     parts = await build_operations(
         settings,
         backend=guard_cpu(settings, WorkspaceBackend(core.backend, workspaces), background),
@@ -230,14 +259,7 @@ async def build_context(
         upstream=Upstream(auth=upstream_auth, login=parts.login, token_counter=token_counter),
         stores=Stores(sessions=sessions, responses=responses),
         ops=parts.operations,
-        agent=Agent(
-            mode=AgentMode(
-                configs=ToolsConfigStore(sessions.transcripts),
-                mcp=McpRegistry(sessions.transcripts),
-                default_max_turns=settings.default_max_turns,
-            ),
-            workspaces=workspaces,
-        ),
+        agent=Agent(mode=agent_mode, workspaces=workspaces),
         versions=Versions(sdk=SDK_VERSION, cli=CLI_VERSION),
         started_at=time.time(),
     )

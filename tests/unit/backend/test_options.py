@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from wrapper.agent.catalogue import DEFAULT_TOOLS
@@ -128,3 +129,17 @@ def test_without_server_tools_no_claude_code_tool_and_no_permission_mode() -> No
     options = build_options(runtime("api_key"), profile, model=None, gate=ToolGate())
     assert options.tools == []
     assert options.permission_mode is None
+
+
+def test_tool_enabled_processes_sandbox_bash_when_the_runtime_says_so() -> None:
+    sandboxed = msgspec.structs.replace(runtime("api_key"), sandbox_required=True)
+    options = build_options(sandboxed, profile_for(_agent_turn()), model=None, gate=ToolGate())
+    assert options.sandbox is not None
+    assert options.sandbox.get("enabled") is True
+    assert options.sandbox.get("allowUnsandboxedCommands") is False
+    plain = profile_for(Turn(model="m", messages=(Message("user", (TextPart("hi"),)),)))
+    assert build_options(sandboxed, plain, model=None, gate=ToolGate()).sandbox is None
+    unsandboxed = build_options(
+        runtime("api_key"), profile_for(_agent_turn()), model=None, gate=ToolGate()
+    )
+    assert unsandboxed.sandbox is None

@@ -510,3 +510,28 @@ def test_tool_runs_are_shown_as_reasoning_steps_with_their_outcome() -> None:
     shown = [e.thinking for e in events if isinstance(e, ThinkingDelta)]
     assert shown == ['Bash: {"command": "ls"}\n', "Bash failed: a.txt\n"]
     assert not any(isinstance(e, ToolInputDelta) for e in events)
+
+
+def test_the_agent_loop_step_limit_ends_the_reply_cut_short() -> None:
+    reader = TurnReader(model="m", show_tool_steps=True)
+    events = play(
+        reader,
+        [
+            message_start(),
+            block_start(0, {"type": "tool_use", "id": "t1", "name": "Bash", "input": {}}),
+            json_delta(0, "{}"),
+            block_stop(0),
+            message_delta("tool_use"),
+            message_stop(),
+            result(subtype="error_max_turns", is_error=True, stop_reason=None),
+        ],
+    )
+    end = events[-1]
+    assert isinstance(end, TurnEnd) and end.stop_reason == "max_tokens"
+    assert any(isinstance(e, BlockStart) and e.step is not None for e in events)
+
+
+def test_without_tool_steps_the_step_limit_is_still_an_error() -> None:
+    reader = TurnReader(model="m")
+    with pytest.raises(WrapperError):
+        play(reader, [message_start(), result(subtype="error_max_turns", is_error=True)])
