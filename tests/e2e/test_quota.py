@@ -21,6 +21,7 @@ import httpx
 import openai
 import pytest
 
+from tests.e2e.browser import chromium, screenshot
 from tests.e2e.harness import ServerProcess
 from tests.fakes.anthropic_upstream import FakeUpstream, Reply
 from tests.redis_server import RedisServer
@@ -278,3 +279,23 @@ def test_two_replicas_on_redis_agree_on_usage_and_budgets(
         with pytest.raises(openai.RateLimitError) as refused:
             chat(b, CAROL, "refused on replica b")
         assert refused.value.code == "key_budget_exceeded"
+
+
+def test_the_landing_pages_quota_card_shows_the_windows(team: ServerProcess) -> None:
+    assert chat(team, ALICE, "before the page looks")
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(team.url + "/")
+        page.fill("#api-key", ALICE)
+        page.click("#key-form button[type=submit]")
+        page.wait_for_function(
+            "() => document.getElementById('quota').textContent.includes('five_hour')"
+        )
+        card = page.text_content("#quota") or ""
+        assert "five_hour (closest)" in card
+        assert "warning · 93% used" in card
+        assert "seven_day" in card
+        assert "key alice today" in card
+        assert "you are" in (page.text_content("#auth") or "")
+        screenshot(page, "landing-quota")
+        page.close()
