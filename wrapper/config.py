@@ -169,6 +169,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """The process environment when the settings were read: the one place it is read."""
 
     @property
+    def has_client_keys(self) -> bool:
+        """Whether any client key is configured (``API_KEY``, ``API_KEYS``, ``API_KEYS_FILE``)."""
+        return bool(self.api_key or self.keys.api_keys or self.keys.keys_file)
+
+    @property
     def max_timeout_s(self) -> float:
         """``MAX_TIMEOUT`` in seconds."""
         return self.max_timeout_ms / 1000.0

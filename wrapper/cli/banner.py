@@ -66,8 +66,10 @@ class Banner:
         auth_line += ", from CLAUDE_AUTH_METHOD)" if auth.source != "auto" else ", detected)"
         if auth.problems:
             auth_line += "  " + self._style("33", " ".join(auth.problems))
-        if settings.api_key is None:
+        if not settings.has_client_keys:
             key_line = self._style("33", "not set: anyone who can reach the port can use it")
+        elif settings.api_key is None:
+            key_line = self._style("32", "named client keys (API_KEYS): each sees its own")
         elif key_generated:
             key_line = self._style("32", "set (generated for this run)")
         else:

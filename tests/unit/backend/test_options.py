@@ -82,3 +82,11 @@ def test_a_process_that_needs_its_stop_hook_does_not_run_bare() -> None:
     hooked = build_options(lean, forced, model=None, gate=ToolGate())
     assert hooked.hooks
     assert hooked.env["CLAUDE_CODE_SIMPLE"] == ""
+
+
+def test_the_client_keys_never_reach_the_cli_and_the_server_names_itself() -> None:
+    runtime = CliRuntime(config_dir="/tmp/c", cwd="/tmp/w", client_app="claude-wrapper/1.2.3")
+    env = runtime.env()
+    assert env["API_KEY"] == env["API_KEYS"] == env["API_KEYS_FILE"] == ""
+    options = build_options(runtime, Profile(system_prompt=""), model="m", gate=ToolGate())
+    assert options.client_app == "claude-wrapper/1.2.3"
