@@ -22,7 +22,7 @@ import openai
 import pytest
 
 from tests.e2e.browser import chromium, screenshot
-from tests.e2e.harness import ServerProcess
+from tests.e2e.harness import ServerProcess, wait_until
 from tests.fakes.anthropic_upstream import FakeUpstream, Reply
 from tests.redis_server import RedisServer
 
@@ -272,6 +272,8 @@ def test_two_replicas_on_redis_agree_on_usage_and_budgets(
         ) as b,
     ):
         assert chat(a, CAROL, "spent on replica a")
+        # Replica a writes its reading out as it comes; b sees it once it is there.
+        assert wait_until(lambda: usage(b, CAROL).json()["plan"]["closest"] == "five_hour")
         seen_by_b = usage(b, CAROL).json()
         assert seen_by_b["plan"]["shared"] is True
         assert seen_by_b["plan"]["closest"] == "five_hour"

@@ -142,6 +142,7 @@ class PlanWindows:
         self._local: dict[str, WindowReading] = {}
         self._unsent: dict[str, WindowReading] = {}
         self._cached: dict[str, WindowReading] = {}
+        self._wake: anyio.Event | None = None
 
     @property
     def shared(self) -> bool:
@@ -152,6 +153,8 @@ class PlanWindows:
         for reading in readings_from(raw, self._clock()):
             self._local[reading.window] = reading
             self._unsent[reading.window] = reading
+        if self._wake is not None:
+            self._wake.set()
 
     async def flush(self) -> None:
         """Write the readings taken since the last flush to the store."""
@@ -166,10 +169,12 @@ class PlanWindows:
             for name, reading in unsent.items():
                 self._unsent.setdefault(name, reading)
 
-    async def run_flusher(self, interval_s: float = 1.0) -> None:
-        """Flush new readings every ``interval_s`` (in the app's background task group)."""
+    async def run_flusher(self) -> None:
+        """Write each new reading out as it comes (in the app's background task group)."""
         while True:
-            await anyio.sleep(interval_s)
+            self._wake = anyio.Event()
+            if not self._unsent:
+                await self._wake.wait()
             await self.flush()
 
     async def latest(self) -> dict[str, WindowReading]:

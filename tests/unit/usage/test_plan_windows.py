@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio
 import pytest
 
 from wrapper.usage.plan_windows import PlanWindows, readings_from
@@ -109,3 +110,16 @@ async def test_a_rejected_overage_window_alone_does_not_mean_claude_refuses() ->
     assert report.closest == "five_hour"
     assert not report.rejected
     assert plan.rejected_until() is None
+
+
+async def test_the_flusher_writes_each_reading_out_as_it_comes() -> None:
+    clock = _Clock()
+    store = MemoryUsageStore(clock)
+    plan = PlanWindows(store, clock)
+    async with anyio.create_task_group() as group:
+        group.start_soon(plan.run_flusher)
+        await anyio.wait_all_tasks_blocked()
+        plan.observe(WARNING)
+        await anyio.wait_all_tasks_blocked()
+        assert set(await store.readings("plan-windows")) == {"five_hour", "seven_day", "unified"}
+        group.cancel_scope.cancel()
