@@ -195,6 +195,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return () if self.keyless else ("*",)
 
     @property
+    def has_client_keys(self) -> bool:
+        """Whether any client key is configured (``API_KEY``, ``API_KEYS``, ``API_KEYS_FILE``)."""
+        return not self.keyless
+
+    @property
     def max_timeout_s(self) -> float:
         """``MAX_TIMEOUT`` in seconds."""
         return self.max_timeout_ms / 1000.0

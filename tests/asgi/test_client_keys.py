@@ -12,6 +12,7 @@ from wrapper.app import App
 from wrapper.config import KeySettings
 from wrapper.errors import ExtraUsageRefusedError
 from wrapper.events import Usage
+from wrapper.upstream.limit_phrases import plan_limit_error
 
 pytestmark = pytest.mark.anyio
 
@@ -283,3 +284,27 @@ async def test_another_keys_stored_response_is_404() -> None:
     assert continued.status == 404
     assert deleted.status == 404
     assert still.status == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "payload"),
+    [
+        (CHAT, {"messages": [{"role": "user", "content": "hi"}]}),
+        (MESSAGES, {"model": "claude-test", "max_tokens": 16,
+                    "messages": [{"role": "user", "content": "hi"}]}),
+        ("/v1/responses", {"model": "claude-test", "input": "hi"}),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_plan_limit_is_a_429_with_retry_after_on_every_api(
+    path: str, payload: dict[str, object], stream: bool
+) -> None:
+    limit = plan_limit_error("You've hit your session limit", time.time() + 300)
+    app = _app(FakeBackend([limit]))
+    async with started(app):
+        refused = await Exchange(
+            "POST", path, headers=_as("sk-alice"), body=json_body({**payload, "stream": stream})
+        ).run(app)
+    assert refused.status == 429
+    assert refused.json()["error"]["type"] == "rate_limit_error"
+    assert 290 <= int(refused.headers["retry-after"]) <= 300

@@ -93,7 +93,7 @@ def test_the_status_shows_with_the_key(page: Page, keyed_server: ServerProcess) 
     _use_key(page)
     page.wait_for_function("() => document.getElementById('auth').textContent.includes('api_key')")
     auth = page.text_content("#auth") or ""
-    assert "API_KEY set" in auth
+    assert "client keys" in auth
     pool = page.text_content("#pool") or ""
     assert "turns running" in pool
     assert ("warm processes" in pool) is (_mode(keyed_server) == "pooled")

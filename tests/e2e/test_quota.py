@@ -21,7 +21,8 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.harness import ServerProcess
+from tests.e2e.browser import chromium, screenshot
+from tests.e2e.harness import ServerProcess, wait_until
 from tests.fakes.anthropic_upstream import FakeUpstream, Reply
 from tests.redis_server import RedisServer
 
@@ -152,6 +153,17 @@ def test_usage_shows_the_windows_the_cli_reported_and_each_keys_spend(
     assert httpx.get(f"{team.url}/metrics", headers={"x-api-key": ALICE}).status_code == 403
 
 
+def test_the_server_names_itself_upstream_not_its_caller(
+    team: ServerProcess, plan_upstream: FakeUpstream
+) -> None:
+    marker = f"AGENT-{uuid.uuid4().hex[:8]}"
+    assert chat(team, ALICE, marker)
+    agents = {r.headers.get("user-agent", "") for r in plan_upstream.recorded(marker)}
+    assert agents
+    assert all("claude-wrapper/" in agent for agent in agents), agents
+    assert not any("openai" in agent.lower() for agent in agents)
+
+
 def _reject(upstream: FakeUpstream, marker: str, resets_at: int) -> None:
     upstream.script(
         marker,
@@ -190,6 +202,29 @@ def test_a_plan_limit_is_the_anthropic_clients_rate_limit_error(
         anthropic_turn(team, BOB, marker, stream=stream)
     assert raised.value.status_code == 429
     assert 800 <= int(raised.value.response.headers["retry-after"]) <= 900
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_plan_limit_on_the_responses_api_is_a_rate_limit_error(
+    team: ServerProcess, plan_upstream: FakeUpstream, stream: bool
+) -> None:
+    marker = f"LIMIT-{uuid.uuid4().hex[:8]}"
+    _reject(plan_upstream, marker, int(time.time()) + 600)
+    with (
+        openai.OpenAI(base_url=f"{team.url}/v1", api_key=BOB, max_retries=0) as client,
+        pytest.raises(openai.RateLimitError) as raised,
+    ):
+        responses_turn(client, marker, stream=stream)
+    assert raised.value.code == "usage_limit_reached"
+    assert 500 <= int(raised.value.response.headers["retry-after"]) <= 600
+
+
+def responses_turn(client: openai.OpenAI, text: str, *, stream: bool) -> None:
+    if not stream:
+        client.responses.create(model=MODEL, input=text)
+        return
+    for _ in client.responses.create(model=MODEL, input=text, stream=True):
+        pass
 
 
 def test_a_billing_refusal_has_its_own_code_and_each_apis_status(
@@ -271,6 +306,8 @@ def test_two_replicas_on_redis_agree_on_usage_and_budgets(
         ) as b,
     ):
         assert chat(a, CAROL, "spent on replica a")
+        # Replica a writes its reading out as it comes; b sees it once it is there.
+        assert wait_until(lambda: usage(b, CAROL).json()["plan"]["closest"] == "five_hour")
         seen_by_b = usage(b, CAROL).json()
         assert seen_by_b["plan"]["shared"] is True
         assert seen_by_b["plan"]["closest"] == "five_hour"
@@ -278,3 +315,23 @@ def test_two_replicas_on_redis_agree_on_usage_and_budgets(
         with pytest.raises(openai.RateLimitError) as refused:
             chat(b, CAROL, "refused on replica b")
         assert refused.value.code == "key_budget_exceeded"
+
+
+def test_the_landing_pages_quota_card_shows_the_windows(team: ServerProcess) -> None:
+    assert chat(team, ALICE, "before the page looks")
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(team.url + "/")
+        page.fill("#api-key", ALICE)
+        page.click("#key-form button[type=submit]")
+        page.wait_for_function(
+            "() => document.getElementById('quota').textContent.includes('five_hour')"
+        )
+        card = page.text_content("#quota") or ""
+        assert "five_hour (closest)" in card
+        assert "warning · 93% used" in card
+        assert "seven_day" in card
+        assert "key alice today" in card
+        assert "you are" in (page.text_content("#auth") or "")
+        screenshot(page, "landing-quota")
+        page.close()

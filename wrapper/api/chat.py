@@ -56,7 +56,15 @@ class ChatAPI:
         response = await cached_json(
             self.ctx.ops.cache,
             request.headers,
-            ("chat.completions", plan.turn, plan.n, plan.legacy_functions, plan.model),
+            # Per key: one key never receives an answer another key paid for.
+            (
+                "chat.completions",
+                request.caller.name,
+                plan.turn,
+                plan.n,
+                plan.legacy_functions,
+                plan.model,
+            ),
             lambda: complete_chat(backend, plan),
             renew=lambda done: msgspec.structs.replace(
                 done, id=plan.completion_id, created=plan.created

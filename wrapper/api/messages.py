@@ -71,7 +71,7 @@ class MessagesAPI:
         response = await cached_json(
             self.ctx.ops.cache,
             request.headers,
-            ("messages", plan.turn, plan.omit_thinking, plan.model),
+            ("messages", request.caller.name, plan.turn, plan.omit_thinking, plan.model),
             lambda: complete_message(backend, plan),
             renew=lambda done: msgspec.structs.replace(done, id=plan.message_id),
             cacheable=plan.turn.session_id is None,

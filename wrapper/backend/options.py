@@ -75,7 +75,7 @@ _BARE = "CLAUDE_CODE_SIMPLE"
 # Variables of this server that must never reach the CLI (the model could read them
 # through a shell tool). Without the launcher (backend/cli_environment.py) the SDK
 # merges over the inherited environment, so they are blanked rather than removed.
-_MASKED = ("API_KEY",)
+_MASKED = ("API_KEY", "API_KEYS", "API_KEYS_FILE")
 
 
 class CliRuntime(msgspec.Struct, frozen=True, kw_only=True):

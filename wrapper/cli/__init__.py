@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     port = args.port or settings.port
     key_generated = False
-    if settings.api_key is None and sys.stdin.isatty() and sys.stdout.isatty():
+    if not settings.has_client_keys and sys.stdin.isatty() and sys.stdout.isatty():
         key = offer_api_key(sys.stdin, sys.stdout, port=port)
         if key is not None:
             # Read by the server process hypercorn starts (it inherits this environment);

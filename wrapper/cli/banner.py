@@ -68,6 +68,8 @@ class Banner:
             auth_line += "  " + self._style("33", " ".join(auth.problems))
         if settings.keyless:
             key_line = self._style("33", "not set: anyone who can reach the port can use it")
+        elif settings.api_key is None:
+            key_line = self._style("32", "named client keys (API_KEYS): each sees its own")
         elif key_generated:
             key_line = self._style("32", "set (generated for this run)")
         else:

@@ -162,6 +162,9 @@ def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
     }
     if doc.description:
         operation["description"] = doc.description
+    if route.admin:
+        # Only admin keys may call it; a user key gets 403.
+        operation["x-admin-only"] = True
     parameters = [
         {"name": segment[1:-1], "in": "path", "required": True, "schema": {"type": "string"}}
         for segment in route.segments
@@ -206,6 +209,8 @@ def _responses(route: Route, doc: Doc, schemas: _Schemas) -> dict[str, Any]:
     error = {"$ref": f"#/components/responses/{_ERROR_RESPONSE[route.dialect]}"}
     if route.auth:
         responses["401"] = error
+    if route.admin:
+        responses["403"] = error
     responses["4XX"] = error
     responses["5XX"] = error
     return responses

@@ -36,7 +36,9 @@
     }
     if (auth.problems.length) rows.push(["problems", auth.problems.join("; "), "bad"]);
     const required = status.server_info.api_key_required;
-    rows.push(["API_KEY set", required ? "yes" : "no (open)", required ? "good" : "warn"]);
+    rows.push(["client keys", required ? `${status.server_info.client_keys}` : "none (open)",
+      required ? "good" : "warn"]);
+    rows.push(["you are", status.caller]);
     fill($("auth"), rows);
   }
 
@@ -62,12 +64,37 @@
     ]);
   }
 
-  function showQuota() {
-    fill($("quota"), [
-      ["known", "no", "warn"],
-      ["why", "Claude reports its quota windows only to a subscription login, and this "
-        + "server does not record them."],
-    ]);
+  const WINDOW_TONE = { allowed: "good", warning: "warn", rejected: "bad" };
+
+  function ago(seconds) {
+    if (seconds < 90) return `${Math.round(seconds)} s`;
+    if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+    return `${Math.round(seconds / 3600)} h`;
+  }
+
+  function showQuota(usage) {
+    const plan = usage.plan;
+    const rows = [];
+    if (!plan.windows.length) {
+      rows.push(
+        ["known", "not yet", "warn"],
+        ["why", "Claude reports its usage windows to a subscription login, once a turn has run."],
+      );
+    }
+    for (const w of plan.windows) {
+      const used = w.utilization === null ? "" : ` · ${Math.round(w.utilization * 100)}% used`;
+      const reset = w.resets_in_s === null ? "" : ` · resets in ${ago(w.resets_in_s)}`;
+      const name = w.window === plan.closest ? `${w.window} (closest)` : w.window;
+      rows.push([name, `${w.status}${used}${reset} · seen ${ago(w.age_s)} ago`,
+        WINDOW_TONE[w.status]]);
+    }
+    for (const key of usage.keys) {
+      const spent = key.today;
+      rows.push([`key ${key.name} today`,
+        `${spent.requests} requests · ${spent.input_tokens + spent.output_tokens} tokens`
+        + ` · $${spent.cost_usd.toFixed(4)}`]);
+    }
+    fill($("quota"), rows);
   }
 
   function showModels(list, status) {
@@ -108,15 +135,16 @@
 
   async function refresh() {
     try {
-      const [auth, pool, stats, sessions] = await Promise.all([
+      const [auth, pool, stats, sessions, usage] = await Promise.all([
         getJSON("/v1/auth/status"),
         getJSON("/v1/pool/status"),
         getJSON("/v1/sessions/stats"),
         getJSON("/v1/sessions"),
+        getJSON("/v1/usage"),
       ]);
       showAuth(auth);
       showPool(pool);
-      showQuota();
+      showQuota(usage);
       showSessions(stats, sessions);
       if (!modelsLoaded) {
         const [list, status] = await Promise.all([

@@ -26,6 +26,10 @@ log = get_logger(__name__)
 WindowStatus = Literal["allowed", "warning", "rejected"]
 
 READINGS_KEY = "plan-windows"
+# The reading's own top-level status: whether Claude serves requests now at all (a used-up
+# window may still be served from extra usage; an overage window may be rejected while
+# the plan's own windows allow). Kept beside the windows under this name.
+UNIFIED = "unified"
 
 _STATUSES: dict[str, WindowStatus] = {
     "allowed": "allowed",
@@ -60,10 +64,16 @@ class WindowView(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class PlanReport(msgspec.Struct, frozen=True, kw_only=True):
-    """Every known window, the one closest to its limit, and whether any refuses now."""
+    """Every known window, the one closest to its limit, and whether Claude refuses now.
+
+    ``status`` is the latest reading's overall status (``None`` before any reading);
+    ``rejected`` is true while it is ``rejected`` and its reset has not passed.
+    """
 
     windows: list[WindowView]
     closest: str | None
+    status: WindowStatus | None
+    resets_at: float | None
     rejected: bool
     shared: bool
 
@@ -95,6 +105,10 @@ def readings_from(raw: Mapping[str, Any], now: float) -> list[WindowReading]:
             )
     name = raw.get("rateLimitType")
     top = _STATUSES.get(str(raw.get("status")))
+    if top is not None:
+        found[UNIFIED] = WindowReading(
+            window=UNIFIED, status=top, resets_at=_number(raw.get("resetsAt")), observed_at=now
+        )
     if isinstance(name, str) and top is not None:
         before = found.get(name)
         found[name] = WindowReading(
@@ -128,6 +142,7 @@ class PlanWindows:
         self._local: dict[str, WindowReading] = {}
         self._unsent: dict[str, WindowReading] = {}
         self._cached: dict[str, WindowReading] = {}
+        self._wake: anyio.Event | None = None
 
     @property
     def shared(self) -> bool:
@@ -138,6 +153,8 @@ class PlanWindows:
         for reading in readings_from(raw, self._clock()):
             self._local[reading.window] = reading
             self._unsent[reading.window] = reading
+        if self._wake is not None:
+            self._wake.set()
 
     async def flush(self) -> None:
         """Write the readings taken since the last flush to the store."""
@@ -152,10 +169,12 @@ class PlanWindows:
             for name, reading in unsent.items():
                 self._unsent.setdefault(name, reading)
 
-    async def run_flusher(self, interval_s: float = 1.0) -> None:
-        """Flush new readings every ``interval_s`` (in the app's background task group)."""
+    async def run_flusher(self) -> None:
+        """Write each new reading out as it comes (in the app's background task group)."""
         while True:
-            await anyio.sleep(interval_s)
+            self._wake = anyio.Event()
+            if not self._unsent:
+                await self._wake.wait()
             await self.flush()
 
     async def latest(self) -> dict[str, WindowReading]:
@@ -189,27 +208,30 @@ class PlanWindows:
         return merged
 
     def report(self, readings: Mapping[str, WindowReading]) -> PlanReport:
-        """``readings`` as shown to clients, the closest window first."""
+        """``readings`` as shown to clients, the closest window first.
+
+        The overage window is never the closest: it is extra usage, not the plan.
+        """
         now = self._clock()
-        views = [_view(reading, now) for reading in readings.values()]
+        unified = readings.get(UNIFIED)
+        views = [_view(reading, now) for name, reading in readings.items() if name != UNIFIED]
         views.sort(key=_closeness, reverse=True)
+        plan = [view.window for view in views if view.window != "overage"]
         return PlanReport(
             windows=views,
-            closest=views[0].window if views else None,
-            rejected=any(_refusing(view, now) for view in views),
+            closest=plan[0] if plan else None,
+            status=unified.status if unified else None,
+            resets_at=unified.resets_at if unified else None,
+            rejected=unified is not None and _refusing(unified, now),
             shared=self.shared,
         )
 
     def rejected_until(self) -> float | None:
-        """When the latest window that refuses now resets (``None``: none refuses)."""
-        now = self._clock()
-        resets = [
-            reading.resets_at or now
-            for reading in self.cached().values()
-            if reading.status == "rejected"
-            and (reading.resets_at is None or reading.resets_at > now)
-        ]
-        return max(resets) if resets else None
+        """When Claude, refusing now (as last reported), serves again (``None``: it serves)."""
+        unified = self.cached().get(UNIFIED)
+        if unified is None or not _refusing(unified, self._clock()):
+            return None
+        return unified.resets_at or self._clock()
 
 
 def _view(reading: WindowReading, now: float) -> WindowView:
@@ -229,5 +251,5 @@ def _closeness(view: WindowView) -> tuple[int, float]:
     return (_RANK[view.status], view.utilization or 0.0)
 
 
-def _refusing(view: WindowView, now: float) -> bool:
-    return view.status == "rejected" and (view.resets_at is None or view.resets_at > now)
+def _refusing(reading: WindowReading, now: float) -> bool:
+    return reading.status == "rejected" and (reading.resets_at is None or reading.resets_at > now)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from functools import partial
 from typing import Any
 
+import anyio
 import msgspec
 
 from wrapper.api.context import Operations
@@ -147,7 +148,10 @@ async def build_operations(
         elif interval > 0:
             log.warning("cli_auth.probe_unavailable", reason="no claude CLI found")
 
-    api_keys = ApiKeys(configured_keys(settings.api_key, settings.keys))
+    # The keys file is read once, off the event loop.
+    api_keys = ApiKeys(
+        await anyio.to_thread.run_sync(configured_keys, settings.api_key, settings.keys)
+    )
     usage = UsageAccounting(
         keys=api_keys,
         ledger=KeyLedger(usage_store or MemoryUsageStore()),

@@ -143,3 +143,11 @@ def test_tool_enabled_processes_sandbox_bash_when_the_runtime_says_so() -> None:
         runtime("api_key"), profile_for(_agent_turn()), model=None, gate=ToolGate()
     )
     assert unsandboxed.sandbox is None
+
+
+def test_the_client_keys_never_reach_the_cli_and_the_server_names_itself() -> None:
+    runtime = CliRuntime(config_dir="/tmp/c", cwd="/tmp/w", client_app="claude-wrapper/1.2.3")
+    env = runtime.env()
+    assert env["API_KEY"] == env["API_KEYS"] == env["API_KEYS_FILE"] == ""
+    options = build_options(runtime, Profile(system_prompt=""), model="m", gate=ToolGate())
+    assert options.client_app == "claude-wrapper/1.2.3"

@@ -191,3 +191,16 @@ def test_other_statuses_text_bodies_query_and_head() -> None:
     }
     assert ready["parameters"][0]["name"] == "verbose"
     assert ready["parameters"][0]["in"] == "query"
+
+
+def test_an_admin_only_route_is_marked_and_documents_its_403() -> None:
+    document = _document(
+        Route("POST", "/wipe", _handler, name="wipe", admin=True, doc=Doc("Wipe")),
+        Route("GET", "/look", _handler, name="look", doc=Doc("Look")),
+    )
+    wipe = document["paths"]["/wipe"]["post"]
+    look = document["paths"]["/look"]["get"]
+    assert wipe["x-admin-only"] is True
+    assert "403" in wipe["responses"]
+    assert "x-admin-only" not in look
+    assert "403" not in look["responses"]
