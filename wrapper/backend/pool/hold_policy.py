@@ -14,6 +14,12 @@ counts as a success after all. So the estimate is not biased by the policy's
 own choice to hold fewer. While the claim rate is low the pool makes a spare by
 clearing a held process instead of starting a new one, so one client sending
 one-shot requests is served by the same couple of warm processes.
+
+The rate starts at zero: after a restart nothing shows that follow-ups come, and
+an optimistic start let one-shot traffic grow the pool to its cap within a few
+requests. The first follow-up that finds its conversation dropped lifts the rate
+to the threshold at once (see :meth:`HoldPolicy.missed`), so a client that does
+come back costs one transcript resume, not a run of them.
 """
 
 from __future__ import annotations
@@ -33,8 +39,7 @@ class HoldPolicy:
     __slots__ = ("_dropped", "rate")
 
     def __init__(self) -> None:
-        # Optimistic start: hold until the traffic shows follow-ups do not come.
-        self.rate = 1.0
+        self.rate = 0.0
         self._dropped: OrderedDict[str, None] = OrderedDict()
 
     @property

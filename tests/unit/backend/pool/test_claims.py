@@ -83,7 +83,7 @@ async def test_with_no_clean_process_a_held_one_is_cleared_for_the_new_conversat
     async with running() as run:
         held = await run.held("conv-1")
         holding = run.pool.members.holding
-        rate = holding.rate
+        holding.rate = rate = 1.0
         taken = await run.pool.take_clean(turn("new"), DEFAULT, deadline())
         assert taken is held
         assert taken.digest is None
