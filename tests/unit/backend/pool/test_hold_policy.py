@@ -65,3 +65,10 @@ def test_only_recent_drops_are_remembered() -> None:
     before = policy.rate
     policy.missed("conversation-0")
     assert policy.rate == before
+
+
+def test_a_request_for_a_prefix_of_a_dropped_conversation_counts_as_a_claim() -> None:
+    policy = HoldPolicy()
+    policy.dropped("examples+question-1+answer", ["examples"])
+    policy.missed("examples")
+    assert policy.worth_holding
