@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import anyio
+import anyio.lowlevel
 import msgspec
 import pytest
 
@@ -128,3 +130,27 @@ async def test_a_resumed_conversation_gets_a_new_process_already_running_it() ->
         assert run.processes.spawned == [(conversation, None)]
         assert run.pool.stats()["spawned"] == 1
         assert run.pool.stats()["starting"] == 0
+
+
+async def test_a_new_conversation_waits_for_a_process_being_reset_rather_than_starting_one() -> (
+    None
+):
+    async with running() as run:
+        held = await run.held("conv-1")
+        run.processes.pause("clear")
+        run.pool.releasing.reset_soon(held)
+        await run.processes.reached("clear")
+        taken: list[object] = []
+
+        async def take() -> None:
+            taken.append(await run.pool.take_clean(turn("new"), DEFAULT, deadline()))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(take)
+            for _ in range(20):
+                await anyio.lowlevel.checkpoint()
+            assert not taken
+            assert len(run.processes.made) == 1  # nothing started meanwhile
+            run.processes.resume("clear")
+        assert taken == [held]
+        assert len(run.processes.made) == 1

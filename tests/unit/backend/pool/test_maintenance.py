@@ -58,7 +58,7 @@ async def test_while_holding_pays_a_spare_is_started_and_conversations_kept() ->
         assert run.pool.stats()["spawned"] == 3
 
 
-async def test_while_holding_does_not_pay_the_held_process_used_last_becomes_the_spare() -> None:
+async def test_while_holding_does_not_pay_a_held_process_is_the_spare() -> None:
     async with running(SPARE) as run:
         await run.until(lambda: run.count(State.CLEAN) == 1)  # the default profile's
         run.pool.members.holding.rate = 1.0  # both conversations are held
@@ -66,20 +66,27 @@ async def test_while_holding_does_not_pay_the_held_process_used_last_becomes_the
         newer = await run.held("conv-2", OTHER)
         run.pool.members.holding.rate = 0.0
         await run.pool.maintenance.top_up(OTHER)
-        assert newer.state is State.CLEAN
-        assert older.state is State.HELD
+        assert (older.state, newer.state) == (State.HELD, State.HELD)
+        assert run.pool.stats()["spawned"] == 3
+        # A new conversation rewinds the process used last, which stays warm.
+        taken = await run.pool.take_clean(turn("new"), OTHER, deadline())
+        assert taken is newer
         assert fake(newer).clears == 1
+        assert older.state is State.HELD
         assert run.pool.stats()["spawned"] == 3
 
 
-async def test_at_the_cap_the_oldest_conversation_is_given_up_for_the_spare() -> None:
+async def test_at_the_cap_held_conversations_stand_in_for_the_spare() -> None:
     async with running(SPARE) as run:
         await run.until(lambda: run.count(State.CLEAN) == 1)  # the default profile's
         older = await run.held("conv-1", OTHER)
         newer = await run.held("conv-2", OTHER)
         run.pool.members.holding.rate = 1.0
         await run.pool.maintenance.top_up(OTHER)
-        assert older.state is State.CLEAN
+        assert (older.state, newer.state) == (State.HELD, State.HELD)
+        # While holding pays, a new conversation gives up the oldest one.
+        taken = await run.pool.take_clean(turn("new"), OTHER, deadline())
+        assert taken is older
         assert newer.state is State.HELD
         assert run.pool.stats()["spawned"] == 3
 
@@ -194,7 +201,8 @@ async def test_while_holding_does_not_pay_a_running_turns_process_becomes_the_sp
         await run.pool.maintenance.top_up(OTHER)
         assert len(run.processes.made) == 2  # nothing started
         run.pool.release(busy, Release.HOLD, digest="conv-1")
-        await run.until(lambda: busy.state is State.CLEAN)
+        await run.pool.maintenance.top_up(OTHER)
+        assert busy.state is State.HELD  # the profile's spare, rewound when needed
         assert len(run.processes.made) == 2
 
 
