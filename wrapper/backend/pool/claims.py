@@ -117,8 +117,7 @@ class Claims:
             if members.pick(profile, State.RESETTING, pinned=False) is not None:
                 await members.changed(deadline)
                 continue
-            newest = not members.holding.worth_holding
-            clearing = members.pick(profile, State.HELD, pinned=False, newest=newest)
+            clearing = self._to_clear(profile)
             if clearing is not None:
                 members.drop_held(clearing)
                 self.releasing.reset_soon(clearing)
@@ -126,6 +125,21 @@ class Claims:
             if self.capacity.reserve():
                 return await self._started(profile, model, deadline)
             await members.changed(deadline)
+
+    def _to_clear(self, profile: Profile) -> PooledProcess | None:
+        """The held process of ``profile`` a new conversation takes: one holding a
+        single exchange before one whose longer conversation may serve a prefix
+        (a few-shot prompt's examples); then the least recently used while holding
+        pays, else the one used last (it is the warmest)."""
+        held = [
+            m
+            for m in self.members.all
+            if m.state is State.HELD and m.profile == profile and m.link is None
+        ]
+        if not held:
+            return None
+        newest = not self.members.holding.worth_holding
+        return min(held, key=lambda m: (len(m.prefixes) > 1, -m.since if newest else m.since))
 
     async def _started(self, profile: Profile, model: str, deadline: Deadline) -> PooledProcess:
         """A clean process started into a reservation, now busy.

@@ -154,3 +154,15 @@ async def test_a_new_conversation_waits_for_a_process_being_reset_rather_than_st
             run.processes.resume("clear")
         assert taken == [held]
         assert len(run.processes.made) == 1
+
+
+async def test_a_new_conversation_spares_a_held_process_whose_examples_may_serve_a_prefix() -> None:
+    async with running() as run:
+        one_shot = await run.held("one-shot")
+        few_shot = await run.pool.spawn_for(
+            turn("example", "answer", "question"), DEFAULT, deadline()
+        )
+        run.pool.release(few_shot, Release.HOLD, digest="few-shot")  # used last
+        taken = await run.pool.take_clean(turn("new"), DEFAULT, deadline())
+        assert taken is one_shot
+        assert few_shot.state is State.HELD
