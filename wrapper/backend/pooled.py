@@ -198,12 +198,12 @@ class PooledBackend:
                 return False
             self.pool.resume_parked(member, results)
             return True
-        await self._send(member, turn)
-        return True
+        return await self._send(member, turn)
 
-    async def _send(self, member: PooledProcess, turn: Turn) -> None:
-        """Start ``turn`` on ``member`` (the pool releases it if that fails)."""
-        await self.pool.begin_turn(member, turn)
+    async def _send(self, member: PooledProcess, turn: Turn) -> bool:
+        """Start ``turn`` on ``member`` (the pool releases it if that fails); False
+        when the rewind it needed was refused (released: use another process)."""
+        return await self.pool.begin_turn(member, turn)
 
     def _release(
         self,

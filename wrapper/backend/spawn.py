@@ -81,11 +81,12 @@ async def spawn(
     transcript: Path | None = None
     process: CliProcess | None = None
     gate = ToolGate(refuse=profile.refuse_tool_calls)
+    user_ids: list[str] = []
     try:
         if session is not None:
             launch, send_last = await _session_launch(runtime, turn, profile, session)
         elif len(turn.messages) > 1:
-            resume, transcript = await anyio.to_thread.run_sync(
+            resume, transcript, user_ids = await anyio.to_thread.run_sync(
                 lambda: write_transcript(
                     runtime.config_path, runtime.cwd_for(profile), turn.messages, model=turn.model
                 )
@@ -95,6 +96,7 @@ async def spawn(
             launch, send_last = {}, True
         options = build_options(runtime, profile, model=turn.model, gate=gate, **launch)
         process = CliProcess(options, label=label, on_rate_limit=runtime.on_rate_limit)
+        process.loaded(user_ids)
         with anyio.fail_after(deadline.remaining()):
             await process.start()
             if send_last:
