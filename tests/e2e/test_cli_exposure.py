@@ -39,6 +39,35 @@ CLI_OWN = {
     "CLAUDE_EFFORT",
     "CLAUDE_PID",
 }
+# What Claude Code's Bash sandbox sets (its own loopback proxies and certificates), and
+# the CLAUDE_CODE_* variables Claude Code passes to the commands it runs.
+SANDBOX_SET = {
+    "SANDBOX_RUNTIME",
+    "SHELL",
+    "TERM",
+    "TMPPREFIX",
+    "NODE_EXTRA_CA_CERTS",
+    "SSL_CERT_DIR",
+    "SSL_CERT_FILE",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_SSH_COMMAND",
+    "ALL_PROXY",
+    "FTP_PROXY",
+    "GRPC_PROXY",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "NO_PROXY",
+    "RSYNC_PROXY",
+    "DOCKER_HTTPS_PROXY",
+    "DOCKER_HTTP_PROXY",
+    "all_proxy",
+    "ftp_proxy",
+    "grpc_proxy",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+}
+CLI_PREFIXES = ("CLAUDE_CODE_", "CLOUDSDK_PROXY_")
 # What this server sets for every CLI process (backend/options.py, wiring/root.py).
 SERVER_SET = {
     "ENABLE_TOOL_SEARCH",
@@ -103,9 +132,11 @@ def test_a_shell_tool_sees_only_allow_listed_variables(
     assert "OPERATOR_LISTED=kept" in output
     assert KEY not in output and SECRET not in output
     assert "sessions-store-secret" not in output
-    allowed = HOST_NAMES | set(SDK_NAMES) | CLI_OWN | SERVER_SET | {"OPERATOR_LISTED"}
+    allowed = HOST_NAMES | set(SDK_NAMES) | CLI_OWN | SANDBOX_SET | SERVER_SET | {"OPERATOR_LISTED"}
     unexpected = sorted(
-        name for name in names if name not in allowed and not name.startswith(HOST_PREFIXES)
+        name
+        for name in names
+        if name not in allowed and not name.startswith((*HOST_PREFIXES, *CLI_PREFIXES))
     )
     assert not unexpected, output
 
