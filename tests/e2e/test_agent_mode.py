@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 import os
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
