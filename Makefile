@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP_FLAGS ?= --disable-pip-version-check --quiet
 
-.PHONY: run test test-unit test-e2e lint format typecheck bench install install-dev clean
+.PHONY: run test test-unit test-e2e lint format typecheck bench bench-conversations install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ format: install-dev
 
 bench: install-dev
 	$(BIN)/python -m benchmarks.run
+
+## Latency and CPU by conversation (few-shot, unseen histories...) against a cold spawn per request.
+bench-conversations: install-dev
+	$(BIN)/python -m benchmarks.conversations
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -245,7 +245,7 @@ class App:
         hooks.gate(route)
         await ctx.ops.usage.admit(request.caller, route.group)
         if request.method in _BODY_METHODS:
-            await request.body(ctx.settings.max_request_size)
+            await request.body(ctx.settings.max_request_size, ctx.settings.body_timeout_s)
         response = await _run_watched(route.handler, request, receive)
         if response is None:
             return 499

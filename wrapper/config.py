@@ -136,12 +136,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every setting of the server. Built by :func:`load_settings`."""
 
     port: int = 8000
-    host: str = "0.0.0.0"  # noqa: S104 - the documented default bind of the existing wrapper
+    # Unset: every interface with API_KEY, loopback only without (see bind_host).
+    host: str | None = None
     max_timeout_ms: int = 600_000
     max_request_size: int = 10 * _MIB
     claude_cwd: str | None = None
     api_key: str | None = None
-    cors_origins: tuple[str, ...] = ("*",)
+    # Unset: any origin with API_KEY, none without (see cors_allowed).
+    cors_origins: tuple[str, ...] | None = None
+    allowed_hosts: tuple[str, ...] | None = None
     data_dir: str = "data"
     log_format: str = "auto"
     log_level: str = "info"
@@ -150,9 +153,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ping_interval_s: float = 10.0
     first_byte_deadline_s: float = 10.0
     shutdown_grace_s: float = 30.0
+    body_timeout_s: float = 30.0
     enable_server_tools: bool = False
+    default_max_turns: int = 10
+    tools_sandbox: str = "auto"
     load_filesystem_settings: bool = False
     trusted_proxies: tuple[str, ...] = ()
+    cli_env_passthrough: tuple[str, ...] = ()
     deep_health_cache_s: float = 30.0
     max_turn_cpu_s: float = 120.0
     pool: PoolSettings = PoolSettings()
@@ -169,9 +176,28 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """The process environment when the settings were read: the one place it is read."""
 
     @property
+    def keyless(self) -> bool:
+        """No client key at all (``API_KEY``, ``API_KEYS`` or a keys file): an open server."""
+        return self.api_key is None and not self.keys.api_keys and not self.keys.keys_file
+
+    @property
+    def bind_host(self) -> str:
+        """``CLAUDE_WRAPPER_HOST``, else every interface with a key and loopback without one."""
+        if self.host is not None:
+            return self.host
+        return "127.0.0.1" if self.keyless else "0.0.0.0"  # noqa: S104
+
+    @property
+    def cors_allowed(self) -> tuple[str, ...]:
+        """``CORS_ORIGINS``, else any origin with a key and none without one."""
+        if self.cors_origins is not None:
+            return self.cors_origins
+        return () if self.keyless else ("*",)
+
+    @property
     def has_client_keys(self) -> bool:
         """Whether any client key is configured (``API_KEY``, ``API_KEYS``, ``API_KEYS_FILE``)."""
-        return bool(self.api_key or self.keys.api_keys or self.keys.keys_file)
+        return not self.keyless
 
     @property
     def max_timeout_s(self) -> float:
@@ -334,7 +360,7 @@ def _parse_megabytes(raw: str) -> int:
 # (environment variable, Settings field or "group.field", parser), in documentation order.
 _SPEC: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("PORT", "port", _parse_port),
-    ("CLAUDE_WRAPPER_HOST", "host", lambda raw: raw.strip() or "0.0.0.0"),  # noqa: S104
+    ("CLAUDE_WRAPPER_HOST", "host", _parse_text),
     ("MAX_TIMEOUT", "max_timeout_ms", _parse_positive_int),
     ("MAX_REQUEST_SIZE", "max_request_size", _parse_positive_int),
     ("CLAUDE_CWD", "claude_cwd", _parse_directory),
@@ -347,6 +373,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("QUOTA_GUARD", "keys.quota_guard", _parse_bool),
     ("DEFAULT_MODEL", "models.default_model", _parse_text),
     ("CORS_ORIGINS", "cors_origins", _parse_origins),
+    ("ALLOWED_HOSTS", "allowed_hosts", _parse_csv),
     ("CLAUDE_MODELS_OVERRIDE", "models.override", _parse_csv),
     ("DATA_DIR", "data_dir", lambda raw: raw.strip() or "data"),
     ("LOG_FORMAT", "log_format", _parse_choice("auto", "json", "console")),
@@ -355,7 +382,10 @@ _SPEC: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("SSE_PING_INTERVAL_SECONDS", "ping_interval_s", _parse_positive_float),
     ("FIRST_BYTE_DEADLINE_SECONDS", "first_byte_deadline_s", _parse_positive_float),
     ("SHUTDOWN_GRACE_SECONDS", "shutdown_grace_s", _parse_positive_float),
+    ("BODY_TIMEOUT_SECONDS", "body_timeout_s", _parse_positive_float),
     ("ENABLE_SERVER_TOOLS", "enable_server_tools", _parse_bool),
+    ("WRAPPER_DEFAULT_MAX_TURNS", "default_max_turns", _parse_positive_int),
+    ("TOOLS_SANDBOX", "tools_sandbox", _parse_choice("auto", "on", "off")),
     ("LOAD_FILESYSTEM_SETTINGS", "load_filesystem_settings", _parse_bool),
     ("POOL_ENABLED", "pool.enabled", _parse_bool),
     ("POOL_MAX_PROCESSES", "pool.max_processes", _parse_positive_int),
@@ -405,6 +435,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("WRAPPER_CIRCUIT_BREAKER_MIN_REQUESTS", "breaker.min_requests", _parse_positive_int),
     ("WRAPPER_CIRCUIT_BREAKER_OPEN_SECONDS", "breaker.open_s", _parse_positive_float),
     ("MAX_TURN_CPU_SECONDS", "max_turn_cpu_s", _parse_non_negative_float),
+    ("CLI_ENV_PASSTHROUGH", "cli_env_passthrough", _parse_csv),
 )
 
 # Variables read by the server that are not Settings fields: they are passed to the

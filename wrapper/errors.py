@@ -122,6 +122,14 @@ class MethodNotAllowedError(WrapperError):
         self.allowed = tuple(allowed)
 
 
+class RequestTimeoutError(WrapperError):
+    """The client did not send its request body in time (408)."""
+
+    status = 408
+    kind = ErrorKind.INVALID_REQUEST
+    code = "request_timeout"
+
+
 class ConflictError(WrapperError):
     """The resource is busy with another request (409)."""
 
@@ -136,6 +144,14 @@ class PayloadTooLargeError(WrapperError):
     status = 413
     kind = ErrorKind.PAYLOAD_TOO_LARGE
     code = "request_too_large"
+
+
+class UnsupportedMediaTypeError(WrapperError):
+    """The body is not in a media type the route accepts (415)."""
+
+    status = 415
+    kind = ErrorKind.INVALID_REQUEST
+    code = "unsupported_media_type"
 
 
 class RateLimitedError(WrapperError):

@@ -11,8 +11,9 @@ Dialect translators turn these events into OpenAI chunks or Anthropic SSE events
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
+from contextvars import ContextVar
 from typing import Any, Literal, Protocol
 
 import msgspec
@@ -110,6 +111,36 @@ class ThinkingConfig(msgspec.Struct, frozen=True):
 Effort = Literal["low", "medium", "high", "xhigh", "max"]
 
 
+class McpServer(msgspec.Struct, frozen=True, kw_only=True):
+    """An MCP server a turn's CLI process connects to (registered by the operator).
+
+    ``config`` is the SDK's own shape: ``{"type": "stdio", "command", "args", "env"}``,
+    or ``{"type": "http" | "sse", "url", "headers"}``.
+    """
+
+    name: str
+    config: dict[str, Any]
+
+
+class AgentSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """How Claude Code's own tools run for one turn (``enable_tools``).
+
+    ``None`` fields were not set by the request; the tools config (and then the
+    catalogue's defaults) fills them in before the turn runs.
+    """
+
+    allowed_tools: tuple[str, ...] | None = None
+    disallowed_tools: tuple[str, ...] = ()
+    permission_mode: str | None = None
+    # The registered MCP servers the request named (``None``: the tools config's).
+    mcp_names: tuple[str, ...] | None = None
+    mcp_servers: tuple[McpServer, ...] = ()
+    # The directory the CLI runs in; set by the workspace layer. ``disposable``:
+    # it belongs to this turn alone (removed after it, its process never reused).
+    workspace: str | None = None
+    disposable: bool = False
+
+
 class Turn(msgspec.Struct, frozen=True, kw_only=True):
     """One request for a model reply, whatever dialect it arrived in.
 
@@ -132,6 +163,8 @@ class Turn(msgspec.Struct, frozen=True, kw_only=True):
     session_id: str | None = None
     server_tools: bool = False
     max_turns: int | None = None
+    # Claude Code's own tools: set exactly when ``server_tools`` is.
+    agent: AgentSettings | None = None
     # The client's name for the conversation this turn belongs to (the Responses API's
     # ``prompt_cache_key``; Codex CLI sends its session id). Turns with the same key are
     # one conversation: the backend should keep serving them from the same warm process.
@@ -165,12 +198,25 @@ class MessageStart(msgspec.Struct, frozen=True):
     usage: Usage = Usage()
 
 
+class ToolStep(msgspec.Struct, frozen=True):
+    """A tool Claude Code ran itself (``enable_tools``), shown as a thinking block.
+
+    ``outcome`` is ``call`` for the block showing the call, ``ok`` or ``error`` for
+    the block showing its result.
+    """
+
+    name: str
+    tool_id: str
+    outcome: Literal["call", "ok", "error"]
+
+
 class BlockStart(msgspec.Struct, frozen=True):
     index: int
     type: BlockType
     tool_id: str | None = None
     tool_name: str | None = None
     data: str | None = None
+    step: ToolStep | None = None
 
 
 class TextDelta(msgspec.Struct, frozen=True):
@@ -227,6 +273,48 @@ AgentEvent = (
     | BlockStop
     | TurnEnd
 )
+
+
+class SlotWait:
+    """Whether the current request's turn is still waiting in the queue for a turn slot.
+
+    A stream's pump holds its response headers while this is set, so a stream that
+    never gets a slot is refused with its own status (429/503 and ``Retry-After``)
+    like a non-stream request, instead of a 200 followed by an in-stream error.
+    """
+
+    __slots__ = ("waiting",)
+
+    def __init__(self) -> None:
+        self.waiting = False
+
+
+# Request-scoped: the pump sets it for its producer task, the admission queue marks it.
+_SLOT_WAIT: ContextVar[SlotWait | None] = ContextVar("slot_wait", default=None)
+
+
+@contextmanager
+def watching_slot_wait(wait: SlotWait) -> Iterator[None]:
+    """Tasks started inside report their queue waits to ``wait``."""
+    token = _SLOT_WAIT.set(wait)
+    try:
+        yield
+    finally:
+        _SLOT_WAIT.reset(token)
+
+
+@contextmanager
+def waiting_for_slot() -> Iterator[None]:
+    """Mark the current request's turn as queued while inside."""
+    wait = _SLOT_WAIT.get()
+    if wait is None:
+        yield
+        return
+    wait.waiting = True
+    try:
+        yield
+    finally:
+        wait.waiting = False
 
 
 class Backend(Protocol):

@@ -123,6 +123,9 @@ class Exchange:
         query: str = "",
     ) -> None:
         chunks = [body] if isinstance(body, bytes) else list(body)
+        if method == "POST" and not any(k.lower() == "content-type" for k, _ in headers):
+            # As every real client sends with a JSON body (a keyless server requires it).
+            headers = [*headers, ("content-type", "application/json")]
         self._incoming: list[dict[str, Any]] = [
             {"type": "http.request", "body": chunk, "more_body": index < len(chunks) - 1}
             for index, chunk in enumerate(chunks or [b""])

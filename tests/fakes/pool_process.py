@@ -2,7 +2,8 @@
 
 :class:`FakeProcesses` implements the pool's ``ProcessFactory`` and every
 process it makes implements ``PoolProcess``. Each await of a fake process is a
-named *step* (``start``, ``stop``, ``clear``, ``set_model``, ``send``, ``next``):
+named *step* (``start``, ``stop``, ``clear``, ``rewind``, ``set_model``, ``send``,
+``next``):
 a test can :meth:`~FakeProcesses.pause` a step, wait until some process
 :meth:`~FakeProcesses.reached` it, cancel the task that is awaiting it or
 :meth:`~FakeProcesses.resume` it, and make a step fail. So the pool's state
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 import anyio
@@ -31,7 +33,7 @@ from wrapper.backend.turns import Deadline
 from wrapper.events import Turn
 
 SESSION = "6f1c1f9e-0000-4000-8000-00000000f4ce"
-STEPS = ("start", "stop", "clear", "set_model", "send", "next")
+STEPS = ("start", "stop", "clear", "rewind", "set_model", "send", "next")
 
 
 def _event(event: dict[str, Any]) -> StreamEvent:
@@ -94,6 +96,10 @@ class FakeProcess:
         self.rss: int | None = 100
         self.sent: list[Any] = []
         self.clears = 0
+        self.rewinds: list[str] = []
+        self.rewind_ok = True
+        self.ids = (f"user-{pid}-{n}" for n in itertools.count())
+        self._user_ids: list[str] = []
         self._outbox: deque[SdkMessage] = deque()
         self._mail = anyio.Event()
 
@@ -108,6 +114,13 @@ class FakeProcess:
     @property
     def stderr_tail(self) -> str:
         return ""
+
+    @property
+    def user_ids(self) -> Sequence[str]:
+        return tuple(self._user_ids)
+
+    def loaded(self, user_ids: Sequence[str]) -> None:
+        self._user_ids = list(user_ids)
 
     async def start(self) -> None:
         await self.factory.step("start", self)
@@ -125,18 +138,33 @@ class FakeProcess:
             await self.factory.step("clear", self)
         except StepFailedError:
             return False
+        self._user_ids = []
         return self.clear_ok and not self.exited
+
+    async def rewind(self, to: str) -> bool:
+        self.rewinds.append(to)
+        try:
+            await self.factory.step("rewind", self)
+        except StepFailedError:
+            return False
+        if not self.rewind_ok or to not in self._user_ids:
+            return False
+        del self._user_ids[self._user_ids.index(to) :]
+        return not self.exited
 
     async def set_model(self, model: str) -> None:
         if model != self.model:
             await self.factory.step("set_model", self)
             self.model = model
 
-    async def send_user_message(self, content: list[dict[str, Any]] | str) -> None:
+    async def send_user_message(self, content: list[dict[str, Any]] | str) -> str:
         await self.factory.step("send", self)
         self.sent.append(content)
         self.turns += 1
         self.deliver(text_turn(f"reply {self.turns}"))
+        message_id = next(self.ids)
+        self._user_ids.append(message_id)
+        return message_id
 
     def deliver(self, messages: list[SdkMessage]) -> None:
         """Queue messages for :meth:`next_message`."""
@@ -184,6 +212,9 @@ class FakeProcesses:
             with anyio.fail_after(deadline.remaining()):
                 await process.start()
                 await process.send_user_message("resumed")
+                if session is None:  # resumed from a transcript of the whole conversation
+                    users = sum(1 for message in turn.messages if message.role == "user")
+                    process.loaded([f"transcript-{process.pid}-{n}" for n in range(users)])
         except BaseException:
             gate.close()
             with anyio.CancelScope(shield=True):

@@ -20,14 +20,26 @@ def test_defaults_with_an_empty_environment() -> None:
     settings = load_settings({})
     assert settings == Settings()
     assert settings.port == 8000
-    assert settings.host == "0.0.0.0"
+    assert settings.host is None
+    assert settings.bind_host == "127.0.0.1"  # no API_KEY: loopback only
     assert settings.max_timeout_ms == 600_000
     assert settings.max_timeout_s == 600.0
     assert settings.max_request_size == 10 * 1024 * 1024
     assert settings.claude_cwd is None
     assert settings.api_key is None
-    assert settings.cors_origins == ("*",)
+    assert settings.cors_origins is None
+    assert settings.cors_allowed == ()  # no API_KEY: no origin may read
+    assert settings.allowed_hosts is None
     assert settings.enable_server_tools is False
+
+
+def test_with_a_key_the_defaults_open_the_bind_and_cors() -> None:
+    settings = load_settings({"API_KEY": "k"})
+    assert settings.bind_host == "0.0.0.0"
+    assert settings.cors_allowed == ("*",)
+    explicit = load_settings({"CLAUDE_WRAPPER_HOST": "10.0.0.2", "CORS_ORIGINS": "https://a"})
+    assert explicit.bind_host == "10.0.0.2"
+    assert explicit.cors_allowed == ("https://a",)
 
 
 def test_unrelated_variables_are_ignored() -> None:
@@ -48,7 +60,8 @@ def test_the_environment_is_kept_whole_for_the_components_that_read_it() -> None
         ({"PORT": "9001"}, "port", 9001),
         ({"PORT": " 80 "}, "port", 80),
         ({"CLAUDE_WRAPPER_HOST": "127.0.0.1"}, "host", "127.0.0.1"),
-        ({"CLAUDE_WRAPPER_HOST": "  "}, "host", "0.0.0.0"),
+        ({"CLAUDE_WRAPPER_HOST": "  "}, "host", None),
+        ({"ALLOWED_HOSTS": "a.example, b.example"}, "allowed_hosts", ("a.example", "b.example")),
         ({"MAX_TIMEOUT": "1500"}, "max_timeout_ms", 1500),
         ({"MAX_REQUEST_SIZE": "1024"}, "max_request_size", 1024),
         ({"API_KEY": "  secret  "}, "api_key", "secret"),

@@ -16,7 +16,13 @@ PACKAGE = Path(__file__).resolve().parents[2] / "wrapper"
 
 LEAVES = ("wrapper.config", "wrapper.errors", "wrapper.events", "wrapper.logging")
 # Importable by every layer above the leaves.
-BASE = (*LEAVES, "wrapper.schemas", "wrapper.taskgroups", "wrapper.models.catalogue")
+BASE = (
+    *LEAVES,
+    "wrapper.schemas",
+    "wrapper.taskgroups",
+    "wrapper.models.catalogue",
+    "wrapper.agent.catalogue",
+)
 
 # What each part of the package may import, besides itself and ``wrapper.__init__``.
 RULES: dict[str, tuple[str, ...]] = {
@@ -27,6 +33,8 @@ RULES: dict[str, tuple[str, ...]] = {
     "wrapper.schemas": ("wrapper.errors",),
     "wrapper.taskgroups": ("wrapper.errors",),
     "wrapper.models.catalogue": (),
+    "wrapper.agent.catalogue": ("wrapper.errors",),
+    "wrapper.agent": (*BASE, "wrapper.sessions"),
     "wrapper.models": (*BASE,),
     "wrapper.http": (*BASE,),
     "wrapper.translate": (*BASE, "wrapper.http.sse", "wrapper.http.responses"),
@@ -47,6 +55,7 @@ RULES: dict[str, tuple[str, ...]] = {
     ),
     "wrapper.api": (
         *BASE,
+        "wrapper.agent",
         "wrapper.http",
         "wrapper.translate",
         "wrapper.backend",
@@ -61,6 +70,7 @@ RULES: dict[str, tuple[str, ...]] = {
     ),
     "wrapper.wiring": (
         *BASE,
+        "wrapper.agent",
         "wrapper.api.context",
         "wrapper.backend",
         "wrapper.sessions",

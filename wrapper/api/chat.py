@@ -32,6 +32,7 @@ class ChatAPI:
             headers=request.headers,
             allow_server_tools=self.ctx.settings.enable_server_tools,
         )
+        turn = await self.ctx.agent.mode.prepare(turn)
         plan = ChatPlan(
             turn=turn,
             n=body.n or 1,

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import msgspec
 
+from wrapper.agent.prepare import AgentMode
 from wrapper.backend.admission import Admission
 from wrapper.backend.layers.breaker import CircuitBreaker
 from wrapper.backend.pool_view import PoolView
+from wrapper.backend.workspaces import Workspaces
 from wrapper.config import Settings
 from wrapper.events import Backend
 from wrapper.models.served import ServedModels
 from wrapper.monitoring.deep_health import DeepHealth
 from wrapper.monitoring.metrics import Metrics
+from wrapper.monitoring.tool_runs import ToolRunStats
 from wrapper.policy.api_keys import ApiKeys
 from wrapper.policy.cors import CorsPolicy
 from wrapper.policy.key_usage import UsageAccounting
@@ -58,12 +61,20 @@ class Operations(msgspec.Struct, frozen=True, kw_only=True):
     """What watches and shapes requests: metrics, the response cache, the request hooks."""
 
     metrics: Metrics
+    tool_runs: ToolRunStats
     cache: ResponseCache
     hooks: RequestHooks
     deep_health: DeepHealth
     api_keys: ApiKeys
     usage: UsageAccounting
     cors: CorsPolicy
+
+
+class Agent(msgspec.Struct, frozen=True, kw_only=True):
+    """Claude Code's own tools: their config and MCP registry, and the workspaces."""
+
+    mode: AgentMode
+    workspaces: Workspaces
 
 
 class Versions(msgspec.Struct, frozen=True, kw_only=True):
@@ -80,5 +91,6 @@ class AppContext(msgspec.Struct, frozen=True, kw_only=True):
     upstream: Upstream
     stores: Stores
     ops: Operations
+    agent: Agent
     versions: Versions
     started_at: float

@@ -42,9 +42,13 @@ class MessagesAPI:
     async def create(self, request: Request) -> Response:
         body = decode_json(await request.body(self.ctx.settings.max_request_size), REQUEST_DECODER)
         built = messages_request_to_turn(
-            body, default_model=self.ctx.models.default_model, headers=request.headers
+            body,
+            default_model=self.ctx.models.default_model,
+            headers=request.headers,
+            allow_server_tools=self.ctx.settings.enable_server_tools,
         )
         turn, noted = built.turn, ignored_header(built.ignored, request.headers)
+        turn = await self.ctx.agent.mode.prepare(turn)
         plan = MessagesPlan(
             turn=turn,
             message_id=new_message_id(),

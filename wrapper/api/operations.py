@@ -15,7 +15,7 @@ import msgspec
 from wrapper import __version__
 from wrapper.api.context import AppContext
 from wrapper.errors import NotFoundError
-from wrapper.http.request import Request
+from wrapper.http.request import MAX_JSON_DEPTH, Request, json_depth
 from wrapper.http.responses import JSONResponse, Response, json_response
 from wrapper.monitoring.metrics import CONTENT_TYPE
 from wrapper.upstream.login import CliLoginStatus
@@ -128,7 +128,8 @@ class OperationsAPI:
         is_json = False
         shown = raw[:_MAX_DEBUG_BODY]
         try:
-            body = msgspec.json.decode(raw) if len(raw) <= _MAX_DEBUG_BODY else None
+            fits = len(raw) <= _MAX_DEBUG_BODY and json_depth(raw) <= MAX_JSON_DEPTH
+            body = msgspec.json.decode(raw) if fits else None
             is_json = body is not None
         except msgspec.DecodeError:
             body = None

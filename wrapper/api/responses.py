@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import msgspec
+
 from wrapper.api.context import AppContext
 from wrapper.errors import InvalidRequestError, NotFoundError
 from wrapper.events import Message, Part
@@ -93,7 +95,9 @@ class ResponsesAPI:
                 item_references(body.input),
                 response_owner(request.caller),
             ),
+            allow_server_tools=self.ctx.settings.enable_server_tools,
         )
+        plan = msgspec.structs.replace(plan, turn=await self.ctx.agent.mode.prepare(plan.turn))
         save = self._saver(plan, request.caller)
         noted = [("x-ignored-fields", ", ".join(plan.ignored))] if plan.ignored else []
         if body.stream:

@@ -8,6 +8,7 @@ generated from them, and a test fails for a route without one.
 
 from __future__ import annotations
 
+from wrapper.api.agent_routes import agent_routes
 from wrapper.api.chat import ChatAPI
 from wrapper.api.context import AppContext
 from wrapper.api.health import Health, HealthAPI, Version
@@ -282,6 +283,7 @@ def build_router(ctx: AppContext) -> Router:
                 group="sessions",
                 doc=Doc("Delete a session", response=sessions.SessionDeleted),
             ),
+            *agent_routes(ctx),
             # Operations
             Route(
                 "GET",

@@ -78,7 +78,10 @@ class SessionsAPI:
 
     async def delete(self, request: Request) -> Response:
         session_id = request.path_params["session_id"]
-        await self.manager.delete(scoped_session(request.caller, session_id))
+        record = await self.manager.delete(scoped_session(request.caller, session_id))
+        # Its private workspace and tools config override go with it.
+        await self.ctx.agent.workspaces.remove_session(record.session_id)
+        await self.ctx.agent.mode.configs.forget(record.session_id)
         return json_response(
             SessionDeleted(
                 session_id=session_id,

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 import anyio
 
 from wrapper.errors import BackendUnavailableError, RateLimitedError
+from wrapper.events import waiting_for_slot
 
 
 class _Waiter:
@@ -80,7 +81,7 @@ class Admission:
             waiter = _Waiter()
             self._queue.append(waiter)
             try:
-                with anyio.move_on_after(min(self.queue_timeout_s, max_wait)):
+                with waiting_for_slot(), anyio.move_on_after(min(self.queue_timeout_s, max_wait)):
                     await waiter.event.wait()
             except BaseException:
                 self._leave(waiter)

@@ -20,8 +20,9 @@ from __future__ import annotations
 import os
 import signal
 import time
+import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from typing import Any
 
@@ -30,6 +31,7 @@ from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient, RateLimitEvent
 from claude_agent_sdk._internal.message_parser import parse_message
 from claude_agent_sdk.types import Message as SdkMessage
 
+from wrapper.backend.prompt_file import system_prompt_file
 from wrapper.backend.sdk_errors import ProcessEndedError, sdk_failures
 from wrapper.errors import WrapperError
 from wrapper.logging import get_logger
@@ -65,6 +67,18 @@ class CliProcess:
         self.model: str | None = options.model
         self.total_cost_usd = 0.0
         self._stopped = False
+        # The user messages of the conversation whose ids we chose (the ones we sent,
+        # and the ones of a transcript it resumed), in order: rewind targets.
+        self._user_ids: list[str] = []
+
+    @property
+    def user_ids(self) -> Sequence[str]:
+        """The ids of the user messages :meth:`rewind` can go back to, in order."""
+        return tuple(self._user_ids)
+
+    def loaded(self, user_ids: Sequence[str]) -> None:
+        """The process was started on a transcript whose user messages have ``user_ids``."""
+        self._user_ids = list(user_ids)
 
     @property
     def stderr_tail(self) -> str:
@@ -91,14 +105,15 @@ class CliProcess:
         Raises:
             WrapperError: the CLI could not be started (classified, and logged).
         """
-        with sdk_failures(self, "start"):
+        with sdk_failures(self, "start"), system_prompt_file(self.options):
             await self._client.connect()
         self.alive = True
         self.pid = getattr(self._os_process(), "pid", None)
         log.debug("backend.process_spawned", pid=self.pid, label=self.label)
 
-    async def send_user_message(self, content: list[dict[str, Any]] | str) -> None:
-        """Send one user message; the CLI starts a turn for it.
+    async def send_user_message(self, content: list[dict[str, Any]] | str) -> str:
+        """Send one user message; the CLI starts a turn for it. Returns the message's
+        id (the CLI keeps the one given), which :meth:`rewind` can go back to.
 
         The message is marked ``client_composed``: the CLI delivers it as written,
         with no ``@path`` file-mention expansion and no slash-command dispatch.
@@ -106,15 +121,50 @@ class CliProcess:
         Raises:
             WrapperError: the message could not be sent (classified, and logged).
         """
+        message_id = str(uuid.uuid4())
         message = {
             "type": "user",
+            "uuid": message_id,
             "message": {"role": "user", "content": content},
             "parent_tool_use_id": None,
             "client_composed": True,
         }
         with sdk_failures(self, "send"):
             await self._client.query(_once(message))
+        self._user_ids.append(message_id)
         self.turns += 1
+        return message_id
+
+    async def rewind(self, to: str) -> bool:
+        """Cut the conversation of an idle process back to just before user message
+        ``to`` (a control request, ~2 ms, no upstream call); False when the CLI
+        refuses (then the conversation is as it was) or the process fails.
+
+        The CLI only rewinds when told the newest user message it holds: after
+        turns whose tool results the CLI added itself, that is not one we know,
+        and it refuses.
+        """
+        if to not in self._user_ids:
+            return False
+        request = {
+            "subtype": "rewind_conversation",
+            "target_message_uuid": to,
+            "last_seen_user_message_uuid": self._user_ids[-1],
+        }
+        query = getattr(self._client, "_query", None)
+        if query is None:
+            return False
+        try:
+            with sdk_failures(self, "rewind"):
+                response = await query._send_control_request(request, timeout=_RESET_TIMEOUT_S)
+        except WrapperError:  # logged by the boundary
+            return False
+        if not isinstance(response, dict) or response.get("rewound") is not True:
+            reason = response.get("reason") if isinstance(response, dict) else None
+            log.info("backend.rewind_refused", pid=self.pid, reason=reason)
+            return False
+        del self._user_ids[self._user_ids.index(to) :]
+        return not self.exited
 
     async def next_message(self) -> SdkMessage:
         """The next message of the CLI (cancellation-safe: nothing is lost).
@@ -166,7 +216,12 @@ class CliProcess:
             self.model = model
 
     async def clear(self) -> bool:
-        """Clear the conversation of an idle process (``/clear``, no upstream call)."""
+        """Empty the conversation of an idle process: a rewind to its first message,
+        else ``/clear`` (slower, and it leaves a note of the command that the model
+        would see in the next conversation). No upstream call either way."""
+        if self._user_ids and await self.rewind(self._user_ids[0]):
+            return True
+        self._user_ids = []
         with anyio.move_on_after(_RESET_TIMEOUT_S):
             try:
                 with sdk_failures(self, "clear"):

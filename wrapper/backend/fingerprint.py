@@ -34,11 +34,24 @@ def _canonical(message: Message) -> list[object]:
     return ["assistant", text, calls]
 
 
+def _line(message: Message) -> bytes:
+    return json.dumps(_canonical(message), sort_keys=True, ensure_ascii=False).encode() + b"\n"
+
+
 def conversation_digest(profile_key: str, messages: Sequence[Message]) -> str:
     """The digest of ``messages`` as held by a process of profile ``profile_key``."""
     digest = hashlib.sha256(profile_key.encode())
     for message in messages:
-        digest.update(
-            json.dumps(_canonical(message), sort_keys=True, ensure_ascii=False).encode() + b"\n"
-        )
+        digest.update(_line(message))
     return digest.hexdigest()
+
+
+def prefix_digests(profile_key: str, messages: Sequence[Message]) -> list[str]:
+    """``conversation_digest`` of every prefix of ``messages``: item ``k`` is that of
+    ``messages[:k]`` (``len(messages) + 1`` items, computed in one pass)."""
+    digest = hashlib.sha256(profile_key.encode())
+    found = [digest.hexdigest()]
+    for message in messages:
+        digest.update(_line(message))
+        found.append(digest.hexdigest())
+    return found

@@ -24,8 +24,10 @@ import msgspec
 from claude_agent_sdk import ClaudeAgentOptions, HookContext, HookInput, HookMatcher
 from claude_agent_sdk.types import SyncHookJSONOutput
 
-from wrapper.backend.profile import SERVER_TOOLS, Profile
-from wrapper.backend.tool_gate import ToolGate, client_tool_server
+from wrapper.backend.cli_environment import launched
+from wrapper.backend.profile import Profile
+from wrapper.backend.sandbox import sandbox_settings
+from wrapper.backend.tool_gate import TOOL_SEARCH, ToolGate, client_tool_server
 from wrapper.events import ThinkingConfig
 
 CLIENT_TOOL_SERVER = "client"
@@ -71,8 +73,8 @@ _API_KEY_ENV: dict[str, str] = {"CLAUDE_CODE_ATTRIBUTION_HEADER": "0"}
 _BARE = "CLAUDE_CODE_SIMPLE"
 
 # Variables of this server that must never reach the CLI (the model could read them
-# through a shell tool). The SDK merges over the inherited environment, so they are
-# blanked rather than removed.
+# through a shell tool). Without the launcher (backend/cli_environment.py) the SDK
+# merges over the inherited environment, so they are blanked rather than removed.
 _MASKED = ("API_KEY", "API_KEYS", "API_KEYS_FILE")
 
 
@@ -84,15 +86,24 @@ class CliRuntime(msgspec.Struct, frozen=True, kw_only=True):
     auth_env: dict[str, str] = {}
     load_filesystem_settings: bool = False
     extra_env: dict[str, str] = {}
+    # The allow-listed host variables, and the launcher that keeps the CLI to them
+    # (with the real CLI it runs); without a launcher the CLI inherits everything.
+    host_env: dict[str, str] = {}
+    launcher: str | None = None
+    cli: str | None = None
     # Names this server upstream (the SDK's ``client_app``; sent with a subscription login).
     client_app: str | None = None
     # Receives every rate-limit reading a process reports (the CLI's raw JSON object).
     on_rate_limit: Callable[[dict[str, Any]], None] | None = None
+    # Claude Code's Bash tool sandboxed (``TOOLS_SANDBOX``): None off, else required.
+    sandbox_required: bool | None = None
 
     def env(self) -> dict[str, str]:
-        """The environment overrides for a CLI process."""
-        env = dict(_FIXED_ENV)
-        env.update(dict.fromkeys(_MASKED, ""))
+        """The environment of a CLI process (over the inherited one without a launcher)."""
+        env = dict(self.host_env)
+        env.update(_FIXED_ENV)
+        if self.launcher is None:
+            env.update(dict.fromkeys(_MASKED, ""))
         if not self.load_filesystem_settings:
             env.update(_ISOLATED_ENV)
         env[_BARE] = "1" if self.bare_mode else ""
@@ -116,6 +127,10 @@ class CliRuntime(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def config_path(self) -> Path:
         return Path(self.config_dir)
+
+    def cwd_for(self, profile: Profile) -> str:
+        """Where a process of ``profile`` runs: its private workspace, or the shared cwd."""
+        return profile.cwd or self.cwd
 
 
 _MUST_CALL = "You have not called a tool yet. Call the required tool now, as instructed."
@@ -170,7 +185,10 @@ def build_options(
         )
         allowed.append(f"mcp__{CLIENT_TOOL_SERVER}")
     if profile.server_tools:
-        allowed.extend(SERVER_TOOLS)
+        allowed.extend(profile.claude_tools)
+        allowed.extend(profile.mcp_allowed)
+        for server in profile.mcp_servers:
+            mcp_servers[server.name] = dict(server.config)
     extra_args: dict[str, str | None] = {}
     if not persist:
         extra_args["no-session-persistence"] = None
@@ -181,16 +199,25 @@ def build_options(
     if profile.must_call_tool:
         hooks = {"Stop": [HookMatcher(hooks=[_require_a_tool_call])]}
     env = runtime.env()
-    if hooks is not None:
-        # Bare mode runs no hooks, and this process needs its Stop hook.
+    if hooks is not None or profile.server_tools:
+        # Bare mode runs no hooks (and this process needs its Stop hook), and it
+        # offers only Bash, Edit and Read of Claude Code's own tools.
         env[_BARE] = ""
+    disallowed = list(profile.mcp_disallowed)
+    if TOOL_SEARCH in profile.tool_names:
+        # The client's own ToolSearch: see tool_gate.py.
+        env["ENABLE_TOOL_SEARCH"] = "true"
+        disallowed.append(TOOL_SEARCH)
     if profile.max_output_tokens is not None:
         env["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] = str(profile.max_output_tokens)
     if resume is not None and answer_last:
         env["CLAUDE_CODE_RESUME_INTERRUPTED_TURN"] = "1"
+    if runtime.launcher is not None and runtime.cli is not None:
+        env = launched(env, runtime.cli)
     return ClaudeAgentOptions(
+        cli_path=runtime.launcher if runtime.cli is not None else None,
         system_prompt=profile.system_prompt,
-        tools=list(SERVER_TOOLS) if profile.server_tools else [],
+        tools=list(profile.claude_tools) if profile.server_tools else [],
         # No settings, CLAUDE.md, hooks, skills or plugins of the server's HOME or cwd;
         # skills=[] also hides the CLI's bundled skills from the model.
         setting_sources=None if runtime.load_filesystem_settings else [],
@@ -198,9 +225,11 @@ def build_options(
         strict_mcp_config=True,
         mcp_servers=mcp_servers,
         allowed_tools=allowed,
+        disallowed_tools=disallowed,
+        permission_mode=profile.permission_mode,  # type: ignore[arg-type]
         include_partial_messages=True,
         model=model,
-        cwd=runtime.cwd,
+        cwd=runtime.cwd_for(profile),
         env=env,
         resume=resume,
         session_id=session_id,
@@ -210,6 +239,11 @@ def build_options(
         effort=profile.effort,  # type: ignore[arg-type]
         thinking=_thinking(profile.thinking),
         max_turns=profile.max_turns,
+        sandbox=(
+            sandbox_settings(runtime.sandbox_required)  # type: ignore[arg-type]
+            if profile.server_tools and runtime.sandbox_required is not None
+            else None
+        ),
         hooks=hooks,
         extra_args=extra_args,
         client_app=runtime.client_app,

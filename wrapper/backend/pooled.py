@@ -109,6 +109,11 @@ class PooledBackend:
             member = self.pool.take_affine(
                 session_digest(lease.session_id, lease.record.turn_count)
             )
+            if member is not None and member.profile != profile:
+                # The session's next turn asks for another start-up configuration (a
+                # new system prompt, other tools): resume it on a process of that one.
+                self.pool.release(member, Release.DISCARD)
+                member = None
         if member is not None and not await self._resume_session(member, turn, lease):
             member = None
         if member is None:
@@ -193,12 +198,12 @@ class PooledBackend:
                 return False
             self.pool.resume_parked(member, results)
             return True
-        await self._send(member, turn)
-        return True
+        return await self._send(member, turn)
 
-    async def _send(self, member: PooledProcess, turn: Turn) -> None:
-        """Start ``turn`` on ``member`` (the pool releases it if that fails)."""
-        await self.pool.begin_turn(member, turn)
+    async def _send(self, member: PooledProcess, turn: Turn) -> bool:
+        """Start ``turn`` on ``member`` (the pool releases it if that fails); False
+        when the rewind it needed was refused (released: use another process)."""
+        return await self.pool.begin_turn(member, turn)
 
     def _release(
         self,
@@ -233,7 +238,10 @@ class PooledBackend:
                 pending=frozenset(recorder.tool_use_ids),
             )
             return
-        if _holdable(turn, reader):
+        if profile.disposable:
+            # Its working directory is removed with the turn: no later turn can use it.
+            self.pool.release(member, Release.DISCARD)
+        elif _holdable(turn, reader):
             self.pool.release(
                 member, Release.HOLD, digest=conversation_digest(profile.key, conversation)
             )

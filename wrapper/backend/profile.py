@@ -24,11 +24,16 @@ from typing import Any
 
 import msgspec
 
-from wrapper.events import ThinkingConfig, ToolResultPart, ToolSpec, ToolUsePart, Turn
-
-# Claude Code's own tools offered when the operator allows server tools and a
-# client asks for them (``enable_tools``). Never enabled by default.
-SERVER_TOOLS: tuple[str, ...] = ("Read", "Glob", "Grep", "Bash", "Write", "Edit")
+from wrapper.agent.catalogue import DEFAULT_PERMISSION_MODE, DEFAULT_TOOLS, TOOL_NAMES
+from wrapper.events import (
+    AgentSettings,
+    McpServer,
+    ThinkingConfig,
+    ToolResultPart,
+    ToolSpec,
+    ToolUsePart,
+    Turn,
+)
 
 _REQUIRED = "In your next reply you must call at least one of the available tools."
 _NAMED = "In your next reply you must call the tool `{name}`."
@@ -49,6 +54,17 @@ class Profile(msgspec.Struct, frozen=True, kw_only=True):
     max_turns: int | None = None
     refuse_tool_calls: bool = False
     must_call_tool: bool = False
+    # Claude Code's own tools (``server_tools``): the built-in tools offered, MCP tool
+    # rules (``mcp__server[__tool]``) allowed and disallowed, the permission mode,
+    # the registered MCP servers, and the private workspace the process runs in
+    # (``disposable``: one turn's; such a process never serves another turn).
+    claude_tools: tuple[str, ...] = ()
+    mcp_allowed: tuple[str, ...] = ()
+    mcp_disallowed: tuple[str, ...] = ()
+    permission_mode: str | None = None
+    mcp_servers: tuple[McpServer, ...] = ()
+    cwd: str | None = None
+    disposable: bool = False
 
     @property
     def key(self) -> str:
@@ -67,6 +83,29 @@ def _history_uses_tools(turn: Turn) -> bool:
         for message in turn.messages
         for part in message.content
     )
+
+
+def _agent_fields(turn: Turn) -> dict[str, Any]:
+    """The profile fields of Claude Code's own tools (none unless ``server_tools``)."""
+    if not turn.server_tools:
+        return {}
+    agent = turn.agent or AgentSettings()
+    wanted = DEFAULT_TOOLS if agent.allowed_tools is None else agent.allowed_tools
+    denied = frozenset(agent.disallowed_tools)
+    built_in = tuple(name for name in wanted if name in TOOL_NAMES and name not in denied)
+    mcp_allowed = tuple(name for name in wanted if name not in TOOL_NAMES and name not in denied)
+    servers = tuple(server for server in agent.mcp_servers if f"mcp__{server.name}" not in denied)
+    return {
+        "claude_tools": built_in,
+        "mcp_allowed": tuple(
+            dict.fromkeys((*mcp_allowed, *(f"mcp__{server.name}" for server in servers)))
+        ),
+        "mcp_disallowed": tuple(name for name in agent.disallowed_tools if name not in TOOL_NAMES),
+        "permission_mode": agent.permission_mode or DEFAULT_PERMISSION_MODE,
+        "mcp_servers": servers,
+        "cwd": agent.workspace,
+        "disposable": agent.disposable,
+    }
 
 
 def profile_for(turn: Turn) -> Profile:
@@ -103,4 +142,5 @@ def profile_for(turn: Turn) -> Profile:
         max_turns=turn.max_turns if turn.server_tools else None,
         refuse_tool_calls=refuse,
         must_call_tool=bool(tools) and choice.mode in ("required", "tool"),
+        **_agent_fields(turn),
     )

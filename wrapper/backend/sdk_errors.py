@@ -34,7 +34,7 @@ from wrapper.errors import (
 )
 from wrapper.logging import get_logger
 from wrapper.upstream.limit_phrases import billing_error, error_for_limit_text, plan_limit_error
-from wrapper.upstream.status import error_for_upstream_status
+from wrapper.upstream.status import error_for_upstream_status, without_addresses
 
 log = get_logger(__name__)
 
@@ -46,11 +46,11 @@ _MAX_UPSTREAM_MESSAGE = 500
 
 
 def upstream_message(text: str | None) -> str:
-    """The part of a CLI error text worth showing a client, bounded in length."""
+    """The part of a CLI error text worth showing a client, bounded, with no addresses."""
     if not text:
         return "Claude's API returned an error."
     cleaned = " ".join(text.split())
-    return cleaned[:_MAX_UPSTREAM_MESSAGE]
+    return without_addresses(cleaned)[:_MAX_UPSTREAM_MESSAGE]
 
 
 def status_from_text(text: str | None) -> int | None:

@@ -25,9 +25,12 @@ from claude_agent_sdk import (
     ResultMessage,
     StreamEvent,
     SystemMessage,
+    ToolResultBlock,
+    UserMessage,
 )
 
 from wrapper.backend.sdk_errors import error_for_result, structured_output_failed
+from wrapper.backend.tool_steps import ToolSteps
 from wrapper.events import (
     AgentEvent,
     BlockStart,
@@ -103,6 +106,7 @@ class TurnReader:
         structured_output: bool = False,
         parallel_tool_calls: bool = True,
         cost_before: float = 0.0,
+        show_tool_steps: bool = False,
     ) -> None:
         self.model = model
         self.cost_before = cost_before
@@ -126,6 +130,8 @@ class TurnReader:
         self._assistant_error: tuple[str, str] | None = None
         # When the usage window the CLI reported rejected resets (for Retry-After).
         self.rejected_resets_at: float | None = None
+        # Claude Code's own tool runs, shown as reasoning (tool_steps.py).
+        self._steps = ToolSteps() if show_tool_steps else None
 
     # ---------------------------------------------------------------------------------
 
@@ -158,6 +164,8 @@ class TurnReader:
             if info.status == "rejected" and isinstance(info.resets_at, int | float):
                 self.rejected_resets_at = float(info.resets_at)
             return []
+        if isinstance(message, UserMessage) and message.parent_tool_use_id is None:
+            return self._on_tool_results(message)
         if isinstance(message, SystemMessage) and message.subtype == "init":
             session = message.data.get("session_id")
             if isinstance(session, str):
@@ -245,6 +253,14 @@ class TurnReader:
             )
         if start is None:
             self._blocks[upstream] = None
+            name = str(block.get("name"))
+            if (
+                kind == "tool_use"
+                and self._steps is not None
+                and name != "StructuredOutput"
+                and name not in self.client_tools
+            ):
+                self._steps.start(upstream, block)
             return []
         self._blocks[upstream] = start.index
         self._open[start.index] = start.type
@@ -260,9 +276,13 @@ class TurnReader:
 
     def _on_block_delta(self, event: dict[str, Any]) -> list[AgentEvent]:
         index = self._blocks.get(event.get("index"))  # type: ignore[arg-type]
+        delta = event.get("delta") or {}
+        if self._steps is not None and self._steps.owns(event.get("index")):
+            if delta.get("type") == "input_json_delta":
+                self._steps.input_delta(event["index"], delta.get("partial_json") or "")
+            return []
         if index is None:
             return []
-        delta = event.get("delta") or {}
         kind = delta.get("type")
         if kind == "text_delta" and delta.get("text"):
             return [TextDelta(index=index, text=delta["text"])]
@@ -275,11 +295,30 @@ class TurnReader:
         return []
 
     def _on_block_stop(self, event: dict[str, Any]) -> list[AgentEvent]:
+        if self._steps is not None and self._steps.owns(event.get("index")):
+            return self._steps.stop(event["index"], self._take_index())
         index = self._blocks.get(event.get("index"))  # type: ignore[arg-type]
         if index is None or index not in self._open:
             return []
         del self._open[index]
         return [BlockStop(index=index)]
+
+    def _take_index(self) -> int:
+        index = self._next_index
+        self._next_index += 1
+        return index
+
+    def _on_tool_results(self, message: UserMessage) -> list[AgentEvent]:
+        if self._steps is None or not isinstance(message.content, list):
+            return []
+        events: list[AgentEvent] = []
+        for block in message.content:
+            if isinstance(block, ToolResultBlock):
+                shown = self._steps.result(block, self._next_index)
+                if shown is not None:
+                    self._next_index += 1
+                    events += shown
+        return events
 
     def _on_message_stop(self) -> list[AgentEvent]:
         self._turn_usage = _add(self._turn_usage, self._message_usage)
@@ -310,6 +349,15 @@ class TurnReader:
             # The CLI reports a reply cut by the output limit as an error; for the
             # client it is a complete reply that stopped at its max_tokens.
             return [*self._close_open_blocks(), self._end("max_tokens", self._turn_usage, None)]
+        if result.is_error and result.subtype == "error_max_turns" and self._steps is not None:
+            # Claude Code's agent loop reached its step limit (X-Claude-Max-Turns): as
+            # with the existing wrapper, a reply cut short (``length``), not a failure;
+            # the tool steps so far are what the client gets.
+            closing = self._close_open_blocks()
+            if not self.started:
+                self.started = True
+                closing.append(MessageStart(model=self.model, usage=self._turn_usage))
+            return [*closing, self._end("max_tokens", self._turn_usage, None)]
         if result.is_error:
             kind, text = self._assistant_error or (None, None)
             raise error_for_result(

@@ -37,7 +37,7 @@ class SessionStart(msgspec.Struct, frozen=True):
 
 
 async def _session_launch(
-    runtime: CliRuntime, turn: Turn, session: SessionStart
+    runtime: CliRuntime, turn: Turn, profile: Profile, session: SessionStart
 ) -> tuple[dict[str, Any], bool]:
     """How to start a process on a session turn: its options, and whether the last
     message still has to be sent on stdin."""
@@ -51,7 +51,10 @@ async def _session_launch(
     # A new session that starts from a client-sent history: seed the store with the
     # whole conversation, then resume it and answer its last message.
     entries = transcript_entries(
-        turn.messages, session_id=lease.claude_session_id, cwd=runtime.cwd, model=turn.model
+        turn.messages,
+        session_id=lease.claude_session_id,
+        cwd=runtime.cwd_for(profile),
+        model=turn.model,
     )
     await lease.store.append(lease.key, entries)
     return {**common, "resume": lease.claude_session_id, "answer_last": True}, False
@@ -78,13 +81,14 @@ async def spawn(
     transcript: Path | None = None
     process: CliProcess | None = None
     gate = ToolGate(refuse=profile.refuse_tool_calls)
+    user_ids: list[str] = []
     try:
         if session is not None:
-            launch, send_last = await _session_launch(runtime, turn, session)
+            launch, send_last = await _session_launch(runtime, turn, profile, session)
         elif len(turn.messages) > 1:
-            resume, transcript = await anyio.to_thread.run_sync(
+            resume, transcript, user_ids = await anyio.to_thread.run_sync(
                 lambda: write_transcript(
-                    runtime.config_path, runtime.cwd, turn.messages, model=turn.model
+                    runtime.config_path, runtime.cwd_for(profile), turn.messages, model=turn.model
                 )
             )
             launch, send_last = {"resume": resume, "answer_last": True}, False
@@ -92,6 +96,7 @@ async def spawn(
             launch, send_last = {}, True
         options = build_options(runtime, profile, model=turn.model, gate=gate, **launch)
         process = CliProcess(options, label=label, on_rate_limit=runtime.on_rate_limit)
+        process.loaded(user_ids)
         with anyio.fail_after(deadline.remaining()):
             await process.start()
             if send_last:

@@ -8,6 +8,13 @@ meantime). The gate then releases each call with the client's result, matched
 by the ``tool_use`` id the CLI passes in the MCP request's ``_meta``, and the
 CLI continues the very same turn: the model sees its own tool_use and a real
 tool_result, with no new process and no replay.
+
+A client tool named ``ToolSearch`` shares its name with the CLI's own tool search,
+which the CLI drops from the tool list whenever tool search is off. For such a
+tool set the process runs with tool search on and the built-in ``ToolSearch``
+disallowed (see ``options.py``); every client tool is then marked to load at once
+(``anthropic/alwaysLoad``), and one never-offered tool stays deferred, since the
+CLI keeps the client's ``ToolSearch`` only while some tool is.
 """
 
 from __future__ import annotations
@@ -23,6 +30,14 @@ from mcp.server.lowlevel.server import Server
 from wrapper.events import ImagePart, TextPart, ToolResultPart, ToolSpec
 
 TOOL_USE_ID_META = "claudecode/toolUseId"
+TOOL_SEARCH = "ToolSearch"
+_ALWAYS_LOAD = {"anthropic/alwaysLoad": True}
+# Deferred and never loaded: the model never sees it (the CLI sends only a placeholder).
+_KEEP_SEARCH = mcp.Tool(
+    name="wrapper_deferred_unused",
+    description="Not offered.",
+    input_schema={"type": "object", "properties": {}},
+)
 _UNANSWERED = "No result: tool calls are not available for this reply."
 
 
@@ -102,10 +117,18 @@ def _tool_use_id(meta: Any) -> str | None:
 
 def client_tool_server(name: str, tools: Sequence[ToolSpec], gate: ToolGate) -> McpSdkServerConfig:
     """An in-process MCP server offering ``tools``; each call parks at ``gate``."""
+    searchable = any(tool.name == TOOL_SEARCH for tool in tools)
     listed = [
-        mcp.Tool(name=tool.name, description=tool.description, input_schema=tool.input_schema)
+        mcp.Tool(
+            name=tool.name,
+            description=tool.description,
+            input_schema=tool.input_schema,
+            _meta=_ALWAYS_LOAD if searchable else None,
+        )
         for tool in tools
     ]
+    if searchable:
+        listed.append(_KEEP_SEARCH)
 
     async def on_list_tools(ctx: Any, params: Any) -> mcp.ListToolsResult:
         return mcp.ListToolsResult(tools=listed)

@@ -79,11 +79,14 @@ def transcript_entries(
 
 def write_transcript(
     config_dir: Path, cwd: str, messages: Sequence[Message], *, model: str
-) -> tuple[str, Path]:
-    """Write ``messages`` as a new session; returns its id and file path."""
+) -> tuple[str, Path, list[str]]:
+    """Write ``messages`` as a new session; returns its id, its file path and the
+    ids of its user messages (in order: the CLI keeps them, so it can be rewound
+    to any of them)."""
     session_id = str(uuid.uuid4())
     path = transcript_path(config_dir, cwd, session_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = transcript_lines(messages, session_id=session_id, cwd=cwd, model=model)
+    entries = transcript_entries(messages, session_id=session_id, cwd=cwd, model=model)
+    lines = [json.dumps(entry, ensure_ascii=False) for entry in entries]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return session_id, path
+    return session_id, path, [entry["uuid"] for entry in entries if entry["type"] == "user"]

@@ -68,6 +68,7 @@ def reader_for(turn: Turn, profile: Profile, *, cost_before: float = 0.0) -> Tur
         structured_output=turn.output_schema is not None,
         parallel_tool_calls=turn.parallel_tool_calls,
         cost_before=cost_before,
+        show_tool_steps=profile.server_tools,
     )
 
 

@@ -56,7 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--port", type=int, help="port to listen on (default: $PORT or 8000)")
     parser.add_argument(
-        "--host", help="address to bind (default: $CLAUDE_WRAPPER_HOST or 0.0.0.0, every one)"
+        "--host",
+        help="address to bind (default: $CLAUDE_WRAPPER_HOST, else 0.0.0.0 with API_KEY "
+        "and 127.0.0.1 without)",
     )
     parser.add_argument(
         "--worker-class",
@@ -86,7 +88,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"claude-wrapper: {exc}", file=sys.stderr)
         return 2
     port = args.port or settings.port
-    host = args.host or settings.host
     key_generated = False
     if not settings.has_client_keys and sys.stdin.isatty() and sys.stdout.isatty():
         key = offer_api_key(sys.stdin, sys.stdout, port=port)
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["API_KEY"] = key
             key_generated = True
             settings = load_settings()
+    host = args.host or settings.bind_host
     if is_terminal(sys.stdout) and settings.log_format != "json":
         _print_banner(
             settings,

@@ -66,7 +66,7 @@ class Banner:
         auth_line += ", from CLAUDE_AUTH_METHOD)" if auth.source != "auto" else ", detected)"
         if auth.problems:
             auth_line += "  " + self._style("33", " ".join(auth.problems))
-        if not settings.has_client_keys:
+        if settings.keyless:
             key_line = self._style("33", "not set: anyone who can reach the port can use it")
         elif settings.api_key is None:
             key_line = self._style("32", "named client keys (API_KEYS): each sees its own")
@@ -75,7 +75,7 @@ class Banner:
         else:
             key_line = self._style("32", "set: clients send it as a Bearer token or x-api-key")
         listening = ""
-        if settings.host in _EVERY_INTERFACE:
+        if settings.bind_host in _EVERY_INTERFACE:
             listening = self._style("2", f"  (listening on every interface, port {settings.port})")
         rows = [
             ("Landing page", self._style("1;4", f"{url}/") + listening),

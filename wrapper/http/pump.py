@@ -5,7 +5,8 @@
   the CLI. A :class:`WrapperError` it meets is handed to the writer as an item.
 * The **writer** is the only caller of ``send``. It defers the response headers
   until the first frame (a failure before any output still gets its own status
-  and error body), sends them anyway once ``first_byte_deadline`` passes, and
+  and error body), sends them anyway once ``first_byte_deadline`` passes unless
+  the turn is still queued for a slot (then a refusal keeps its status), and
   sends ``: ping`` comments (or the response's own ping frame) while the
   stream is idle.
 * The **watcher** waits on ``receive()`` for ``http.disconnect``. Hypercorn
@@ -22,6 +23,7 @@ import anyio
 import anyio.abc
 
 from wrapper.errors import InternalError, WrapperError
+from wrapper.events import SlotWait, watching_slot_wait
 from wrapper.http.asgi_types import Receive, Send
 from wrapper.http.responses import (
     Headers,
@@ -98,6 +100,8 @@ async def pump_stream(
                 with anyio.move_on_after(ping_interval if started else first_byte_deadline):
                     item = await receiver.receive()
                 if item is None:
+                    if not started and slot_wait.waiting:
+                        continue
                     if not started:
                         await start()
                     await send(body_message(response.ping_frame or PING_FRAME, more=True))
@@ -136,8 +140,10 @@ async def pump_stream(
                 group.cancel_scope.cancel()
                 return
 
+    slot_wait = SlotWait()
     async with anyio.create_task_group() as group:
-        group.start_soon(produce)
+        with watching_slot_wait(slot_wait):
+            group.start_soon(produce)
         group.start_soon(write, group)
         group.start_soon(watch, group)
     return outcome

@@ -2,22 +2,34 @@
 
 The body limit counts the bytes actually received, so a chunked upload (no
 ``Content-Length``) cannot slip past it. Decoding errors are classified here,
-once: malformed JSON and schema violations both become
-:class:`~wrapper.errors.InvalidRequestError`, keeping msgspec's ``$.path``.
+once: malformed JSON, JSON nested deeper than :data:`MAX_JSON_DEPTH` and schema
+violations all become :class:`~wrapper.errors.InvalidRequestError`, keeping
+msgspec's ``$.path``.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from typing import NamedTuple, TypeVar
 from urllib.parse import parse_qsl
 
+import anyio
 import msgspec
 
-from wrapper.errors import InvalidRequestError, PayloadTooLargeError
+from wrapper.errors import InvalidRequestError, PayloadTooLargeError, RequestTimeoutError
 from wrapper.http.asgi_types import Receive, Scope
 
 T = TypeVar("T")
+
+# Deeper JSON is refused before decoding: msgspec (and any code that walks the
+# decoded value) recurses once per level, and no API body needs this many.
+MAX_JSON_DEPTH = 100
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+_SQUARE = bytes.maketrans(b"{}", b"[]")
 
 
 class Caller(NamedTuple):
@@ -76,11 +88,12 @@ class Request:
         self.caller = ANONYMOUS
         self._body: bytes | None = None
 
-    async def body(self, limit: int) -> bytes:
-        """Read the whole body, refusing more than ``limit`` bytes.
+    async def body(self, limit: int, within_s: float = math.inf) -> bytes:
+        """Read the whole body, refusing more than ``limit`` bytes or taking over ``within_s``.
 
         Raises:
             PayloadTooLargeError: the declared or received size exceeds ``limit``.
+            RequestTimeoutError: the body did not arrive within ``within_s`` seconds.
             ClientDisconnectedError: the client disconnected while sending.
         """
         if self._body is not None:
@@ -90,18 +103,24 @@ class Request:
             raise PayloadTooLargeError(_too_large_message(limit))
         chunks: list[bytes] = []
         received = 0
-        while True:
-            message = await self._receive()
-            if message["type"] == "http.disconnect":
-                raise ClientDisconnectedError
-            chunk = message.get("body", b"")
-            if chunk:
-                received += len(chunk)
-                if received > limit:
-                    raise PayloadTooLargeError(_too_large_message(limit))
-                chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        with anyio.move_on_after(within_s) as scope:
+            while True:
+                message = await self._receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientDisconnectedError
+                chunk = message.get("body", b"")
+                if chunk:
+                    received += len(chunk)
+                    if received > limit:
+                        raise PayloadTooLargeError(_too_large_message(limit))
+                    chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+        if scope.cancelled_caught:
+            raise RequestTimeoutError(
+                f"The request body did not arrive within {within_s:g} seconds "
+                "(BODY_TIMEOUT_SECONDS)."
+            )
         self._body = b"".join(chunks)
         return self._body
 
@@ -114,8 +133,12 @@ def decode_json(raw: bytes, decoder: msgspec.json.Decoder[T]) -> T:
     """
     if not raw.strip():
         raise InvalidRequestError("The request body is empty; send a JSON object.")
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise InvalidRequestError(_too_deep_message())
     try:
         return decoder.decode(raw)
+    except RecursionError:
+        raise InvalidRequestError(_too_deep_message()) from None
     except msgspec.ValidationError as exc:
         message = str(exc)
         raise InvalidRequestError(
@@ -123,6 +146,27 @@ def decode_json(raw: bytes, decoder: msgspec.json.Decoder[T]) -> T:
         ) from None
     except msgspec.DecodeError as exc:
         raise InvalidRequestError(f"The request body is not valid JSON: {exc}") from None
+
+
+def json_depth(raw: bytes, *, cap: int = MAX_JSON_DEPTH + 1) -> int:
+    """How deeply arrays and objects nest in ``raw``, counted up to ``cap``.
+
+    Brackets inside strings are ignored. Each pass removes the innermost pairs, so the
+    work is ``depth`` scans at C speed. Exact for valid JSON; for invalid JSON only a
+    bound (the decoder rejects it anyway).
+    """
+    if raw.count(b"[") + raw.count(b"{") < cap:
+        return 0
+    brackets = _JSON_STRING.sub(b"", raw).translate(_SQUARE, _NOT_BRACKETS)
+    depth = 0
+    while depth < cap and b"[]" in brackets:
+        brackets = brackets.replace(b"[]", b"")
+        depth += 1
+    return depth
+
+
+def _too_deep_message() -> str:
+    return f"The request body nests JSON deeper than {MAX_JSON_DEPTH} levels."
 
 
 def _param_from_message(message: str) -> str | None:

@@ -93,6 +93,12 @@ class Metrics:
             ["type"],
             registry=registry,
         )
+        self.tool_runs = Counter(
+            f"{p}_tool_runs",
+            "Tools Claude Code ran itself (enable_tools), by tool and outcome (ok, error).",
+            ["tool", "outcome"],
+            registry=registry,
+        )
         self.response_cache = Counter(
             f"{p}_response_cache",
             "Response cache lookups by result (hit, miss).",

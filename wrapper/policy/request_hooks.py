@@ -1,8 +1,8 @@
 """The four points where the app hands a request to the request policy.
 
 1. :meth:`RequestHooks.admit`, right after route resolution (before auth and
-   before the body is read): find the client's address (trusted proxies) and
-   apply its endpoint group's rate limit.
+   before the body is read): apply the Host and content-type rules, find the
+   client's address (trusted proxies) and apply its endpoint group's rate limit.
 2. :meth:`RequestHooks.gate`, after auth: refuse chat routes while the CLI
    login is known to be lost.
 3. :meth:`RequestHooks.stream_started`, when a handler returned a stream: count
@@ -16,6 +16,7 @@ from __future__ import annotations
 from wrapper.http.request import Request
 from wrapper.http.routing import Route
 from wrapper.monitoring.metrics import Metrics
+from wrapper.policy.browser_guard import BrowserGuard
 from wrapper.policy.client_address import ClientAddressResolver
 from wrapper.policy.ratelimit import RateLimiter
 from wrapper.upstream.login import CliLoginHealth
@@ -34,7 +35,9 @@ class RequestHooks:
         addresses: ClientAddressResolver,
         login: CliLoginHealth,
         metrics: Metrics,
+        guard: BrowserGuard | None = None,
     ) -> None:
+        self.guard = guard or BrowserGuard()
         self.limiter = limiter
         self.addresses = addresses
         self.login = login
@@ -44,8 +47,11 @@ class RequestHooks:
         """Resolve the client address and count the request; its ``x-ratelimit-*`` headers.
 
         Raises:
+            PermissionDeniedError: the ``Host`` is not one this server answers.
+            UnsupportedMediaTypeError: a JSON body sent without a JSON content type.
             RateLimitedError: the client used up its group's limit.
         """
+        self.guard.check(request, route)
         forwarded = [
             value.decode("latin-1")
             for name, value in request.scope.get("headers", ())

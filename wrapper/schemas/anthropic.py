@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from wrapper.schemas.fields import ModelName
+
 # --------------------------------------------------------------------------------------
 # Request: content blocks
 
@@ -340,7 +342,7 @@ class MessagesRequest(msgspec.Struct, frozen=True, kw_only=True):
     """``POST /v1/messages``. ``model`` and ``max_tokens`` are optional here (see docs)."""
 
     messages: list[InputMessage]
-    model: str | None = None
+    model: ModelName | None = None
     max_tokens: int | None = None
     system: str | list[TextBlock] | None = None
     stop_sequences: list[str] | None = None
@@ -363,6 +365,9 @@ class MessagesRequest(msgspec.Struct, frozen=True, kw_only=True):
     workspace_id: str | None = None
     # Extension (``extra_body``; or the X-Session-Id header): a server-side client session.
     session_id: str | None = None
+    # Extension: Claude Code's own tools (``mcp_servers`` as a list of names selects
+    # registered MCP servers; Anthropic's own connector objects are refused).
+    enable_tools: bool | None = None
     # Context editing: applied to the conversation before the turn is built.
     context_management: ContextManagement | None = None
     # Beta features that need Anthropic's servers; rejected when present.
@@ -377,7 +382,7 @@ class CountTokensRequest(msgspec.Struct, frozen=True, kw_only=True):
     """``POST /v1/messages/count_tokens``."""
 
     messages: list[InputMessage]
-    model: str | None = None
+    model: ModelName | None = None
     system: str | list[TextBlock] | None = None
     tools: list[Tool] | None = None
     tool_choice: ToolChoice | None = None

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from wrapper.schemas.fields import ModelName
+
 # --------------------------------------------------------------------------------------
 # Request: content parts
 
@@ -210,7 +212,7 @@ class ChatCompletionRequest(msgspec.Struct, frozen=True, kw_only=True):
     """``POST /v1/chat/completions``: every field of OpenAI's request, plus extensions."""
 
     messages: list[ChatMessage]
-    model: str | None = None
+    model: ModelName | None = None
     stream: bool | None = False
     stream_options: StreamOptions | None = None
     max_tokens: int | None = None
@@ -249,6 +251,8 @@ class ChatCompletionRequest(msgspec.Struct, frozen=True, kw_only=True):
     # Extensions understood by the existing wrapper (sent with ``extra_body``).
     session_id: str | None = None
     enable_tools: bool | None = None
+    # Registered MCP servers to connect (needs ``enable_tools``); validated in translate.
+    mcp_servers: Any = None
 
 
 REQUEST_DECODER = msgspec.json.Decoder(ChatCompletionRequest)

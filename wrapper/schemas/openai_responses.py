@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from wrapper.errors import InvalidRequestError
+from wrapper.schemas.fields import ModelName
 
 # --------------------------------------------------------------------------------------
 # Content parts
@@ -238,7 +239,7 @@ TopP = Annotated[float, msgspec.Meta(ge=0, le=1)]
 class CreateResponseRequest(msgspec.Struct, frozen=True, kw_only=True):
     """``POST /v1/responses``: every field of ``CreateResponse``."""
 
-    model: str | None = None
+    model: ModelName | None = None
     input: str | list[msgspec.Raw] | None = None
     instructions: str | None = None
     tools: list[FunctionToolParam] | None = None
@@ -269,8 +270,11 @@ class CreateResponseRequest(msgspec.Struct, frozen=True, kw_only=True):
     prompt: dict[str, Any] | None = None
     context_management: list[dict[str, Any]] | None = None
     moderation: dict[str, Any] | None = None
-    # Extension (sent with ``extra_body``): continue a server-side client session.
+    # Extensions (sent with ``extra_body``): continue a server-side client session;
+    # Claude Code's own tools and registered MCP servers (validated in translate).
     session_id: str | None = None
+    enable_tools: bool | None = None
+    mcp_servers: Any = None
 
 
 REQUEST_DECODER = msgspec.json.Decoder(CreateResponseRequest)

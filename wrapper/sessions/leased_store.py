@@ -9,13 +9,15 @@ It adapts the backend's transcript store for one turn:
   only reports a ``mirror_error``), so the turn cannot be committed as durable
   when part of its transcript is missing;
 * it refuses appends once the lease has ended, so a straggling CLI can never
-  write into a session that another turn holds by then.
+  write into a session that another turn holds by then;
+* it hides the service's own marks subkey from the SDK.
 """
 
 from __future__ import annotations
 
 from wrapper.sessions.protocols import TranscriptStore
 from wrapper.sessions.sdk_types import (
+    MARKS_SUBPATH,
     SessionKey,
     SessionListSubkeysKey,
     SessionStore,
@@ -93,6 +95,7 @@ class LeasedTranscripts(SessionStore):
         await self._inner.delete(self._pin(key))
 
     async def list_subkeys(self, key: SessionListSubkeysKey) -> list[str]:
-        return await self._inner.list_subkeys(
+        subkeys = await self._inner.list_subkeys(
             {"project_key": self._project_key, "session_id": key["session_id"]}
         )
+        return [subkey for subkey in subkeys if subkey != MARKS_SUBPATH]

@@ -103,6 +103,10 @@ class MemorySessionIndex:
             row.token = None
             row.lease_until = 0.0
 
+    async def lease_holder(self, session_id: str, *, now: float) -> str | None:
+        row = self._rows.get(session_id)
+        return row.token if row is not None and self._leased(row, now) else None
+
     async def get(self, session_id: str, *, now: float) -> SessionRecord | None:
         row = self._rows.get(session_id)
         if row is None or not self._live(row, now):

@@ -104,6 +104,10 @@ class SessionIndex(Protocol):
         """The live record of ``session_id``, or ``None``."""
         ...
 
+    async def lease_holder(self, session_id: str, *, now: float) -> str | None:
+        """The token of the live lease on ``session_id``, or ``None``."""
+        ...
+
     async def records(self, *, now: float) -> list[SessionRecord]:
         """Every live record, oldest first."""
         ...

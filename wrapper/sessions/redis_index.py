@@ -124,6 +124,10 @@ class RedisSessionIndex:
                 found.append((session_id, fields, bool(await lease)))
         return found
 
+    async def lease_holder(self, session_id: str, *, now: float) -> str | None:
+        token = await self._client.get(self._keys.lease(session_id))
+        return _text(token) if token is not None else None
+
     async def get(self, session_id: str, *, now: float) -> SessionRecord | None:
         for sid, fields, leased in await self._load([session_id]):
             if leased or int(fields["expires"]) > _ms(now):

@@ -24,9 +24,19 @@ __all__ = [
     "SessionStoreEntry",
     "SessionStoreListEntry",
     "main_key",
+    "marks_key",
 ]
+
+# The subkey where the service records how much of a transcript is kept (see
+# SessionManager); never shown to the SDK.
+MARKS_SUBPATH = "wrapper-marks"
 
 
 def main_key(project_key: str, session_id: str) -> SessionKey:
     """The key of a session's main transcript (no ``subpath``)."""
     return {"project_key": project_key, "session_id": session_id}
+
+
+def marks_key(project_key: str, session_id: str) -> SessionKey:
+    """The key of a session's kept-length marks (a subkey the SDK never sees)."""
+    return {"project_key": project_key, "session_id": session_id, "subpath": MARKS_SUBPATH}

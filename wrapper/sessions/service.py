@@ -17,11 +17,17 @@ The lease serialises turns on one session across every replica (a second one
 gets 409). Leaving the block without :meth:`SessionLease.commit` rolls the turn
 back: a new session is forgotten with its transcript, an existing one's
 transcript is cut back to where the turn began.
+
+A server killed during a turn can do neither. So the kept length of every
+transcript is recorded (a *mark*, in a subkey the SDK never sees) when a turn
+commits and when its lease ends, and the next lease cuts anything past the mark:
+a turn that never committed never appears. And a lease whose holder process is
+known to be dead (see :mod:`wrapper.sessions.holders`) is taken over at once,
+instead of blocking the session for the rest of its hold.
 """
 
 from __future__ import annotations
 
-import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable
@@ -32,11 +38,12 @@ import anyio
 
 from wrapper.errors import BackendUnavailableError, ConflictError, NotFoundError
 from wrapper.logging import get_logger
+from wrapper.sessions.holders import holder_is_dead, new_token
 from wrapper.sessions.ids import validate_session_id
 from wrapper.sessions.leased_store import LeasedTranscripts
 from wrapper.sessions.protocols import Clock, SessionBusyError, SessionIndex, TranscriptStore
-from wrapper.sessions.records import SessionRecord, SessionStats
-from wrapper.sessions.sdk_types import SessionKey, main_key
+from wrapper.sessions.records import Acquired, SessionRecord, SessionStats
+from wrapper.sessions.sdk_types import SessionKey, SessionStoreEntry, main_key, marks_key
 
 T = TypeVar("T")
 
@@ -123,6 +130,7 @@ class SessionLease:
         await manager.guard(manager.transcripts.retain(self.key))
         self.record = record
         self.committed = True
+        await manager.guard(manager.save_mark(self.claude_session_id))
         return record
 
     async def renew(self, hold_s: float | None = None) -> None:
@@ -158,6 +166,8 @@ class SessionLease:
                     await manager.transcripts.delete(self.key)
                 else:
                     await manager.transcripts.truncate(self.key, self.mark)
+            if not self.lost and not discard:
+                await manager.save_mark(self.claude_session_id)
             await manager.index.release(
                 self.session_id, token=self._token, discard=discard, now=manager.clock()
             )
@@ -212,6 +222,34 @@ class SessionManager:
     def _key(self, claude_session_id: str) -> SessionKey:
         return main_key(self.project_key, claude_session_id)
 
+    async def save_mark(self, claude_session_id: str) -> None:
+        """Record the transcript's current length as the length to keep."""
+        count = await self.transcripts.count(self._key(claude_session_id))
+        entry: SessionStoreEntry = {"type": "wrapper_mark", "uuid": str(count)}
+        await self.transcripts.append(marks_key(self.project_key, claude_session_id), [entry])
+
+    async def _kept_length(self, claude_session_id: str) -> int:
+        """Cut the transcript back to its last mark (a turn whose holder died); its length."""
+        key = self._key(claude_session_id)
+        count = await self.transcripts.count(key)
+        marks = await self.transcripts.load(marks_key(self.project_key, claude_session_id))
+        if not marks:  # recorded before marks existed: all of it counts
+            return count
+        kept = int(marks[-1].get("uuid") or count)
+        if count > kept:
+            await self.transcripts.truncate(key, kept)
+            log.warning("sessions.uncommitted_turn_dropped", entries=count - kept)
+        return min(count, kept)
+
+    async def _take_over_dead_lease(self, session_id: str) -> bool:
+        """Release the lease on ``session_id`` if its holder process is dead."""
+        holder = await self.index.lease_holder(session_id, now=self.clock())
+        if holder is None or not holder_is_dead(holder):
+            return False
+        await self.index.release(session_id, token=holder, discard=False, now=self.clock())
+        log.warning("sessions.dead_lease_taken_over", session_id=session_id)
+        return True
+
     @asynccontextmanager
     async def lease(
         self, session_id: str, *, model: str | None = None, hold_s: float | None = None
@@ -224,18 +262,24 @@ class SessionManager:
             BackendUnavailableError: the store is unreachable.
         """
         validate_session_id(session_id)
-        token = secrets.token_hex(16)
-        acquired = await self.guard(
-            self.index.acquire(
-                session_id,
-                token=token,
-                claude_session_id=str(uuid.uuid4()),
-                model=model,
-                now=self.clock(),
-                ttl_s=self.ttl_s,
-                hold_s=hold_s or self.hold_s,
+        token = new_token()
+
+        async def acquire() -> Acquired | None:
+            return await self.guard(
+                self.index.acquire(
+                    session_id,
+                    token=token,
+                    claude_session_id=str(uuid.uuid4()),
+                    model=model,
+                    now=self.clock(),
+                    ttl_s=self.ttl_s,
+                    hold_s=hold_s or self.hold_s,
+                )
             )
-        )
+
+        acquired = await acquire()
+        if acquired is None and await self.guard(self._take_over_dead_lease(session_id)):
+            acquired = await acquire()
         if acquired is None:
             raise ConflictError(
                 f"Session {session_id!r} is busy with another request; "
@@ -248,7 +292,7 @@ class SessionManager:
             if acquired.replaced:
                 await self.guard(self.transcripts.delete(self._key(acquired.replaced)))
             if not lease.is_new:
-                lease.mark = await self.guard(self.transcripts.count(lease.key))
+                lease.mark = await self.guard(self._kept_length(lease.claude_session_id))
             yield lease
         finally:
             with anyio.CancelScope(shield=True), anyio.move_on_after(_CLEANUP_DEADLINE_S):

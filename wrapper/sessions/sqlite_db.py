@@ -11,13 +11,19 @@ has reached the disk when the call returns; a turn's transcript is therefore
 durable before the SDK yields the turn's result. Writers take the write lock up
 front (``BEGIN IMMEDIATE``) and wait up to ``busy_timeout`` for it, which also
 makes several processes on one file (hypercorn workers) safe.
+
+The file holds conversations, so it is the owner's alone (0600): it is created
+so before SQLite opens it, and SQLite gives its WAL and shared-memory files the
+same mode.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import TypeVar
 
@@ -133,6 +139,7 @@ class SqliteDatabase:
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _private_file(self.path)
         connection = sqlite3.connect(
             self.path,
             timeout=self._busy_timeout_s,
@@ -168,3 +175,11 @@ def _create_schema(connection: sqlite3.Connection) -> None:
         return
     connection.executescript(_SCHEMA)
     connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+def _private_file(path: Path) -> None:
+    """Make ``path`` exist with mode 0600 (and its WAL files, if left from before)."""
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+        with suppress(FileNotFoundError):
+            (path.parent / name).chmod(0o600)

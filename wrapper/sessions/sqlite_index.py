@@ -153,6 +153,10 @@ class SqliteSessionIndex:
 
         await self._db.transact(work)
 
+    async def lease_holder(self, session_id: str, *, now: float) -> str | None:
+        row = await self._db.run(lambda conn: _select(conn, session_id))
+        return row[7] if row is not None and _leased(row, now) else None
+
     async def get(self, session_id: str, *, now: float) -> SessionRecord | None:
         row = await self._db.run(lambda conn: _select(conn, session_id))
         if row is None or not _live(row, now):

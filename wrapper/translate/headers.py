@@ -2,7 +2,10 @@
 
 Unlike there, every header works: ``X-Claude-Thinking`` builds a real thinking
 configuration, ``X-Claude-Max-Thinking-Tokens`` sets its budget, and a bad value
-is a 400 naming the header instead of being ignored.
+is a 400 naming the header instead of being ignored. The agent headers
+(``X-Claude-Allowed-Tools``, ``X-Claude-Disallowed-Tools``,
+``X-Claude-Permission-Mode``) are checked against Claude Code's real tool list
+and modes, and reach the CLI whenever the request enables Claude Code's tools.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from collections.abc import Mapping
 
 import msgspec
 
+from wrapper.agent.catalogue import permission_mode, tool_names
 from wrapper.errors import InvalidRequestError
-from wrapper.events import Effort, ThinkingConfig
+from wrapper.events import AgentSettings, Effort, ThinkingConfig
 
 _EFFORTS: frozenset[str] = frozenset({"low", "medium", "high", "xhigh", "max"})
 _THINKING: frozenset[str] = frozenset({"adaptive", "enabled", "disabled"})
@@ -35,6 +39,9 @@ class ClaudeHeaders(msgspec.Struct, frozen=True):
     effort: Effort | None = None
     thinking: ThinkingConfig | None = None
     max_turns: int | None = None
+    allowed_tools: tuple[str, ...] | None = None
+    disallowed_tools: tuple[str, ...] | None = None
+    permission_mode: str | None = None
 
     @classmethod
     def parse(cls, headers: Mapping[str, str]) -> ClaudeHeaders:
@@ -67,4 +74,21 @@ class ClaudeHeaders(msgspec.Struct, frozen=True):
             effort=effort_raw or None,  # type: ignore[arg-type]
             thinking=thinking,
             max_turns=_positive_int(headers, "x-claude-max-turns"),
+            allowed_tools=tool_names(
+                headers.get("x-claude-allowed-tools"), "x-claude-allowed-tools"
+            ),
+            disallowed_tools=tool_names(
+                headers.get("x-claude-disallowed-tools"), "x-claude-disallowed-tools"
+            ),
+            permission_mode=permission_mode(
+                headers.get("x-claude-permission-mode"), "x-claude-permission-mode"
+            ),
+        )
+
+    def agent(self) -> AgentSettings:
+        """The request's own agent settings (what the tools config may fill in)."""
+        return AgentSettings(
+            allowed_tools=self.allowed_tools,
+            disallowed_tools=self.disallowed_tools or (),
+            permission_mode=self.permission_mode,
         )

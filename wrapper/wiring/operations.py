@@ -27,7 +27,9 @@ from wrapper.models.live import LiveModelsSource, fetch_live_models, live_source
 from wrapper.models.served import ServedModels
 from wrapper.monitoring.deep_health import DeepHealth
 from wrapper.monitoring.metrics import Metrics
+from wrapper.monitoring.tool_runs import ToolRunStats
 from wrapper.policy.api_keys import ApiKeys, configured_keys
+from wrapper.policy.browser_guard import BrowserGuard
 from wrapper.policy.client_address import ClientAddressResolver
 from wrapper.policy.cors import CorsPolicy
 from wrapper.policy.key_usage import UsageAccounting
@@ -109,7 +111,8 @@ async def build_operations(
     metrics = Metrics()
     gated = upstream_auth.method == "cli"
     login = CliLoginHealth(gated=gated, probe_interval_s=settings.upstream.probe_interval_s)
-    observed = ObservedBackend(backend, metrics, login)
+    tool_runs = ToolRunStats(metrics)
+    observed = ObservedBackend(backend, metrics, login, tool_runs)
 
     rates = rate_store or MemoryRateLimitStore()
     limiter = RateLimiter(
@@ -129,6 +132,7 @@ async def build_operations(
         addresses=ClientAddressResolver(settings.trusted_proxies),
         login=login,
         metrics=metrics,
+        guard=BrowserGuard(keyless=settings.keyless, allowed_hosts=settings.allowed_hosts),
     )
     deep = DeepHealth(observed, served_models.default_model, cache_s=settings.deep_health_cache_s)
 
@@ -161,12 +165,13 @@ async def build_operations(
         login=login,
         operations=Operations(
             metrics=metrics,
+            tool_runs=tool_runs,
             cache=cache,
             hooks=hooks,
             deep_health=deep,
             api_keys=api_keys,
             usage=usage,
-            cors=CorsPolicy(settings.cors_origins),
+            cors=CorsPolicy(settings.cors_allowed),
         ),
         probe_loop=probe_loop,
     )

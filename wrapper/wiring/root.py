@@ -16,12 +16,20 @@ from pathlib import Path
 import anyio
 
 from wrapper import __version__
-from wrapper.api.context import AppContext, Engine, Stores, Upstream, Versions
+from wrapper.agent.mcp_servers import McpRegistry
+from wrapper.agent.prepare import AgentMode
+from wrapper.agent.tools_config import ToolsConfigStore
+from wrapper.api.context import Agent, AppContext, Engine, Stores, Upstream, Versions
+from wrapper.backend.cli_environment import host_environment, install_launcher
 from wrapper.backend.cli_path import claude_cli_path
+from wrapper.backend.layers.workspace import WorkspaceBackend
 from wrapper.backend.options import CliRuntime
 from wrapper.backend.reaper import stop_leftover_cli_processes
+from wrapper.backend.sandbox import sandbox_available
 from wrapper.backend.versions import CLI_VERSION, SDK_VERSION
+from wrapper.backend.workspaces import Workspaces
 from wrapper.config import Settings
+from wrapper.logging import get_logger
 from wrapper.models.catalogue import (
     FALLBACK_DEFAULT_MODEL,
     STATIC_MODELS,
@@ -30,6 +38,7 @@ from wrapper.models.catalogue import (
 )
 from wrapper.policy.ratelimit_redis import open_redis_rate_store
 from wrapper.sessions.factory import open_session_manager
+from wrapper.sessions.service import SessionManager
 from wrapper.storage.responses_durable import DurableResponseStore
 from wrapper.upstream.auth import detect_upstream_auth
 from wrapper.upstream.count_tokens import open_token_counter
@@ -39,6 +48,8 @@ from wrapper.wiring.backend import CoreRequest, OpenCore, open_core_backend
 from wrapper.wiring.layers import feed_backend_gauges, guard_cpu, make_resilient
 from wrapper.wiring.lifespan import LifespanStack
 from wrapper.wiring.operations import build_operations, open_served_models
+
+log = get_logger(__name__)
 
 _COUNT_TOKENS_TIMEOUT_S = 60.0
 # What the SDK names this server as upstream (its ``client_app``): this program and
@@ -93,6 +104,51 @@ def _working_directory(settings: Settings, stack: LifespanStack) -> str:
     return str(Path(path).resolve())
 
 
+async def _open_workspaces(settings: Settings, stack: LifespanStack) -> Workspaces:
+    """``DATA_DIR/workspaces`` (``CLAUDE_CWD`` overrides it); one-shot ones cleared."""
+    data = await anyio.to_thread.run_sync(lambda: Path(settings.data_dir).expanduser().resolve())
+    root = data / "workspaces"
+    workspaces = Workspaces(root, override=settings.claude_cwd)
+    await workspaces.clear_turns()
+    stack.push_async_callback(workspaces.clear_turns)
+    return workspaces
+
+
+async def sweep_agent_state(
+    workspaces: Workspaces,
+    configs: ToolsConfigStore,
+    sessions: SessionManager,
+    interval_s: float = 60.0,
+) -> None:
+    """Remove the workspaces and tools config overrides of expired sessions, once a
+    minute, until cancelled."""
+    while True:
+        await anyio.sleep(interval_s)
+        try:
+            live = [record.session_id for record in await sessions.list_sessions()]
+            await workspaces.sweep(live)
+            await configs.sweep(live)
+        except Exception:  # a background loop must outlive a bad sweep
+            log.exception("workspaces.sweep_failed")
+
+
+def _sandbox(settings: Settings) -> bool | None:
+    """``TOOLS_SANDBOX``: ``on`` requires the Bash sandbox, ``auto`` uses it where the
+    platform has it (and says so once when it does not)."""
+    if settings.tools_sandbox == "off":
+        return None
+    if settings.tools_sandbox == "on":
+        return True
+    if sandbox_available():
+        return False
+    if settings.enable_server_tools:
+        log.warning(
+            "tools.unsandboxed",
+            reason="no bubblewrap and socat (Linux) or sandbox-exec (macOS) on PATH",
+        )
+    return None
+
+
 def _default_model(settings: Settings, models: tuple[ModelInfo, ...]) -> str:
     return (
         settings.models.default_model
@@ -113,6 +169,9 @@ async def build_context(
     config_dir = await anyio.to_thread.run_sync(_config_directory, settings)
     # A stored CLI login needs the login's own config dir.
     upstream_auth = detect_upstream_auth(settings.upstream.auth_method, settings.environ)
+    launcher = await anyio.to_thread.run_sync(
+        lambda: install_launcher(Path(settings.data_dir).expanduser().resolve() / "bin")
+    )
     usage_store = await open_usage_store(settings, stack)
     plan = PlanWindows(usage_store)
     background.start_soon(plan.run_flusher)
@@ -122,8 +181,14 @@ async def build_context(
         cwd=_working_directory(settings, stack),
         load_filesystem_settings=settings.load_filesystem_settings,
         extra_env=_tool_wait_env(settings),
+        host_env=host_environment(
+            settings.environ, (*upstream_auth.variables, *settings.cli_env_passthrough)
+        ),
+        launcher=str(launcher),
+        cli=claude_cli_path(),
         client_app=CLIENT_APP,
         on_rate_limit=plan.observe,
+        sandbox_required=_sandbox(settings),
     )
     models = _catalogue(settings)
     # The live catalogue, when configured, decides the default: its newest Sonnet.
@@ -153,9 +218,16 @@ async def build_context(
     if cli:
         # The last step of shutdown: no CLI process outlives the server.
         stack.final.append(partial(stop_leftover_cli_processes, cli))
+    workspaces = await _open_workspaces(settings, stack)
+    agent_mode = AgentMode(
+        configs=ToolsConfigStore(sessions.transcripts),
+        mcp=McpRegistry(sessions.transcripts),
+        default_max_turns=settings.default_max_turns,
+    )
+    background.start_soon(sweep_agent_state, workspaces, agent_mode.configs, sessions)
     parts = await build_operations(
         settings,
-        backend=guard_cpu(settings, core.backend, background),
+        backend=guard_cpu(settings, WorkspaceBackend(core.backend, workspaces), background),
         served_models=served_models,
         upstream_auth=upstream_auth,
         cli_command=[cli, "auth", "status", "--json"] if cli else None,
@@ -187,6 +259,7 @@ async def build_context(
         upstream=Upstream(auth=upstream_auth, login=parts.login, token_counter=token_counter),
         stores=Stores(sessions=sessions, responses=responses),
         ops=parts.operations,
+        agent=Agent(mode=agent_mode, workspaces=workspaces),
         versions=Versions(sdk=SDK_VERSION, cli=CLI_VERSION),
         started_at=time.time(),
     )

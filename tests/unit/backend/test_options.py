@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
+from wrapper.agent.catalogue import DEFAULT_TOOLS
 from wrapper.backend.options import CliRuntime, build_options
-from wrapper.backend.profile import Profile
+from wrapper.backend.profile import Profile, profile_for
 from wrapper.backend.tool_gate import ToolGate
-from wrapper.events import ToolSpec
+from wrapper.events import AgentSettings, McpServer, Message, TextPart, ToolSpec, Turn
 from wrapper.upstream.auth import detect_upstream_auth
 
 ENV = {
@@ -82,6 +84,65 @@ def test_a_process_that_needs_its_stop_hook_does_not_run_bare() -> None:
     hooked = build_options(lean, forced, model=None, gate=ToolGate())
     assert hooked.hooks
     assert hooked.env["CLAUDE_CODE_SIMPLE"] == ""
+
+
+def _agent_turn(**agent: object) -> Turn:
+    settings = AgentSettings(**agent)  # type: ignore[arg-type]
+    return Turn(
+        model="m",
+        messages=(Message("user", (TextPart("hi"),)),),
+        server_tools=True,
+        agent=settings,
+    )
+
+
+def test_claude_code_tools_run_without_bare_mode_and_with_the_default_set() -> None:
+    profile = profile_for(_agent_turn())
+    options = build_options(runtime("api_key"), profile, model=None, gate=ToolGate())
+    assert options.env["CLAUDE_CODE_SIMPLE"] == ""
+    assert options.tools == list(DEFAULT_TOOLS)
+    assert set(DEFAULT_TOOLS) <= set(options.allowed_tools)
+    assert options.permission_mode == "acceptEdits"
+    assert options.cwd == "/tmp/w"
+
+
+def test_allowed_disallowed_mode_workspace_and_mcp_reach_the_cli() -> None:
+    server = McpServer(name="calc", config={"type": "stdio", "command": "calc"})
+    turn = _agent_turn(
+        allowed_tools=("Read", "Write", "Bash", "mcp__other__x"),
+        disallowed_tools=("Bash", "mcp__calc__secret"),
+        permission_mode="plan",
+        mcp_servers=(server,),
+        workspace="/tmp/ws/1",
+    )
+    options = build_options(runtime("api_key"), profile_for(turn), model=None, gate=ToolGate())
+    assert options.tools == ["Read", "Write"]
+    assert options.allowed_tools == ["Read", "Write", "mcp__other__x", "mcp__calc"]
+    assert options.disallowed_tools == ["mcp__calc__secret"]
+    assert options.permission_mode == "plan"
+    assert options.cwd == "/tmp/ws/1"
+    assert options.mcp_servers == {"calc": {"type": "stdio", "command": "calc"}}
+
+
+def test_without_server_tools_no_claude_code_tool_and_no_permission_mode() -> None:
+    profile = profile_for(Turn(model="m", messages=(Message("user", (TextPart("hi"),)),)))
+    options = build_options(runtime("api_key"), profile, model=None, gate=ToolGate())
+    assert options.tools == []
+    assert options.permission_mode is None
+
+
+def test_tool_enabled_processes_sandbox_bash_when_the_runtime_says_so() -> None:
+    sandboxed = msgspec.structs.replace(runtime("api_key"), sandbox_required=True)
+    options = build_options(sandboxed, profile_for(_agent_turn()), model=None, gate=ToolGate())
+    assert options.sandbox is not None
+    assert options.sandbox.get("enabled") is True
+    assert options.sandbox.get("allowUnsandboxedCommands") is False
+    plain = profile_for(Turn(model="m", messages=(Message("user", (TextPart("hi"),)),)))
+    assert build_options(sandboxed, plain, model=None, gate=ToolGate()).sandbox is None
+    unsandboxed = build_options(
+        runtime("api_key"), profile_for(_agent_turn()), model=None, gate=ToolGate()
+    )
+    assert unsandboxed.sandbox is None
 
 
 def test_the_client_keys_never_reach_the_cli_and_the_server_names_itself() -> None:

@@ -155,3 +155,55 @@ async def test_a_turn_cancelled_just_as_its_process_was_claimed_keeps_the_proces
         assert clean.state is State.CLEAN
         assert isinstance(clean.process, FakeProcess)
         assert clean.process.sent == []
+
+
+def only_fake(serve: Served) -> FakeProcess:
+    [member] = serve.run.members
+    assert isinstance(member.process, FakeProcess)
+    return member.process
+
+
+async def test_a_few_shot_prompt_is_served_by_rewinding_the_process_that_holds_its_examples() -> (
+    None
+):
+    async with served() as serve:
+        await serve.ask(turn("example question", "example answer", "question 1"))
+        process = only_fake(serve)
+        assert serve.run.states() == [State.HELD]
+        second = await serve.ask(turn("example question", "example answer", "question 2"))
+        assert text(second) == "reply 2"
+        # Back to just before "question 1" (the transcript's second user message).
+        assert process.rewinds == [f"transcript-{process.pid}-1"]
+        assert process.sent[-1] == [{"type": "text", "text": "question 2"}]
+        question_2 = process.user_ids[-1]
+        await serve.ask(turn("example question", "example answer", "question 3"))
+        assert process.rewinds == [f"transcript-{process.pid}-1", question_2]
+        stats = serve.run.pool.stats()
+        assert (stats["spawned"], stats["prefix_hits"], stats["affinity_hits"]) == (1, 2, 0)
+        assert serve.settled()
+
+
+async def test_a_regenerated_last_message_rewinds_the_conversation() -> None:
+    async with served() as serve:
+        await serve.ask(turn("hi"))
+        await serve.ask(turn("hi", "reply 1", "more"))
+        process = only_fake(serve)
+        sent_more = process.user_ids[-1]
+        again = await serve.ask(turn("hi", "reply 1", "something else"))
+        assert text(again) == "reply 3"
+        assert process.rewinds == [sent_more]
+        assert serve.run.pool.stats()["spawned"] == 1
+        assert serve.run.pool.stats()["prefix_hits"] == 1
+
+
+async def test_a_refused_rewind_costs_a_new_process_and_the_old_one_is_cleared() -> None:
+    async with served() as serve:
+        await serve.ask(turn("example question", "example answer", "question 1"))
+        process = only_fake(serve)
+        process.rewind_ok = False
+        second = await serve.ask(turn("example question", "example answer", "question 2"))
+        assert text(second) == "reply 1"  # answered by a new, resumed process
+        assert len(serve.run.processes.spawned) == 2
+        await serve.run.until(lambda: serve.run.member_of(process).state is State.CLEAN)
+        assert process.clears == 1
+        assert serve.settled()

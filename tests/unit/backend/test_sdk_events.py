@@ -11,6 +11,8 @@ from claude_agent_sdk import (
     StreamEvent,
     SystemMessage,
     TextBlock,
+    ToolResultBlock,
+    UserMessage,
 )
 from claude_agent_sdk import Message as SdkMessage
 from claude_agent_sdk.types import AssistantMessageError
@@ -32,6 +34,7 @@ from wrapper.events import (
     TextDelta,
     ThinkingDelta,
     ToolInputDelta,
+    ToolStep,
     TurnEnd,
     Usage,
 )
@@ -472,3 +475,63 @@ def test_usage_from() -> None:
     assert usage_from(
         {"input_tokens": 1, "output_tokens": 9, "output_tokens_details": {"thinking_tokens": 4}}
     ) == Usage(input_tokens=1, output_tokens=9, reasoning_tokens=4)
+
+
+def test_tool_runs_are_shown_as_reasoning_steps_with_their_outcome() -> None:
+    reader = TurnReader(model="m", client_tools=["mine"], show_tool_steps=True)
+    events = play(
+        reader,
+        [
+            message_start(),
+            block_start(0, {"type": "tool_use", "id": "toolu_s", "name": "Bash", "input": {}}),
+            json_delta(0, '{"command": '),
+            json_delta(0, '"ls"}'),
+            block_stop(0),
+            message_delta("tool_use"),
+            message_stop(),
+            UserMessage(
+                content=[ToolResultBlock(tool_use_id="toolu_s", content="a.txt", is_error=True)]
+            ),
+            message_start({"input_tokens": 30}),
+            block_start(0, {"type": "text", "text": ""}),
+            text_delta(0, "done"),
+            block_stop(0),
+            message_delta("end_turn"),
+            message_stop(),
+            result(usage=None),
+        ],
+    )
+    starts = [e for e in events if isinstance(e, BlockStart)]
+    assert starts == [
+        BlockStart(index=0, type="thinking", step=ToolStep("Bash", "toolu_s", "call")),
+        BlockStart(index=1, type="thinking", step=ToolStep("Bash", "toolu_s", "error")),
+        BlockStart(index=2, type="text"),
+    ]
+    shown = [e.thinking for e in events if isinstance(e, ThinkingDelta)]
+    assert shown == ['Bash: {"command": "ls"}\n', "Bash failed: a.txt\n"]
+    assert not any(isinstance(e, ToolInputDelta) for e in events)
+
+
+def test_the_agent_loop_step_limit_ends_the_reply_cut_short() -> None:
+    reader = TurnReader(model="m", show_tool_steps=True)
+    events = play(
+        reader,
+        [
+            message_start(),
+            block_start(0, {"type": "tool_use", "id": "t1", "name": "Bash", "input": {}}),
+            json_delta(0, "{}"),
+            block_stop(0),
+            message_delta("tool_use"),
+            message_stop(),
+            result(subtype="error_max_turns", is_error=True, stop_reason=None),
+        ],
+    )
+    end = events[-1]
+    assert isinstance(end, TurnEnd) and end.stop_reason == "max_tokens"
+    assert any(isinstance(e, BlockStart) and e.step is not None for e in events)
+
+
+def test_without_tool_steps_the_step_limit_is_still_an_error() -> None:
+    reader = TurnReader(model="m")
+    with pytest.raises(WrapperError):
+        play(reader, [message_start(), result(subtype="error_max_turns", is_error=True)])

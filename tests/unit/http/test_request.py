@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
 import msgspec
 import pytest
 
-from wrapper.errors import InvalidRequestError, PayloadTooLargeError
-from wrapper.http.request import ClientDisconnectedError, Request, decode_json
+from wrapper.errors import InvalidRequestError, PayloadTooLargeError, RequestTimeoutError
+from wrapper.http.request import (
+    MAX_JSON_DEPTH,
+    ClientDisconnectedError,
+    Request,
+    decode_json,
+    json_depth,
+)
 
 
 class _Body(msgspec.Struct):
@@ -111,3 +118,41 @@ def test_schema_violation_names_the_field(raw: bytes, param: str | None) -> None
     assert caught.value.param == param
     if param is not None:
         assert f"$.{param}" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("raw", "depth"),
+    [
+        (b"[" * 5000 + b"]" * 5000, MAX_JSON_DEPTH + 1),
+        (b'{"a": "' + b"[" * 500 + b'"}', 1),
+        (b'{"a": "\\"' + b"{" * 500 + b'"}', 1),
+        (b'{"a":[' * MAX_JSON_DEPTH + b"]}" * MAX_JSON_DEPTH, MAX_JSON_DEPTH + 1),
+        (b"[1, [2]]" * 200, 2),
+    ],
+)
+def test_json_depth_counts_nesting_outside_strings(raw: bytes, depth: int) -> None:
+    assert json_depth(raw) == depth
+
+
+def test_json_nested_past_the_limit_is_a_400_naming_the_limit() -> None:
+    deep = b'{"name": "a", "items": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+    with pytest.raises(InvalidRequestError, match=f"deeper than {MAX_JSON_DEPTH} levels"):
+        decode_json(deep, _DECODER)
+
+
+def test_json_at_the_limit_still_decodes() -> None:
+    nested = b"[" * (MAX_JSON_DEPTH - 1) + b"1" + b"]" * (MAX_JSON_DEPTH - 1)
+    assert decode_json(nested, msgspec.json.Decoder()) is not None
+
+
+@pytest.mark.anyio
+async def test_a_body_that_does_not_arrive_in_time_is_a_408() -> None:
+    async def receive() -> dict[str, Any]:
+        await anyio.sleep(10)
+        return {"type": "http.request", "body": b"x"}
+
+    request = Request(
+        {"type": "http", "method": "POST", "path": "/v1/x", "headers": []}, receive, "req_1"
+    )
+    with pytest.raises(RequestTimeoutError, match="BODY_TIMEOUT_SECONDS"):
+        await request.body(100, 0.01)

@@ -2,9 +2,9 @@
 
 For every dialect and for streams alike it records time to first token,
 tokens and cost (from the turn's :class:`~wrapper.events.TurnEnd`) and failures by
-error type. A turn Claude rejects for its credentials marks
-the CLI login as lost; a completed turn marks it good. Events pass through
-unchanged.
+error type, and the tools Claude Code ran itself (logged and counted). A turn
+Claude rejects for its credentials marks the CLI login as lost; a completed turn
+marks it good. Events pass through unchanged.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from wrapper.errors import UpstreamAuthenticationError, WrapperError
 from wrapper.events import (
     AgentEvent,
     Backend,
+    BlockStart,
     TextDelta,
     ThinkingDelta,
     ToolInputDelta,
@@ -26,6 +27,7 @@ from wrapper.events import (
     TurnEnd,
 )
 from wrapper.monitoring.metrics import Metrics
+from wrapper.monitoring.tool_runs import ToolRunStats
 from wrapper.upstream.login import CliLoginHealth
 
 _FIRST_TOKEN = (TextDelta, ThinkingDelta, ToolInputDelta)
@@ -35,10 +37,17 @@ CLOSE_DEADLINE_S = 30.0
 class ObservedBackend:
     """Wraps ``inner``; implements :class:`~wrapper.events.Backend`."""
 
-    def __init__(self, inner: Backend, metrics: Metrics, login: CliLoginHealth) -> None:
+    def __init__(
+        self,
+        inner: Backend,
+        metrics: Metrics,
+        login: CliLoginHealth,
+        tool_runs: ToolRunStats | None = None,
+    ) -> None:
         self.inner = inner
         self.metrics = metrics
         self.login = login
+        self.tool_runs = tool_runs or ToolRunStats(metrics)
 
     def failed(self, error: WrapperError) -> None:
         """Count a failed turn (and mark the login on a credentials rejection)."""
@@ -92,6 +101,8 @@ class ObservedBackend:
                 elif isinstance(event, TurnEnd):
                     outcome = "completed"
                     self.completed(event)
+                if isinstance(event, BlockStart) and event.step is not None:
+                    self.tool_runs.record(event.step)
                 yield event
         except WrapperError as error:
             outcome = "failed"

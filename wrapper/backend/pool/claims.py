@@ -12,10 +12,13 @@ never trusted to leave it clean.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import anyio
 import anyio.lowlevel
 
 from wrapper.backend.content import blocks
+from wrapper.backend.fingerprint import conversation_digest, prefix_digests
 from wrapper.backend.pool.capacity import Capacity
 from wrapper.backend.pool.maintenance import Maintenance
 from wrapper.backend.pool.members import Members, PooledProcess, Release, State
@@ -24,7 +27,7 @@ from wrapper.backend.pool.release import Releasing
 from wrapper.backend.profile import Profile
 from wrapper.backend.spawn import SessionStart
 from wrapper.backend.turns import Deadline
-from wrapper.events import ToolResultPart, Turn
+from wrapper.events import Message, ToolResultPart, Turn
 from wrapper.logging import get_logger
 
 log = get_logger(__name__)
@@ -60,12 +63,23 @@ class Claims:
         self.processes = processes
 
     def take_affine(self, digest: str) -> PooledProcess | None:
-        """The idle process holding (or parked in) conversation ``digest``, now busy."""
+        """The idle process holding (or parked in) conversation ``digest``, now busy;
+        else the held process used last whose conversation starts with ``digest``
+        followed by a user message, which the turn rewinds to before it sends its
+        own (see :meth:`begin_turn`)."""
         members = self.members
         for member in members.all:
             if member.digest == digest and member.state in (State.HELD, State.PARKED):
                 if member.state is State.HELD and member.link is None:
                     members.holding.claimed()
+                return members.claim(member)
+        for member in sorted(members.all, key=lambda m: m.since, reverse=True):
+            if member.state is not State.HELD or member.link is not None:
+                continue
+            target = member.prefix_target(digest)
+            if target is not None:
+                members.holding.claimed()
+                member.rewind_to = target
                 return members.claim(member)
         members.holding.missed(digest)
         return None
@@ -73,8 +87,10 @@ class Claims:
     async def take_clean(self, turn: Turn, profile: Profile, deadline: Deadline) -> PooledProcess:
         """A process of ``profile`` with an empty conversation, now busy.
 
-        Prefers the most recently used clean one; else has the least recently used
-        held one of the profile cleared; else starts one (making room if needed).
+        Prefers the most recently used clean one; else waits for one being reset
+        (a rewind, milliseconds: cheaper than a start, and the process stays warm);
+        else has a held one of the profile cleared — the least recently used while
+        holding pays, else the one used last; else starts one (making room if needed).
 
         Raises:
             BackendUnavailableError: no process freed up before the deadline (503).
@@ -98,14 +114,10 @@ class Claims:
                 if member is not clearing:  # a spare was used up: make another
                     members.spawn_soon(self.maintenance.top_up, profile)
                 return members.claim(member)
-            if (
-                clearing is not None
-                and clearing.state is State.RESETTING
-                and clearing in members.all
-            ):
+            if members.pick(profile, State.RESETTING, pinned=False) is not None:
                 await members.changed(deadline)
                 continue
-            clearing = members.pick(profile, State.HELD, pinned=False)
+            clearing = self._to_clear(profile)
             if clearing is not None:
                 members.drop_held(clearing)
                 self.releasing.reset_soon(clearing)
@@ -113,6 +125,21 @@ class Claims:
             if self.capacity.reserve():
                 return await self._started(profile, model, deadline)
             await members.changed(deadline)
+
+    def _to_clear(self, profile: Profile) -> PooledProcess | None:
+        """The held process of ``profile`` a new conversation takes: one holding a
+        single exchange before one whose longer conversation may serve a prefix
+        (a few-shot prompt's examples); then the least recently used while holding
+        pays, else the one used last (it is the warmest)."""
+        held = [
+            m
+            for m in self.members.all
+            if m.state is State.HELD and m.profile == profile and m.link is None
+        ]
+        if not held:
+            return None
+        newest = not self.members.holding.worth_holding
+        return min(held, key=lambda m: (len(m.prefixes) > 1, -m.since if newest else m.since))
 
     async def _started(self, profile: Profile, model: str, deadline: Deadline) -> PooledProcess:
         """A clean process started into a reservation, now busy.
@@ -179,6 +206,8 @@ class Claims:
         member = PooledProcess(process, gate, profile)
         member.transcript = transcript
         member.link = session.link if session is not None else None
+        if session is None:
+            member.prefixes = _prefixes(profile.key, turn.messages, process.user_ids)
         if members.closed:  # closed while it was starting
             await self.capacity.stop(member)
             raise members.shutting_down()
@@ -188,23 +217,35 @@ class Claims:
         members.notify()
         return member
 
-    async def begin_turn(self, member: PooledProcess, turn: Turn) -> None:
-        """Send ``turn``'s last message to ``member`` (claimed clean or holding the
-        conversation before it); the turn is running when this returns.
+    async def begin_turn(self, member: PooledProcess, turn: Turn) -> bool:
+        """Send ``turn``'s last message to ``member`` (claimed clean, holding the
+        conversation before it, or holding one it is first rewound to); the turn is
+        running when this returns True. False: the CLI refused the rewind, and
+        ``member`` was released to be cleared (the turn needs another process).
 
         However this fails or is cancelled, ``member`` is released: put back as it
         was when the CLI was told nothing yet, else replaced.
         """
         process = member.process
+        target, member.rewind_to = member.rewind_to, None
         told = False
         try:
             await anyio.lowlevel.checkpoint_if_cancelled()
             content = blocks(turn.messages[-1].content)
+            if target is not None:
+                told = True
+                if not await process.rewind(target):
+                    self.releasing.release(member, Release.CLEAR)
+                    return False
+                member.rewound(target)
+                self.members.counters.prefix_hits += 1
             if process.model != turn.model:
                 told = True
                 await process.set_model(turn.model)
             told = True
-            await process.send_user_message(content)
+            sent = await process.send_user_message(content)
+            before = conversation_digest(member.profile.key, turn.messages[:-1])
+            member.prefixes.append((before, sent))
         except BaseException as exc:
             if told:
                 self.releasing.release(member, Release.DISCARD)
@@ -213,8 +254,9 @@ class Claims:
                 if isinstance(exc, anyio.get_cancelled_exc_class()):
                     self.members.counters.abandoned_untold += 1
             raise
-        if member.claimed_from is State.HELD:
+        if member.claimed_from is State.HELD and target is None:
             self.members.counters.affinity_hits += 1
+        return True
 
     def resume_parked(self, member: PooledProcess, results: list[ToolResultPart]) -> None:
         """Hand the client's tool results to ``member``'s parked turn, which goes on."""
@@ -222,3 +264,19 @@ class Claims:
         member.gate.deliver(results)
         member.process.turns += 1
         self.members.counters.parked_hits += 1
+
+
+def _prefixes(
+    profile_key: str, messages: tuple[Message, ...], user_ids: Sequence[str]
+) -> list[tuple[str, str]]:
+    """The rewind targets of a process resumed on ``messages``: each user message
+    that is not tool results, with the digest of the conversation before it."""
+    users = [n for n, message in enumerate(messages) if message.role == "user"]
+    if len(users) != len(user_ids):
+        return []
+    digests = prefix_digests(profile_key, messages)
+    return [
+        (digests[n], user_id)
+        for n, user_id in zip(users, user_ids, strict=True)
+        if not any(isinstance(part, ToolResultPart) for part in messages[n].content)
+    ]

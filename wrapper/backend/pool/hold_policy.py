@@ -14,11 +14,18 @@ counts as a success after all. So the estimate is not biased by the policy's
 own choice to hold fewer. While the claim rate is low the pool makes a spare by
 clearing a held process instead of starting a new one, so one client sending
 one-shot requests is served by the same couple of warm processes.
+
+The rate starts at zero: after a restart nothing shows that follow-ups come, and
+an optimistic start let one-shot traffic grow the pool to its cap within a few
+requests. The first follow-up that finds its conversation dropped lifts the rate
+to the threshold at once (see :meth:`HoldPolicy.missed`), so a client that does
+come back costs one transcript resume, not a run of them.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 
 # A claim saves ~0.3 CPU-s; an unclaimed hold costs ~0.03 CPU-s per turn: holding
 # pays off above a claim rate of about one in ten.
@@ -33,8 +40,7 @@ class HoldPolicy:
     __slots__ = ("_dropped", "rate")
 
     def __init__(self) -> None:
-        # Optimistic start: hold until the traffic shows follow-ups do not come.
-        self.rate = 1.0
+        self.rate = 0.0
         self._dropped: OrderedDict[str, None] = OrderedDict()
 
     @property
@@ -45,16 +51,18 @@ class HoldPolicy:
         """A held conversation was continued on its process."""
         self._observe(1.0)
 
-    def dropped(self, digest: str) -> None:
-        """A held conversation was cleared before anyone came back for it."""
+    def dropped(self, digest: str, prefixes: Iterable[str] = ()) -> None:
+        """A held conversation was cleared before anyone came back for it (nor for
+        one of its ``prefixes``, which a rewind could have served)."""
         self._observe(0.0)
-        self._dropped[digest] = None
-        self._dropped.move_to_end(digest)
+        for key in (*prefixes, digest):
+            self._dropped[key] = None
+            self._dropped.move_to_end(key)
         while len(self._dropped) > _REMEMBERED:
             self._dropped.popitem(last=False)
 
     def missed(self, digest: str) -> None:
-        """A follow-up found no process holding its conversation."""
+        """A follow-up found no process holding its conversation (or a prefix of it)."""
         if digest in self._dropped:
             del self._dropped[digest]
             # It did come back: the drop was a mistake, and this a success.

@@ -1,11 +1,13 @@
 """The pool's housekeeping: spares, expiry and recycling, once a maintenance interval.
 
 * Each profile in recent use keeps a clean spare (the default profile at least
-  ``POOL_MIN_WARM``). While held conversations are rarely claimed
-  (``hold_policy.py``) a spare is made by clearing the held process used last
-  rather than starting another — or, while a turn of the profile runs, from the
-  process that turn releases: a process that works often stays warm, one that
-  idles between turns wakes up costlier. Two top-ups at once start one spare.
+  ``POOL_MIN_WARM``). A held process is rewound empty in ~2 ms when a new
+  conversation needs it, so at the cap, or while held conversations are rarely
+  claimed (``hold_policy.py``), a held process counts as a spare rather than
+  being cleared (its conversation may still serve a prefix) and no process is
+  started for one — nor while a turn of the profile runs, whose process becomes
+  the spare when it is released: a process that works often stays warm, one
+  that idles between turns wakes up costlier. Two top-ups at once start one spare.
 * Held conversations expire after ``POOL_AFFINITY_TTL_SECONDS`` (their process
   is cleared; a session's is replaced), parked turns after
   ``POOL_TOOL_PARK_SECONDS``, idle clean processes after
@@ -28,6 +30,8 @@ from wrapper.errors import BackendUnavailableError
 from wrapper.logging import get_logger
 
 log = get_logger(__name__)
+
+_CLEAN = (State.CLEAN, State.RESETTING)
 
 
 class Maintenance:
@@ -55,39 +59,33 @@ class Maintenance:
 
     def note_use(self, profile: Profile, model: str) -> None:
         """A turn of ``profile`` came in: keep a spare for it for a while."""
+        if profile.disposable:
+            return  # a one-turn workspace: no other turn can use a spare of it
         self._recent[profile.key] = (profile, model, time.monotonic())
 
     async def top_up(self, profile: Profile) -> None:
-        """Keep a clean spare for ``profile``: start one if there is free room and
-        holding conversations pays, else clear one of the profile's held
-        conversations (never evicts another profile's process, never touches busy
-        or parked ones)."""
+        """Keep a spare for ``profile``: start one if there is free room and holding
+        conversations pays; at the cap, or while holding does not pay, a held
+        process of the profile is its spare (never evicts another profile's
+        process, never touches busy or parked ones)."""
+        if profile.disposable:
+            return
         members = self.members
         want = self.settings.spares_per_profile
         if profile == self.default_profile:
             want = max(want, self.settings.min_warm)
+        at_cap = not self.capacity.has_room()
+        thrifty = at_cap or not members.holding.worth_holding
+        spares = (State.CLEAN, State.RESETTING, State.HELD) if thrifty else _CLEAN
         have = self._starting.get(profile.key, 0) + sum(
-            1
-            for m in members.all
-            if m.profile == profile and m.state in (State.CLEAN, State.RESETTING)
+            1 for m in members.all if m.profile == profile and m.state in spares and m.link is None
         )
         if have >= want or members.closed:
             return
-        at_cap = not self.capacity.has_room()
-        if at_cap or not members.holding.worth_holding:
-            # Holding pays: give up the oldest conversation. It does not: clear the
-            # process used last, so that the same few processes do the work.
-            newest = not members.holding.worth_holding
-            held = members.pick(profile, State.HELD, pinned=False, newest=newest)
-            if held is not None:
-                members.drop_held(held)
-                held.enter(State.RESETTING)
-                await self.releasing.reset(held)
-                return
-            if at_cap or (newest and self._busy(profile)):
-                # A turn of the profile is running: its process becomes the spare
-                # once it is released (see held()).
-                return
+        if at_cap or (thrifty and self._busy(profile)):
+            # A turn of the profile is running: its process becomes the spare
+            # once it is released.
+            return
         recent = self._recent.get(profile.key)
         model = recent[1] if recent else self.default_model
         members.starting += 1

@@ -59,8 +59,10 @@ class PooledProcess:
         "gate",
         "link",
         "pending",
+        "prefixes",
         "process",
         "profile",
+        "rewind_to",
         "since",
         "state",
         "transcript",
@@ -81,6 +83,22 @@ class PooledProcess:
         # The state it was claimed from: a turn given up before the CLI was told
         # anything puts it back there, conversation and all.
         self.claimed_from = State.CLEAN
+        # For each user message it holds that it can be rewound to: the digest of
+        # the conversation before that message, and the message's id. A request
+        # whose earlier messages are one of these prefixes is served by a rewind.
+        self.prefixes: list[tuple[str, str]] = []
+        # Set by a claim on a prefix: the message the next turn rewinds to first.
+        self.rewind_to: str | None = None
+
+    def prefix_target(self, digest: str) -> str | None:
+        """The id of the user message that follows conversation ``digest`` here."""
+        return next((target for prefix, target in self.prefixes if prefix == digest), None)
+
+    def rewound(self, target: str) -> None:
+        """The conversation was cut back to just before ``target``."""
+        kept = [target_id for _, target_id in self.prefixes]
+        if target in kept:
+            del self.prefixes[kept.index(target) :]
 
     def enter(self, state: State) -> None:
         self.state = state
@@ -90,10 +108,20 @@ class PooledProcess:
 class Counters:
     """What ``/v1/pool/status`` counts besides the states."""
 
-    __slots__ = ("abandoned_untold", "affinity_hits", "discarded", "parked_hits", "spawned")
+    __slots__ = (
+        "abandoned_untold",
+        "affinity_hits",
+        "discarded",
+        "parked_hits",
+        "prefix_hits",
+        "spawned",
+    )
 
     def __init__(self) -> None:
         self.spawned = 0
+        # Turns served by rewinding a held process to a prefix of its conversation
+        # (a few-shot prompt's examples, a regenerated last message) instead of a spawn.
+        self.prefix_hits = 0
         # Processes taken out of the pool to be stopped (abandoned or failed turns,
         # worn, evicted or expired ones), not counting the stop of all at shutdown.
         self.discarded = 0
@@ -177,7 +205,9 @@ class Members:
     def drop_held(self, member: PooledProcess) -> None:
         """Note that ``member``'s held conversation is given up unclaimed."""
         if member.state is State.HELD and member.link is None and member.digest is not None:
-            self.holding.dropped(member.digest)
+            # The empty prefix (every conversation has it) says nothing about follow-ups.
+            prefixes = [prefix for prefix, _ in member.prefixes[1:]]
+            self.holding.dropped(member.digest, prefixes)
         member.digest = None
 
     def check_open(self) -> None:

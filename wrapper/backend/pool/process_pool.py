@@ -83,6 +83,7 @@ class ProcessPool:
         counts["spawned"] = counters.spawned
         counts["affinity_hits"] = counters.affinity_hits
         counts["parked_hits"] = counters.parked_hits
+        counts["prefix_hits"] = counters.prefix_hits
         counts["discarded"] = counters.discarded
         counts["abandoned_untold"] = counters.abandoned_untold
         counts["hold_claim_rate_pct"] = round(self.members.holding.rate * 100)
@@ -92,7 +93,8 @@ class ProcessPool:
         return [m.process.pid for m in self.members.all if m.process.pid is not None]
 
     def take_affine(self, digest: str) -> PooledProcess | None:
-        """The idle process holding (or parked in) conversation ``digest``, now busy."""
+        """The idle process holding (or parked in) conversation ``digest``, or holding
+        one that starts with it, now busy."""
         return self.claims.take_affine(digest)
 
     async def take_clean(self, turn: Turn, profile: Profile, deadline: Deadline) -> PooledProcess:
@@ -109,9 +111,10 @@ class ProcessPool:
         """A new process already running ``turn`` (resumed, or on a client session)."""
         return await self.claims.spawn_for(turn, profile, deadline, session)
 
-    async def begin_turn(self, member: PooledProcess, turn: Turn) -> None:
-        """Send ``turn``'s last message to a claimed process (released if that fails)."""
-        await self.claims.begin_turn(member, turn)
+    async def begin_turn(self, member: PooledProcess, turn: Turn) -> bool:
+        """Send ``turn``'s last message to a claimed process (released if that fails);
+        False when the rewind its claim needed was refused (it was released)."""
+        return await self.claims.begin_turn(member, turn)
 
     def resume_parked(self, member: PooledProcess, results: list[ToolResultPart]) -> None:
         """Hand the client's tool results to a parked turn, which goes on."""

@@ -8,6 +8,7 @@ process whose every await the test controls.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
@@ -39,6 +40,11 @@ class PoolProcess(Protocol):
     @property
     def stderr_tail(self) -> str: ...
 
+    @property
+    def user_ids(self) -> Sequence[str]:
+        """The ids of the user messages of its conversation that :meth:`rewind` can
+        go back to, in order (of a resumed transcript's messages, then of the ones sent)."""
+
     async def start(self) -> None:
         """Spawn the CLI and connect to it."""
 
@@ -51,8 +57,13 @@ class PoolProcess(Protocol):
     async def set_model(self, model: str) -> None:
         """Switch the model for the next turn; writes nothing when it is already ``model``."""
 
-    async def send_user_message(self, content: list[dict[str, Any]] | str) -> None:
-        """Start a turn with one user message (counts a turn)."""
+    async def send_user_message(self, content: list[dict[str, Any]] | str) -> str:
+        """Start a turn with one user message (counts a turn); returns its id."""
+
+    async def rewind(self, to: str) -> bool:
+        """Cut the idle conversation back to just before user message ``to``; False
+        when that cannot be done (the conversation is then as it was, or the process
+        is unusable)."""
 
     async def next_message(self) -> SdkMessage:
         """The next message of the running turn."""

@@ -85,6 +85,7 @@ class Releasing:
     def reset_soon(self, member: PooledProcess) -> None:
         """Empty ``member``'s conversation in the background (it is ``resetting`` meanwhile)."""
         member.digest = None
+        member.prefixes = []
         member.enter(State.RESETTING)
         if not self.members.spawn_soon(self.reset, member):
             self.capacity.retire(member)

@@ -213,7 +213,9 @@ def parts_of(content: an.MessageContent, role: Role, param: str) -> list[Part]:
                     "Thinking blocks may appear only in assistant messages.", param=where
                 )
             if isinstance(block, an.ThinkingBlock):
-                parts.append(ThinkingPart(thinking=block.thinking, signature=block.signature))
+                # Unsigned thinking (the tool steps this server shows) cannot be replayed.
+                if block.signature:
+                    parts.append(ThinkingPart(thinking=block.thinking, signature=block.signature))
             else:
                 parts.append(RedactedThinkingPart(data=block.data))
         elif isinstance(block, an.SearchResultBlock):

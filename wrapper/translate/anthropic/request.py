@@ -32,8 +32,10 @@ from wrapper.events import (
 from wrapper.schemas import anthropic as an
 from wrapper.translate.anthropic.content import block_tag, parts_of, referenced_tools
 from wrapper.translate.anthropic.context_edits import apply_context_edits
+from wrapper.translate.claude_tools import agent_settings, mcp_names
 from wrapper.translate.conversation import check_conversation, check_tools, merge_roles
 from wrapper.translate.headers import ClaudeHeaders
+from wrapper.translate.limits import bounded_schema
 
 MIN_THINKING_BUDGET = 1024
 
@@ -47,6 +49,16 @@ _SERVER_ONLY_FIELDS: tuple[tuple[str, str], ...] = (
 )
 
 _CUSTOM_TOOL_TYPES = frozenset({None, "custom"})
+# Anthropic's server tools that Claude Code's own tools stand in for.
+_HOSTED_WEB_TOOLS = (("web_search_", "WebSearch"), ("web_fetch_", "WebFetch"))
+
+
+def hosted_web_tool(tool_type: str | None) -> str | None:
+    """The Claude Code tool that serves an Anthropic web server tool, if any."""
+    for prefix, name in _HOSTED_WEB_TOOLS:
+        if tool_type is not None and tool_type.startswith(prefix):
+            return name
+    return None
 
 
 def _system_text(content: str | Sequence[an.SystemBlock]) -> str:
@@ -167,8 +179,11 @@ def tools_in_play(
 # Tools and options
 
 
-def tools_of(tools: Sequence[an.Tool] | None) -> tuple[ToolSpec, ...]:
+def tools_of(tools: Sequence[an.Tool] | None, *, hosted_web: bool = False) -> tuple[ToolSpec, ...]:
     """Custom tools as ToolSpecs; Anthropic-defined and server tools are refused.
+
+    With ``hosted_web``, web search and fetch server tools are skipped (Claude
+    Code's own WebSearch and WebFetch serve them, see :func:`hosted_web_tool`).
 
     Raises:
         InvalidRequestError: a tool is not a custom tool, lacks a schema, or has a bad name.
@@ -176,6 +191,8 @@ def tools_of(tools: Sequence[an.Tool] | None) -> tuple[ToolSpec, ...]:
     specs: list[ToolSpec] = []
     for index, tool in enumerate(tools or ()):
         param = f"tools[{index}]"
+        if hosted_web and hosted_web_tool(tool.type) is not None:
+            continue
         if tool.type not in _CUSTOM_TOOL_TYPES:
             raise InvalidRequestError(
                 f"Tool type {tool.type!r} ({tool.name}) is an Anthropic-defined or server tool, "
@@ -277,13 +294,20 @@ def output_schema_of(
             "Send either output_config.format or output_format, not both.",
             param="output_format",
         )
-    chosen = configured or output_format
-    return chosen.schema if chosen is not None else None
+    if configured is not None:
+        return bounded_schema(configured.schema, "output_config.format.schema")
+    if output_format is not None:
+        return bounded_schema(output_format.schema, "output_format.schema")
+    return None
 
 
 def _reject_server_only(request: an.MessagesRequest | an.CountTokensRequest) -> None:
     for field, reason in _SERVER_ONLY_FIELDS:
-        if getattr(request, field, None) is not None:
+        value = getattr(request, field, None)
+        names = isinstance(value, list) and value and all(isinstance(n, str) for n in value)
+        if field == "mcp_servers" and names:
+            continue  # the names of servers registered here (claude_tools.mcp_names)
+        if value is not None:
             raise InvalidRequestError(
                 f"{field} is not supported by this server: {reason}.", param=field
             )
@@ -316,7 +340,11 @@ class MessagesTurn(msgspec.Struct, frozen=True):
 
 
 def messages_request_to_turn(
-    request: an.MessagesRequest, *, default_model: str, headers: Mapping[str, str]
+    request: an.MessagesRequest,
+    *,
+    default_model: str,
+    headers: Mapping[str, str],
+    allow_server_tools: bool = False,
 ) -> MessagesTurn:
     """Build the Turn for a ``POST /v1/messages`` request.
 
@@ -333,8 +361,16 @@ def messages_request_to_turn(
         edited = apply_context_edits(messages, request.context_management.edits)
         messages, ignored = edited.messages, edited.ignored
     offered = tools_in_play(request.tools, spoken.tool_changes, referenced_tools(request.messages))
-    tools = tools_of(offered)
+    tools = tools_of(offered, hosted_web=allow_server_tools)
     choice, parallel = tool_choice_of(request.tool_choice, tools)
+    hosted = [name for tool in offered if (name := hosted_web_tool(tool.type)) is not None]
+    agent = agent_settings(
+        enable_tools=request.enable_tools,
+        allow_server_tools=allow_server_tools,
+        claude=claude,
+        mcp_servers=mcp_names(request.mcp_servers),
+        hosted=hosted,
+    )
     effort: Effort | None = claude.effort
     if request.output_config is not None and request.output_config.effort is not None:
         effort = request.output_config.effort
@@ -353,8 +389,9 @@ def messages_request_to_turn(
         effort=effort,
         thinking=thinking,
         session_id=request.session_id or headers.get("x-session-id") or None,
-        server_tools=False,
+        server_tools=agent is not None,
         max_turns=claude.max_turns,
+        agent=agent,
     )
     return MessagesTurn(turn=turn, ignored=ignored)
 

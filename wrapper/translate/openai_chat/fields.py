@@ -102,8 +102,11 @@ FIELDS: dict[str, FieldFate] = {
     ),
     "enable_tools": FieldFate(
         "honoured",
-        "extension: Claude Code's own tools (Read, Glob, Grep, Bash, Write, Edit); refused "
+        "extension: Claude Code's own tools (GET /v1/tools) in a private workspace; refused "
         "unless the operator sets ENABLE_SERVER_TOOLS=true",
+    ),
+    "mcp_servers": FieldFate(
+        "honoured", "extension: names of registered MCP servers to connect (needs enable_tools)"
     ),
 }
 
@@ -114,6 +117,15 @@ HEADERS: dict[str, FieldFate] = {
         "honoured", "thinking budget (models with adaptive thinking treat it as on/off)"
     ),
     "x-claude-max-turns": FieldFate("honoured", "step limit when enable_tools is on"),
+    "x-claude-allowed-tools": FieldFate(
+        "honoured", "Claude Code tools offered when enable_tools is on (comma-separated)"
+    ),
+    "x-claude-disallowed-tools": FieldFate(
+        "honoured", "Claude Code tools withheld when enable_tools is on (comma-separated)"
+    ),
+    "x-claude-permission-mode": FieldFate(
+        "honoured", "default, acceptEdits, bypassPermissions or plan (with enable_tools)"
+    ),
     "x-session-id": FieldFate("honoured", "same as the session_id field"),
 }
 

@@ -23,8 +23,10 @@ from wrapper.events import (
     Turn,
 )
 from wrapper.schemas import openai_chat as oa
+from wrapper.translate.claude_tools import agent_settings, mcp_names
 from wrapper.translate.conversation import check_conversation, check_tools, merge_roles
 from wrapper.translate.headers import ClaudeHeaders
+from wrapper.translate.limits import bounded_schema
 from wrapper.translate.media import document_from_data, image_from_url
 from wrapper.translate.openai_shared import (
     EMPTY_SCHEMA,
@@ -239,7 +241,7 @@ def _output_schema(request: oa.ChatCompletionRequest) -> tuple[dict[str, Any] | 
                 "response_format.json_schema.schema is required.",
                 param="response_format.json_schema",
             )
-        return schema, False
+        return bounded_schema(schema, "response_format.json_schema.schema"), False
     if isinstance(fmt, oa.ResponseFormatJSONObject):
         return JSON_OBJECT_SCHEMA, True
     return None, False
@@ -295,12 +297,12 @@ def chat_request_to_turn(
     messages = check_conversation(merge_roles(turns))
     tools, tool_choice = _tool_choice(request, _tools(request))
     schema, json_object = _output_schema(request)
-    if request.enable_tools and not allow_server_tools:
-        raise InvalidRequestError(
-            "enable_tools is turned off on this server (set ENABLE_SERVER_TOOLS=true to allow "
-            "Claude Code's own tools).",
-            param="enable_tools",
-        )
+    agent = agent_settings(
+        enable_tools=request.enable_tools,
+        allow_server_tools=allow_server_tools,
+        claude=claude,
+        mcp_servers=mcp_names(request.mcp_servers),
+    )
     limits = [v for v in (request.max_tokens, request.max_completion_tokens) if v is not None]
     effort, thinking = reasoning_settings(request.reasoning_effort, claude)
     return Turn(
@@ -317,6 +319,7 @@ def chat_request_to_turn(
         effort=effort,
         thinking=thinking,
         session_id=request.session_id or headers.get("x-session-id") or None,
-        server_tools=bool(request.enable_tools),
+        server_tools=agent is not None,
         max_turns=claude.max_turns,
+        agent=agent,
     )

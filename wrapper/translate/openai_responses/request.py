@@ -20,8 +20,10 @@ from wrapper.errors import InvalidRequestError
 from wrapper.events import Message, Part, Role, Turn
 from wrapper.schemas import openai_responses as rq
 from wrapper.schemas import openai_responses_output as rs
+from wrapper.translate.claude_tools import agent_settings, mcp_names
 from wrapper.translate.conversation import check_conversation, merge_roles
 from wrapper.translate.headers import ClaudeHeaders
+from wrapper.translate.limits import bounded_schema
 from wrapper.translate.openai_responses.input import input_conversation
 from wrapper.translate.openai_responses.tools import tool_choice_of, tool_set
 from wrapper.translate.openai_shared import JSON_OBJECT_SCHEMA, reasoning_settings
@@ -59,7 +61,7 @@ class ResponsesPlan(msgspec.Struct, frozen=True, kw_only=True):
 def _output_schema(text: rq.TextConfig | None) -> tuple[dict[str, Any] | None, bool]:
     fmt = text.format if text is not None else None
     if isinstance(fmt, rq.FormatJSONSchema):
-        return fmt.schema, False
+        return bounded_schema(fmt.schema, "text.format.schema"), False
     if isinstance(fmt, rq.FormatJSONObject):
         return JSON_OBJECT_SCHEMA, True
     return None, False
@@ -130,6 +132,7 @@ def responses_request_to_plan(
     headers: Mapping[str, str],
     prior: Prior | None = None,
     references: Mapping[str, tuple[Part, ...]] | None = None,
+    allow_server_tools: bool = False,
 ) -> ResponsesPlan:
     """Build the Turn and the response template for a ``POST /v1/responses`` request.
 
@@ -144,7 +147,14 @@ def responses_request_to_plan(
         (message.role, list(message.content)) for message in (prior.messages if prior else ())
     ]
     messages = check_conversation(merge_roles([*earlier, *turns]), param="input")
-    declared = tool_set(request.tools)
+    declared = tool_set(request.tools, hosted_web=allow_server_tools)
+    agent = agent_settings(
+        enable_tools=request.enable_tools,
+        allow_server_tools=allow_server_tools,
+        claude=claude,
+        mcp_servers=mcp_names(request.mcp_servers),
+        hosted=declared.hosted,
+    )
     tools, tool_choice = tool_choice_of(request.tool_choice, declared.specs)
     schema, json_object = _output_schema(request.text)
     requested = request.reasoning.effort if request.reasoning is not None else None
@@ -165,6 +175,8 @@ def responses_request_to_plan(
         effort=effort,
         thinking=thinking,
         max_turns=claude.max_turns,
+        server_tools=agent is not None,
+        agent=agent,
         session_id=request.session_id or headers.get("x-session-id") or None,
         conversation_key=request.prompt_cache_key,
     )

@@ -42,6 +42,8 @@ class ToolSet(msgspec.Struct, frozen=True, kw_only=True):
     namespaced: dict[str, tuple[str, str]] = {}
     # ``tools[i]`` paths of the tools left out (hosted tools).
     ignored: tuple[str, ...] = ()
+    # Claude Code tools standing in for hosted tools (``web_search`` -> WebSearch).
+    hosted: tuple[str, ...] = ()
 
 
 def _function(tool: rq.FunctionToolParam, param: str, prefix: str = "") -> ToolSpec:
@@ -68,8 +70,14 @@ def _echo(tool: rq.FunctionToolParam) -> rs.FunctionToolOut:
     )
 
 
-def tool_set(tools: list[rq.FunctionToolParam] | None) -> ToolSet:
+_HOSTED_WEB_SEARCH = frozenset({"web_search", "web_search_preview"})
+
+
+def tool_set(tools: list[rq.FunctionToolParam] | None, *, hosted_web: bool = False) -> ToolSet:
     """The request's tools: functions, flattened namespaces, hosted tools left out.
+
+    With ``hosted_web`` (the operator allows server tools), a hosted ``web_search``
+    is served by Claude Code's own WebSearch instead of being left out.
 
     Raises:
         InvalidRequestError: a function lacks a name, a namespace holds a non-function,
@@ -79,9 +87,12 @@ def tool_set(tools: list[rq.FunctionToolParam] | None) -> ToolSet:
     echo: list[rs.ToolOut] = []
     namespaced: dict[str, tuple[str, str]] = {}
     ignored: list[str] = []
+    hosted: list[str] = []
     for index, tool in enumerate(tools or ()):
         param = f"tools[{index}]"
-        if tool.type == "function":
+        if hosted_web and tool.type in _HOSTED_WEB_SEARCH:
+            hosted.append("WebSearch")
+        elif tool.type == "function":
             specs.append(_function(tool, param))
             echo.append(_echo(tool))
         elif tool.type == "namespace":
@@ -108,6 +119,7 @@ def tool_set(tools: list[rq.FunctionToolParam] | None) -> ToolSet:
         echo=echo,
         namespaced=namespaced,
         ignored=tuple(ignored),
+        hosted=tuple(dict.fromkeys(hosted)),
     )
 
 

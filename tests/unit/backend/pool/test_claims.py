@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import anyio
+import anyio.lowlevel
 import msgspec
 import pytest
 
@@ -83,7 +85,7 @@ async def test_with_no_clean_process_a_held_one_is_cleared_for_the_new_conversat
     async with running() as run:
         held = await run.held("conv-1")
         holding = run.pool.members.holding
-        rate = holding.rate
+        holding.rate = rate = 1.0
         taken = await run.pool.take_clean(turn("new"), DEFAULT, deadline())
         assert taken is held
         assert taken.digest is None
@@ -128,3 +130,39 @@ async def test_a_resumed_conversation_gets_a_new_process_already_running_it() ->
         assert run.processes.spawned == [(conversation, None)]
         assert run.pool.stats()["spawned"] == 1
         assert run.pool.stats()["starting"] == 0
+
+
+async def test_a_new_conversation_waits_for_a_process_being_reset_rather_than_starting_one() -> (
+    None
+):
+    async with running() as run:
+        held = await run.held("conv-1")
+        run.processes.pause("clear")
+        run.pool.releasing.reset_soon(held)
+        await run.processes.reached("clear")
+        taken: list[object] = []
+
+        async def take() -> None:
+            taken.append(await run.pool.take_clean(turn("new"), DEFAULT, deadline()))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(take)
+            for _ in range(20):
+                await anyio.lowlevel.checkpoint()
+            assert not taken
+            assert len(run.processes.made) == 1  # nothing started meanwhile
+            run.processes.resume("clear")
+        assert taken == [held]
+        assert len(run.processes.made) == 1
+
+
+async def test_a_new_conversation_spares_a_held_process_whose_examples_may_serve_a_prefix() -> None:
+    async with running() as run:
+        one_shot = await run.held("one-shot")
+        few_shot = await run.pool.spawn_for(
+            turn("example", "answer", "question"), DEFAULT, deadline()
+        )
+        run.pool.release(few_shot, Release.HOLD, digest="few-shot")  # used last
+        taken = await run.pool.take_clean(turn("new"), DEFAULT, deadline())
+        assert taken is one_shot
+        assert few_shot.state is State.HELD

@@ -1,9 +1,17 @@
 from wrapper.backend.pool.hold_policy import WORTH_HOLDING_RATE, HoldPolicy
 
 
+def test_after_a_restart_holding_waits_for_a_follow_up_to_come() -> None:
+    policy = HoldPolicy()
+    assert not policy.worth_holding
+    policy.dropped("conversation-0")
+    policy.missed("conversation-0")
+    assert policy.worth_holding
+
+
 def test_holds_until_the_traffic_shows_follow_ups_do_not_come() -> None:
     policy = HoldPolicy()
-    assert policy.worth_holding
+    policy.rate = 1.0
     for n in range(40):
         policy.dropped(f"conversation-{n}")
     assert policy.rate < WORTH_HOLDING_RATE
@@ -12,6 +20,7 @@ def test_holds_until_the_traffic_shows_follow_ups_do_not_come() -> None:
 
 def test_claims_keep_holding_worth_it() -> None:
     policy = HoldPolicy()
+    policy.rate = 1.0
     for n in range(40):
         policy.dropped(f"one-shot-{n}")
         policy.claimed()
@@ -56,3 +65,10 @@ def test_only_recent_drops_are_remembered() -> None:
     before = policy.rate
     policy.missed("conversation-0")
     assert policy.rate == before
+
+
+def test_a_request_for_a_prefix_of_a_dropped_conversation_counts_as_a_claim() -> None:
+    policy = HoldPolicy()
+    policy.dropped("examples+question-1+answer", ["examples"])
+    policy.missed("examples")
+    assert policy.worth_holding

@@ -38,6 +38,7 @@ async def test_a_clean_take_starts_a_spare_in_the_background() -> None:
     async with running(SPARE) as run:
         await run.until(lambda: run.count(State.CLEAN) == 1)  # the default profile's
         await run.clean(OTHER)
+        run.pool.members.holding.rate = 1.0  # else the busy process becomes the spare
         taken = await run.pool.take_clean(turn("hi"), OTHER, deadline())
         await run.until(lambda: run.count(State.CLEAN) == 2)
         assert sorted(m.profile.key for m in run.members if m.state is State.CLEAN) == sorted(
@@ -50,34 +51,42 @@ async def test_while_holding_pays_a_spare_is_started_and_conversations_kept() ->
     async with running(SPARE) as run:
         await run.until(lambda: run.count(State.CLEAN) == 1)  # the default profile's
         held = await run.held("conv-1", OTHER)
-        assert run.pool.members.holding.worth_holding
+        run.pool.members.holding.rate = 1.0
         await run.pool.maintenance.top_up(OTHER)
         assert held.state is State.HELD
         assert [m.profile for m in run.members if m.state is State.CLEAN] == [DEFAULT, OTHER]
         assert run.pool.stats()["spawned"] == 3
 
 
-async def test_while_holding_does_not_pay_the_held_process_used_last_becomes_the_spare() -> None:
+async def test_while_holding_does_not_pay_a_held_process_is_the_spare() -> None:
     async with running(SPARE) as run:
         await run.until(lambda: run.count(State.CLEAN) == 1)  # the default profile's
+        run.pool.members.holding.rate = 1.0  # both conversations are held
         older = await run.held("conv-1", OTHER)
         newer = await run.held("conv-2", OTHER)
         run.pool.members.holding.rate = 0.0
         await run.pool.maintenance.top_up(OTHER)
-        assert newer.state is State.CLEAN
-        assert older.state is State.HELD
+        assert (older.state, newer.state) == (State.HELD, State.HELD)
+        assert run.pool.stats()["spawned"] == 3
+        # A new conversation rewinds the process used last, which stays warm.
+        taken = await run.pool.take_clean(turn("new"), OTHER, deadline())
+        assert taken is newer
         assert fake(newer).clears == 1
+        assert older.state is State.HELD
         assert run.pool.stats()["spawned"] == 3
 
 
-async def test_at_the_cap_the_oldest_conversation_is_given_up_for_the_spare() -> None:
+async def test_at_the_cap_held_conversations_stand_in_for_the_spare() -> None:
     async with running(SPARE) as run:
         await run.until(lambda: run.count(State.CLEAN) == 1)  # the default profile's
         older = await run.held("conv-1", OTHER)
         newer = await run.held("conv-2", OTHER)
-        assert run.pool.members.holding.worth_holding
+        run.pool.members.holding.rate = 1.0
         await run.pool.maintenance.top_up(OTHER)
-        assert older.state is State.CLEAN
+        assert (older.state, newer.state) == (State.HELD, State.HELD)
+        # While holding pays, a new conversation gives up the oldest one.
+        taken = await run.pool.take_clean(turn("new"), OTHER, deadline())
+        assert taken is older
         assert newer.state is State.HELD
         assert run.pool.stats()["spawned"] == 3
 
@@ -155,6 +164,7 @@ async def test_a_worn_clean_process_is_recycled() -> None:
 async def test_a_profile_not_used_for_a_while_gets_no_more_spares() -> None:
     async with running(SPARE) as run:
         await run.until(lambda: run.count(State.CLEAN) == 1)  # the default profile's
+        run.pool.members.holding.rate = 1.0  # a spare is started for OTHER
         await run.pool.take_clean(turn("hi"), OTHER, deadline())
         await run.pool.maintenance.once()
         spare = next(m for m in run.members if m.state is State.CLEAN and m.profile == OTHER)
@@ -191,5 +201,20 @@ async def test_while_holding_does_not_pay_a_running_turns_process_becomes_the_sp
         await run.pool.maintenance.top_up(OTHER)
         assert len(run.processes.made) == 2  # nothing started
         run.pool.release(busy, Release.HOLD, digest="conv-1")
-        await run.until(lambda: busy.state is State.CLEAN)
+        await run.pool.maintenance.top_up(OTHER)
+        assert busy.state is State.HELD  # the profile's spare, rewound when needed
         assert len(run.processes.made) == 2
+
+
+async def test_one_shot_traffic_after_a_restart_does_not_grow_the_pool() -> None:
+    settings = msgspec.structs.replace(QUIET, max_processes=8, min_warm=1, spares_per_profile=1)
+    async with running(settings) as run:
+        await run.until(lambda: run.count(State.CLEAN) == 1)
+        for n in range(10):
+            member = await run.pool.take_clean(turn(f"one-shot {n}"), DEFAULT, deadline())
+            await run.pool.begin_turn(member, turn(f"one-shot {n}"))
+            run.pool.release(member, Release.HOLD, digest=f"conversation-{n}")
+            await run.until(
+                lambda: run.count(State.RESETTING) == 0 and run.pool.members.starting == 0
+            )
+        assert run.pool.stats()["spawned"] <= 2

@@ -1,0 +1,134 @@
+"""Rewinding a warm process through the real CLI: a few-shot prompt's examples stay in
+one process and each new question is answered after a rewind to them (no spawn), and a
+process reset for a new conversation shows it nothing of the last one."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from openai.types.chat import ChatCompletionMessageParam
+
+from tests.e2e.harness import ServerProcess, wait_until
+from tests.fakes.anthropic_upstream import FakeUpstream
+
+pytestmark = pytest.mark.e2e
+
+
+def marker() -> str:
+    return f"R{uuid.uuid4().hex[:10]}"
+
+
+def counts(proc: ServerProcess) -> dict[str, Any]:
+    result: dict[str, Any] = httpx.get(f"{proc.url}/v1/pool/status", timeout=10).json()
+    return dict(result["processes"])
+
+
+def turns(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (role, text) of each conversation turn the upstream received."""
+    found = []
+    for message in body["messages"]:
+        if message["role"] not in ("user", "assistant"):
+            continue
+        content = message["content"]
+        if isinstance(content, str):
+            found.append((message["role"], content))
+            continue
+        text = "".join(block.get("text", "") for block in content if block["type"] == "text")
+        found.append((message["role"], text))
+    return found
+
+
+@pytest.fixture(scope="module")
+def one_process(upstream: FakeUpstream) -> Iterator[ServerProcess]:
+    # One process only: every request must be served by it, rewound or reset.
+    env = {"POOL_MAX_PROCESSES": "1", "POOL_MIN_WARM": "1"}
+    with ServerProcess(upstream.url, env=env) as proc:
+        assert wait_until(lambda: counts(proc)["clean"] >= 1, timeout=30)
+        yield proc
+
+
+@pytest.fixture
+def client(one_process: ServerProcess) -> openai.OpenAI:
+    return openai.OpenAI(base_url=one_process.url + "/v1", api_key="x", max_retries=0, timeout=60)
+
+
+def test_a_few_shot_prompt_is_answered_by_rewinding_the_process_holding_its_examples(
+    one_process: ServerProcess, client: openai.OpenAI, upstream: FakeUpstream
+) -> None:
+    tag = marker()
+    examples: list[ChatCompletionMessageParam] = [
+        {"role": "system", "content": f"Classify the sentiment {tag}."},
+        {"role": "user", "content": "I love it"},
+        {"role": "assistant", "content": "positive"},
+        {"role": "user", "content": "I hate it"},
+        {"role": "assistant", "content": "negative"},
+    ]
+    first: list[ChatCompletionMessageParam] = [
+        *examples,
+        {"role": "user", "content": f"question one {tag}"},
+    ]
+    client.chat.completions.create(model="m", messages=first)
+    before = counts(one_process)
+    for n in ("two", "three"):
+        question = f"question {n} {tag}"
+        reply = client.chat.completions.create(
+            model="m", messages=[*examples, {"role": "user", "content": question}]
+        )
+        assert reply.choices[0].message.content == f"You said: {question}"
+        # The model saw the real example turns and the new question, nothing else.
+        assert turns(upstream.recorded(question)[-1].body) == [
+            ("user", "I love it"),
+            ("assistant", "positive"),
+            ("user", "I hate it"),
+            ("assistant", "negative"),
+            ("user", question),
+        ]
+    after = counts(one_process)
+    assert after["spawned"] == before["spawned"]
+    assert after["prefix_hits"] == before["prefix_hits"] + 2
+
+
+def test_a_regenerated_last_message_is_answered_on_the_same_process(
+    one_process: ServerProcess, client: openai.OpenAI, upstream: FakeUpstream
+) -> None:
+    tag = marker()
+    history: list[ChatCompletionMessageParam] = [{"role": "user", "content": f"hello {tag}"}]
+    reply = client.chat.completions.create(model="m", messages=history)
+    history.append({"role": "assistant", "content": reply.choices[0].message.content})
+    client.chat.completions.create(
+        model="m", messages=[*history, {"role": "user", "content": f"first try {tag}"}]
+    )
+    before = counts(one_process)
+    retry = f"second try {tag}"
+    client.chat.completions.create(
+        model="m", messages=[*history, {"role": "user", "content": retry}]
+    )
+    assert turns(upstream.recorded(retry)[-1].body) == [
+        ("user", f"hello {tag}"),
+        ("assistant", f"You said: hello {tag}"),
+        ("user", retry),
+    ]
+    after = counts(one_process)
+    assert after["spawned"] == before["spawned"]
+    assert after["prefix_hits"] == before["prefix_hits"] + 1
+
+
+def test_a_reset_process_shows_the_next_conversation_nothing_of_the_last(
+    one_process: ServerProcess, client: openai.OpenAI, upstream: FakeUpstream
+) -> None:
+    secret, fresh = marker(), marker()
+    client.chat.completions.create(model="m", messages=[{"role": "user", "content": secret}])
+    spawned = counts(one_process)["spawned"]
+    client.chat.completions.create(model="m", messages=[{"role": "user", "content": fresh}])
+    body = upstream.recorded(fresh)[-1].body
+    assert turns(body) == [("user", fresh)]
+    sent = json.dumps(body["messages"])
+    assert secret not in sent
+    assert "/clear" not in sent  # a rewind leaves no note of a command behind
+    assert counts(one_process)["spawned"] == spawned
