@@ -11,7 +11,7 @@ from tests.fakes.backend import FakeBackend, text_events
 from wrapper.app import App
 from wrapper.config import KeySettings
 from wrapper.errors import ExtraUsageRefusedError
-from wrapper.events import Usage
+from wrapper.events import TurnEnd, Usage
 from wrapper.upstream.limit_phrases import plan_limit_error
 
 pytestmark = pytest.mark.anyio
@@ -308,3 +308,21 @@ async def test_a_plan_limit_is_a_429_with_retry_after_on_every_api(
     assert refused.status == 429
     assert refused.json()["error"]["type"] == "rate_limit_error"
     assert 290 <= int(refused.headers["retry-after"]) <= 300
+
+
+async def test_a_spent_dollar_budget_waits_at_most_an_hour() -> None:
+    end = TurnEnd(stop_reason="end_turn", usage=Usage(input_tokens=1, output_tokens=1),
+                  model="claude-test", cost_usd=0.75)  # fmt: skip
+    turn = [*text_events("Hi")[:-1], end]
+    app = _app(FakeBackend(turn, turn), usd_per_month=0.5)
+    async with started(app):
+        first = await _chat(app, "sk-alice")
+        spent = await _chat(app, "sk-alice")
+        usage = await Exchange("GET", "/v1/usage", headers=_as("sk-alice")).run(app)
+    assert first.status == 200
+    assert spent.status == 429
+    assert spent.json()["error"]["code"] == "key_budget_exceeded"
+    assert 1 <= int(spent.headers["retry-after"]) <= 3600
+    key = usage.json()["keys"][0]
+    assert key["this_month"]["cost_usd"] == 0.75
+    assert key["budget"] == {"requests_per_minute": 0, "tokens_per_day": 0, "usd_per_month": 0.5}

@@ -335,3 +335,22 @@ def test_the_landing_pages_quota_card_shows_the_windows(team: ServerProcess) -> 
         assert "you are" in (page.text_content("#auth") or "")
         screenshot(page, "landing-quota")
         page.close()
+
+
+def test_the_quota_guard_refuses_early_once_claude_rejected(tmp_path: Path) -> None:
+    with FakeUpstream() as fake:
+        fake.headers = window_headers("allowed", int(time.time()) + 7200)
+        env = subscription_env(tmp_path / "data", QUOTA_GUARD="true")
+        with ServerProcess(fake.url, env=env) as guarded:
+            marker = f"LIMIT-{uuid.uuid4().hex[:8]}"
+            _reject(fake, marker, int(time.time()) + 1200)
+            with pytest.raises(openai.RateLimitError):
+                openai_turn(guarded, ALICE, marker, stream=False)
+            asked = len(fake.recorded())
+            with pytest.raises(openai.RateLimitError) as early:
+                openai_turn(guarded, BOB, "not sent upstream", stream=True)
+            with pytest.raises(anthropic.RateLimitError):
+                anthropic_turn(guarded, BOB, "nor this", stream=False)
+            assert len(fake.recorded()) == asked
+    assert early.value.code == "usage_limit_reached"
+    assert 1100 <= int(early.value.response.headers["retry-after"]) <= 1200

@@ -197,8 +197,16 @@ class CliProcess:
             if isinstance(message, ResultMessage) and message.total_cost_usd is not None:
                 self.total_cost_usd = message.total_cost_usd
             if isinstance(message, RateLimitEvent) and self._on_rate_limit is not None:
-                self._on_rate_limit(message.rate_limit_info.raw)
+                self._observe(message.rate_limit_info.raw)
             return message
+
+    def _observe(self, raw: dict[str, Any]) -> None:
+        # A reading that cannot be recorded must never fail the turn it came with.
+        try:
+            if self._on_rate_limit is not None:
+                self._on_rate_limit(raw)
+        except Exception:
+            log.warning("backend.rate_limit_not_recorded", pid=self.pid, exc_info=True)
 
     async def set_model(self, model: str) -> None:
         """Switch the model of the live process (applies to its next turn)."""

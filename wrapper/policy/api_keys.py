@@ -10,6 +10,7 @@ every route is open (the app warns at startup) and every caller is an admin.
 from __future__ import annotations
 
 import hmac
+import re
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from wrapper.errors import AuthenticationError, PermissionDeniedError
 from wrapper.http.request import ANONYMOUS, Caller, Request
 
 _CHALLENGE = ("www-authenticate", 'Bearer realm="claude-wrapper"')
+_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 Role = Literal["admin", "user"]
 
@@ -135,6 +137,12 @@ def configured_keys(api_key: str | None, settings: KeySettings) -> list[ClientKe
     if settings.keys_file:
         keys += read_keys_file(Path(settings.keys_file).expanduser(), default)
     names = [key.name for key in keys]
+    bad = [name for name in names if not _NAME.fullmatch(name)]
+    if bad:
+        raise ConfigError(
+            f"Client key names are 1 to 64 of A-Z a-z 0-9 . _ - (they name metrics and "
+            f"stored counters): {bad}"
+        )
     secrets = [key.key for key in keys]
     if len(set(names)) != len(names):
         raise ConfigError(f"Two client keys share a name: {sorted(names)}")

@@ -105,3 +105,9 @@ def test_without_keys_every_caller_is_the_anonymous_admin() -> None:
     assert not keys.required
     assert keys.authenticate(_request()) == ANONYMOUS
     assert ANONYMOUS.admin
+
+
+@pytest.mark.parametrize("name", ["a/b", "has space", "x" * 65, 'q"uote'])
+def test_a_key_name_must_be_safe_for_metrics_and_counters(name: str) -> None:
+    with pytest.raises(ConfigError, match="names"):
+        configured_keys(None, KeySettings(api_keys=((name, "sk-1", "user"),)))
