@@ -3,7 +3,9 @@ starting clean processes into it, and stopping processes.
 
 A global cap (``POOL_MAX_PROCESSES``) bounds live processes, counting the ones
 being started. Making room evicts idle processes — clean ones first, then the
-least recently used held or parked ones — never busy ones; a claim that finds
+least recently used held ones of a single exchange, then the least recently used
+held (whose longer conversation may serve a prefix: a few-shot prompt's examples)
+or parked ones — never busy ones; a claim that finds
 none waits for a change and looks again, until its deadline (503
 ``pool_exhausted``).
 """
@@ -19,6 +21,7 @@ from wrapper.backend.spawn import remove_file
 from wrapper.backend.turns import Deadline
 from wrapper.config import PoolSettings
 
+# A held process whose conversation is longer than one exchange ranks one later.
 _EVICTION_ORDER = {State.CLEAN: 0, State.HELD: 1, State.PARKED: 2}
 
 
@@ -34,11 +37,14 @@ class Capacity:
         return self.members.live() < self.settings.max_processes
 
     def victim(self) -> PooledProcess | None:
-        """The idle process to evict first (clean, then least recently used held or parked)."""
+        """The idle process to evict first (see the module docstring)."""
         candidates = [m for m in self.members.all if m.state in _EVICTION_ORDER]
         if not candidates:
             return None
-        return min(candidates, key=lambda m: (_EVICTION_ORDER[m.state], m.since))
+        return min(
+            candidates,
+            key=lambda m: (_EVICTION_ORDER[m.state] + (len(m.prefixes) > 1), m.since),
+        )
 
     def reserve(self) -> bool:
         """Reserve room for one more process, evicting an idle one if needed.

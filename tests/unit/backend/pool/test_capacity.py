@@ -94,3 +94,18 @@ async def test_a_start_past_the_deadline_is_a_timeout() -> None:
             await run.pool.take_clean(turn("x"), DEFAULT, deadline(0.05))
         assert run.processes.made[0].stopped
         assert run.pool.stats()["total"] == 0
+
+
+async def test_a_held_process_whose_examples_may_serve_a_prefix_is_evicted_after_one_shots() -> (
+    None
+):
+    async with running() as run:  # room for three
+        few_shot = await run.pool.spawn_for(
+            turn("example", "answer", "question"), DEFAULT, deadline()
+        )
+        run.pool.release(few_shot, Release.HOLD, digest="few-shot")  # used least recently
+        one_shot = await run.held("one-shot")
+        await run.held("another one-shot")
+        await run.pool.spawn_for(turn("a", "b", "unseen"), DEFAULT, deadline())
+        assert few_shot in run.members
+        assert one_shot not in run.members
