@@ -43,6 +43,7 @@ CLI_OWN = {
 # the CLAUDE_CODE_* variables Claude Code passes to the commands it runs.
 SANDBOX_SET = {
     "SANDBOX_RUNTIME",
+    "CLAUDE_TMPDIR",
     "SHELL",
     "TERM",
     "TMPPREFIX",
