@@ -71,14 +71,15 @@ class StreamReader(threading.Thread):
         return bool(self.frames) and self.frames[-1] == "[DONE]"
 
 
-@pytest.fixture(params=["pooled", "cold", "pooled-trio"])
+@pytest.fixture(params=["pooled", "cold", "pooled-trio", "claude-wrapper"])
 def doomed(upstream: FakeUpstream, request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
     """A server of its own: the test stops it."""
     env = {"SHUTDOWN_GRACE_SECONDS": str(GRACE_S)}
     if request.param == "cold":
         env["POOL_ENABLED"] = "false"
     worker = "trio" if request.param.endswith("trio") else "asyncio"
-    proc = ServerProcess(upstream.url, env=env, worker_class=worker)
+    console = request.param == "claude-wrapper"  # the console script, not hypercorn itself
+    proc = ServerProcess(upstream.url, env=env, worker_class=worker, console_script=console)
     with proc:
         yield proc
 
