@@ -301,6 +301,7 @@ class App:
             render_error=lambda error: render_error(error, dialect, request.request_id),
             ping_interval=ctx.settings.ping_interval_s,
             first_byte_deadline=ctx.settings.first_byte_deadline_s,
+            write_timeout=ctx.settings.stream_write_timeout_s,
         )
         if outcome.disconnected:
             return 499

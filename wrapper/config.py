@@ -151,6 +151,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     debug_mode: bool = False
     verbose: bool = False
     ping_interval_s: float = 10.0
+    stream_write_timeout_s: float = 30.0
     first_byte_deadline_s: float = 10.0
     shutdown_grace_s: float = 30.0
     body_timeout_s: float = 30.0
@@ -380,6 +381,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("LOG_LEVEL", "log_level", _parse_choice("debug", "info", "warning", "error")),
     ("DEBUG_MODE", "debug_mode", _parse_bool),
     ("SSE_PING_INTERVAL_SECONDS", "ping_interval_s", _parse_positive_float),
+    ("STREAM_WRITE_TIMEOUT_SECONDS", "stream_write_timeout_s", _parse_positive_float),
     ("FIRST_BYTE_DEADLINE_SECONDS", "first_byte_deadline_s", _parse_positive_float),
     ("SHUTDOWN_GRACE_SECONDS", "shutdown_grace_s", _parse_positive_float),
     ("BODY_TIMEOUT_SECONDS", "body_timeout_s", _parse_positive_float),

@@ -78,6 +78,7 @@ class ServerProcess:
         env: Mapping[str, str] | None = None,
         worker_class: str = "asyncio",
         http2: bool = True,
+        console_script: bool = False,
     ) -> None:
         self.tmp = tempfile.TemporaryDirectory(prefix="wrapper-e2e-")
         home = Path(self.tmp.name) / "home"
@@ -88,6 +89,8 @@ class ServerProcess:
         self.env = clean_env(upstream_url, str(home), base)
         self.port = free_port()
         self.worker_class = worker_class
+        # ``claude-wrapper`` (the console script) rather than ``hypercorn wrapper.asgi:app``.
+        self.console_script = console_script
         self.log_path = Path(self.tmp.name) / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -96,7 +99,15 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> ServerProcess:
-        command = [
+        if self.console_script:
+            self.env.update({"PORT": str(self.port), "CLAUDE_WRAPPER_HOST": "127.0.0.1"})
+            command = [sys.executable, "-m", "wrapper.cli", "--worker-class", self.worker_class]
+        else:
+            command = self._hypercorn_command()
+        return self._start_process(command, timeout)
+
+    def _hypercorn_command(self) -> list[str]:
+        return [
             sys.executable,
             "-m",
             "hypercorn",
@@ -108,6 +119,8 @@ class ServerProcess:
             "--graceful-timeout",  # as claude-wrapper does: SHUTDOWN_GRACE_SECONDS
             str(math.ceil(float(self.env.get("SHUTDOWN_GRACE_SECONDS", "10")))),
         ]
+
+    def _start_process(self, command: list[str], timeout: float) -> ServerProcess:
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT

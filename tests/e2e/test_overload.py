@@ -4,13 +4,16 @@ One turn slot and one queue place: a long stream holds the slot, a second stream
 waits in the queue past ``QUEUE_TIMEOUT_SECONDS`` (longer than the first-byte
 deadline, after which a stream that has a slot gets its headers) and gets a 503,
 and a third, arriving while the queue is full, a 429: each as the HTTP status,
-exactly as non-stream requests are refused. The 64-stream test then checks
+exactly as non-stream requests are refused. A client that stops reading loses its
+slot after ``STREAM_WRITE_TIMEOUT_SECONDS``. The 64-stream test then checks
 that every stream of a burst either completes or is refused that way, with
 the server's memory bounded and the pool clean afterwards.
 """
 
 from __future__ import annotations
 
+import json
+import socket
 import threading
 import time
 import uuid
@@ -21,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.harness import ServerProcess, cli_processes, descendants
+from tests.e2e.harness import ServerProcess, cli_processes, descendants, wait_until
 from tests.fakes.anthropic_upstream import FakeUpstream, Reply
 
 pytestmark = pytest.mark.e2e
@@ -160,3 +163,39 @@ def test_64_streams_each_complete_or_are_refused_with_retry_after(upstream: Fake
                 break
             time.sleep(0.1)
         assert status["processes"]["busy"] == 0 and status["turns_running"] == 0, status
+
+
+def test_a_client_that_stops_reading_loses_its_slot_long_before_max_timeout(
+    upstream: FakeUpstream,
+) -> None:
+    tag = f"W{uuid.uuid4().hex[:8]}"
+    # ~9 MB of stream (800 KB of text, under the SDK's 1 MB line limit): far more than
+    # the socket buffers between the server and a client that never reads.
+    upstream.script(tag, Reply.text(" ".join(["x" * 19] * 40_000)))
+    env = {
+        "POOL_MAX_PROCESSES": "1",
+        "MAX_CONCURRENT_TURNS": "1",
+        "STREAM_WRITE_TIMEOUT_SECONDS": "2",
+        "MAX_TIMEOUT": "300000",
+    }
+    with ServerProcess(upstream.url, env=env) as proc:
+        request = json.dumps(body(tag)).encode()
+        head = (
+            f"POST {CHAT} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(request)}\r\n\r\n"
+        ).encode()
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(("127.0.0.1", proc.port))
+            sock.sendall(head + request)  # and never read a byte of the answer
+
+            def freed() -> bool:
+                status = httpx.get(proc.url + "/v1/pool/status", timeout=10).json()
+                return bool(status["turns_running"] == 0 and upstream.recorded(tag))
+
+            started = time.monotonic()
+            assert wait_until(freed, timeout=60)
+            assert time.monotonic() - started < 60  # MAX_TIMEOUT is 300 s
+            assert '"stream.client_stopped_reading"' in proc.log()
+        follow = httpx.post(proc.url + CHAT, json=body(f"{tag} next", stream=False), timeout=60)
+        assert follow.status_code == 200, proc.log()[-6000:]

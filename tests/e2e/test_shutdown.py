@@ -1,8 +1,10 @@
 """Graceful shutdown, end to end: SIGTERM with streams in flight.
 
 A stream that ends within ``SHUTDOWN_GRACE_SECONDS`` completes with ``[DONE]``; one
-that would outlast it is cut; the server exits 0 soon after the grace period; and no
-``claude`` CLI process of that server survives it.
+that would outlast it is cut; the server exits 0 soon after the grace period; no
+``claude`` CLI process of that server survives it; and a new connection meanwhile is
+refused at once (``claude-wrapper`` serves in one process, so its listening socket
+closes when the shutdown begins).
 """
 
 from __future__ import annotations
@@ -71,14 +73,15 @@ class StreamReader(threading.Thread):
         return bool(self.frames) and self.frames[-1] == "[DONE]"
 
 
-@pytest.fixture(params=["pooled", "cold", "pooled-trio"])
+@pytest.fixture(params=["pooled", "cold", "pooled-trio", "claude-wrapper"])
 def doomed(upstream: FakeUpstream, request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
     """A server of its own: the test stops it."""
     env = {"SHUTDOWN_GRACE_SECONDS": str(GRACE_S)}
     if request.param == "cold":
         env["POOL_ENABLED"] = "false"
     worker = "trio" if request.param.endswith("trio") else "asyncio"
-    proc = ServerProcess(upstream.url, env=env, worker_class=worker)
+    console = request.param == "claude-wrapper"  # the console script, not hypercorn itself
+    proc = ServerProcess(upstream.url, env=env, worker_class=worker, console_script=console)
     with proc:
         yield proc
 
@@ -120,3 +123,24 @@ def test_sigterm_lets_short_streams_finish_and_cuts_long_ones(
     # (d) no CLI process of that server survives it.
     assert not [pid for pid in cli_pids if alive_cli(pid)]
     assert '"app.stopped"' in doomed.log()
+
+
+def test_a_new_connection_during_the_grace_period_is_refused_not_left_hanging(
+    upstream: FakeUpstream,
+) -> None:
+    env = {"SHUTDOWN_GRACE_SECONDS": str(GRACE_S)}
+    with ServerProcess(upstream.url, env=env, console_script=True) as proc:
+        assert proc.process is not None
+        tag = marker()
+        upstream.script(tag, Reply.text(" ".join(["word"] * 600), delay=0.1))
+        reader = StreamReader(proc.url, tag)
+        reader.start()
+        assert reader.first.wait(30), reader.error
+        proc.process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)  # the signal is being handled; the stream is still in flight
+        assert proc.process.poll() is None
+        started = time.monotonic()
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(proc.url + "/health", timeout=GRACE_S)
+        assert time.monotonic() - started < 2
+        reader.join(GRACE_S + 20)

@@ -135,6 +135,10 @@ def _hypercorn_config(
     # hypercorn's own records go through the app's log renderer (JSON or readable lines).
     config.errorlog = logging.getLogger("hypercorn.error")
     config.graceful_timeout = settings.shutdown_grace_s
+    # The server runs in this process (no supervisor holding a copy of the listening
+    # socket), so a shutdown closes the socket at once: a new connection during the
+    # grace period is refused instead of waiting unanswered in the backlog.
+    config.workers = 0
     if args.certfile is not None:
         config.certfile = str(args.certfile)
         config.keyfile = str(args.keyfile)

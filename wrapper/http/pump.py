@@ -9,6 +9,9 @@
   the turn is still queued for a slot (then a refusal keeps its status), and
   sends ``: ping`` comments (or the response's own ping frame) while the
   stream is idle.
+* A frame the client does not take within ``write_timeout`` (it stopped reading
+  and the connection's buffers are full) ends the stream as a disconnect, so the
+  turn and its slot are freed long before the turn's own deadline.
 * The **watcher** waits on ``receive()`` for ``http.disconnect``. Hypercorn
   speaks ASGI 2.1, so ``send`` does not raise after a disconnect: the watcher is
   how the pump learns of it, and it cancels the group, which cancels the
@@ -17,10 +20,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 
 from wrapper.errors import InternalError, WrapperError
 from wrapper.events import SlotWait, watching_slot_wait
@@ -67,6 +72,7 @@ async def pump_stream(
     render_error: Callable[[WrapperError], JSONResponse],
     ping_interval: float,
     first_byte_deadline: float,
+    write_timeout: float = math.inf,
 ) -> PumpOutcome:
     """Send ``response`` until its frames end, it fails, or the client leaves."""
     outcome = PumpOutcome()
@@ -88,6 +94,15 @@ async def pump_stream(
     async def write(group: anyio.abc.TaskGroup) -> None:
         started = False
 
+        async def send_frame(frame: bytes) -> None:
+            with anyio.move_on_after(write_timeout):
+                await send(body_message(frame, more=True))
+                return
+            log.warning("stream.client_stopped_reading", write_timeout_s=write_timeout)
+            outcome.disconnected = True
+            group.cancel_scope.cancel()
+            await anyio.lowlevel.checkpoint()
+
         async def start(status: int = 200, extra: Headers | None = None) -> None:
             nonlocal started
             started = True
@@ -104,7 +119,7 @@ async def pump_stream(
                         continue
                     if not started:
                         await start()
-                    await send(body_message(response.ping_frame or PING_FRAME, more=True))
+                    await send_frame(response.ping_frame or PING_FRAME)
                     continue
                 if isinstance(item, _End):
                     break
@@ -122,14 +137,15 @@ async def pump_stream(
                         await send(body_message(rendered.body))
                         group.cancel_scope.cancel()
                         return
-                    await send(body_message(response.error_frame(item), more=True))
+                    await send_frame(response.error_frame(item))
                     break
                 if not started:
                     await start()
                 outcome.frames += 1
-                await send(body_message(item, more=True))
+                await send_frame(item)
         outcome.finished = True
-        await send(body_message(b""))
+        with anyio.move_on_after(write_timeout):
+            await send(body_message(b""))
         group.cancel_scope.cancel()
 
     async def watch(group: anyio.abc.TaskGroup) -> None:
