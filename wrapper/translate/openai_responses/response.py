@@ -4,7 +4,8 @@ One :class:`ResponseAssembler` serves both shapes, so a streamed response and a
 non-stream one carry the same output. Each Claude content block becomes one
 output item, in order: a text block a ``message`` item (one ``output_text``
 part), a thinking block a ``reasoning`` item (its text as the summary), a client
-tool call a ``function_call`` item (``call_id`` is Claude's tool_use id).
+tool call a ``function_call`` item (``call_id`` is Claude's tool_use id), or a
+``custom_tool_call`` item when it calls a custom tool.
 
 The stream follows OpenAI's event order: ``response.created`` and
 ``response.in_progress`` before anything else, ``output_item.added`` /
@@ -44,9 +45,10 @@ from wrapper.events import (
     Usage,
 )
 from wrapper.schemas import openai_responses_output as rs
+from wrapper.translate.openai_responses.custom_tools import INPUT_FIELD, InputStream
 from wrapper.translate.openai_responses.reasoning_seal import seal
 
-ItemKind = Literal["message", "function_call", "reasoning"]
+ItemKind = Literal["message", "function_call", "custom_tool_call", "reasoning"]
 
 _INCOMPLETE: dict[str, Literal["max_output_tokens", "content_filter"]] = {
     "max_tokens": "max_output_tokens",
@@ -59,7 +61,12 @@ _KIND: dict[str, ItemKind] = {
     "thinking": "reasoning",
     "redacted_thinking": "reasoning",
 }
-_ID_PREFIX: dict[ItemKind, str] = {"message": "msg", "function_call": "fc", "reasoning": "rs"}
+_ID_PREFIX: dict[ItemKind, str] = {
+    "message": "msg",
+    "function_call": "fc",
+    "custom_tool_call": "ctc",
+    "reasoning": "rs",
+}
 
 
 def new_response_id() -> str:
@@ -97,6 +104,7 @@ class _Item:
         "call_id",
         "chunks",
         "closed",
+        "custom",
         "id",
         "kind",
         "name",
@@ -117,6 +125,7 @@ class _Item:
         self.redacted: str | None = None
         self.closed = False
         self.summary_open = False
+        self.custom = InputStream()
 
     @property
     def text(self) -> str:
@@ -139,11 +148,13 @@ class ResponseAssembler:
         *,
         seal_reasoning: bool = False,
         namespaced: Mapping[str, tuple[str, str]] | None = None,
+        custom: frozenset[str] = frozenset(),
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.template = template
         self.seal_reasoning = seal_reasoning
         self.namespaced = namespaced or {}
+        self.custom = custom
         self._clock = clock
         self.started = False
         self.end: TurnEnd | None = None
@@ -175,6 +186,14 @@ class ResponseAssembler:
                 arguments=item.text,
                 status=status,
                 namespace=namespace,
+            )
+        if item.kind == "custom_tool_call":
+            return rs.CustomToolCall(
+                id=item.id,
+                call_id=item.call_id,
+                name=item.name,
+                input=item.custom.sent,
+                status=status,
             )
         summary = [rs.SummaryText(text=item.text)] if item.text else []
         block = item.block() if self.seal_reasoning and status != "in_progress" else None
@@ -210,6 +229,8 @@ class ResponseAssembler:
     def _start(self, event: BlockStart) -> list[rs.StreamEvent]:
         events = self._flush()
         kind = _KIND[event.type]
+        if kind == "function_call" and event.tool_name in self.custom:
+            kind = "custom_tool_call"
         item = _Item(kind, len(self._items))
         item.call_id = event.tool_id or ""
         item.name = event.tool_name or ""
@@ -256,6 +277,18 @@ class ResponseAssembler:
                     item_id=item.id,
                     output_index=item.output_index,
                     delta=event.partial_json,
+                    sequence_number=self._n(),
+                )
+            ]
+        if isinstance(event, ToolInputDelta) and item.kind == "custom_tool_call":
+            delta = item.custom.feed(event.partial_json)
+            if not delta:
+                return []
+            return [
+                rs.CustomInputDelta(
+                    item_id=item.id,
+                    output_index=item.output_index,
+                    delta=delta,
                     sequence_number=self._n(),
                 )
             ]
@@ -326,6 +359,25 @@ class ResponseAssembler:
                     output_index=item.output_index,
                     name=item.name,
                     arguments=item.text,
+                    sequence_number=self._n(),
+                )
+            )
+        elif item.kind == "custom_tool_call":
+            rest, whole = item.custom.finish()
+            if rest:
+                events.append(
+                    rs.CustomInputDelta(
+                        item_id=item.id,
+                        output_index=item.output_index,
+                        delta=rest,
+                        sequence_number=self._n(),
+                    )
+                )
+            events.append(
+                rs.CustomInputDone(
+                    item_id=item.id,
+                    output_index=item.output_index,
+                    input=whole,
                     sequence_number=self._n(),
                 )
             )
@@ -451,6 +503,10 @@ class ResponseAssembler:
                 part = item.block()
             elif item.kind == "function_call":
                 part = _tool_use(item)
+            elif item.kind == "custom_tool_call":
+                part = ToolUsePart(
+                    id=item.call_id, name=item.name, input={INPUT_FIELD: item.custom.sent}
+                )
             if part is not None:
                 found[item.id] = (part,)
         return found
