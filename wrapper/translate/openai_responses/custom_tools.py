@@ -69,9 +69,9 @@ def custom_spec(
                 "A custom tool's format is {type: text} or {type: grammar, syntax, definition}.",
                 param=f"{param}.format.type",
             )
-    text = (
-        f"{description}\n\n" if description else ""
-    ) + f'Pass the whole input as the string field "{INPUT_FIELD}". {_format_text(format_)}'
+    # One paragraph: Claude Code keeps only the first paragraph of a client tool's description.
+    how = f'Pass the whole input as the string field "{INPUT_FIELD}". {_format_text(format_)}'
+    text = f"{description}\n{how}" if description else how
     return ToolSpec(name=name, description=text, input_schema=input_schema(format_))
 
 
