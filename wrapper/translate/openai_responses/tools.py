@@ -60,7 +60,8 @@ def _function(tool: rq.FunctionToolParam, param: str, prefix: str = "") -> ToolS
         raise InvalidRequestError("A function tool needs a name.", param=f"{param}.name")
     description = tool.description or ""
     if prefix:
-        description = f"{prefix}\n\n{description}" if description else prefix
+        # One paragraph: Claude Code keeps only the first paragraph of a client tool's description.
+        description = f"{prefix}\n{description}" if description else prefix
     return ToolSpec(
         name=tool.name, description=description, input_schema=tool.parameters or EMPTY_SCHEMA
     )
