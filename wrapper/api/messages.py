@@ -54,6 +54,7 @@ class MessagesAPI:
             message_id=new_message_id(),
             model=turn.model,
             omit_thinking=thinking_omitted(body.thinking),
+            context_management=built.context_management,
         )
         if body.stream:
             return StreamResponse(
@@ -71,7 +72,14 @@ class MessagesAPI:
         response = await cached_json(
             self.ctx.ops.cache,
             request.headers,
-            ("messages", request.caller.name, plan.turn, plan.omit_thinking, plan.model),
+            (
+                "messages",
+                request.caller.name,
+                plan.turn,
+                plan.omit_thinking,
+                plan.model,
+                plan.context_management,
+            ),
             lambda: complete_message(backend, plan),
             renew=lambda done: msgspec.structs.replace(done, id=plan.message_id),
             cacheable=plan.turn.session_id is None,

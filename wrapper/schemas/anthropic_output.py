@@ -46,6 +46,29 @@ class RedactedThinkingContent(
 ResponseBlock = TextContent | ToolUseContent | ThinkingContent | RedactedThinkingContent
 
 
+class ClearToolUsesApplied(
+    msgspec.Struct, frozen=True, tag_field="type", tag="clear_tool_uses_20250919"
+):
+    cleared_tool_uses: int
+    cleared_input_tokens: int = 0
+
+
+class ClearThinkingApplied(
+    msgspec.Struct, frozen=True, tag_field="type", tag="clear_thinking_20251015"
+):
+    cleared_thinking_turns: int
+    cleared_input_tokens: int = 0
+
+
+AppliedEdit = ClearToolUsesApplied | ClearThinkingApplied
+
+
+class ContextManagementOut(msgspec.Struct, frozen=True):
+    """What the request's ``context_management`` edits cleared."""
+
+    applied_edits: list[AppliedEdit]
+
+
 class Message(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="message"):
     id: str
     role: Literal["assistant"] = "assistant"
@@ -54,6 +77,8 @@ class Message(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag="
     stop_reason: str | None
     stop_sequence: str | None
     usage: Usage
+    # Only when the request had ``context_management``.
+    context_management: ContextManagementOut | msgspec.UnsetType = msgspec.UNSET
 
 
 # --------------------------------------------------------------------------------------
@@ -111,6 +136,7 @@ class MessageDelta(msgspec.Struct, frozen=True):
 class MessageDeltaEvent(msgspec.Struct, frozen=True, tag_field="type", tag="message_delta"):
     delta: MessageDelta
     usage: Usage
+    context_management: ContextManagementOut | msgspec.UnsetType = msgspec.UNSET
 
 
 class MessageStopEvent(msgspec.Struct, frozen=True, tag_field="type", tag="message_stop"):

@@ -84,6 +84,23 @@ class FunctionCallOutputItem(msgspec.Struct, frozen=True):
     status: str | None = None
 
 
+class CustomToolCallItem(msgspec.Struct, frozen=True):
+    """A call of a ``custom`` tool: its free-text ``input``."""
+
+    call_id: str
+    name: str
+    input: str
+    id: str | None = None
+    status: str | None = None
+
+
+class CustomToolCallOutputItem(msgspec.Struct, frozen=True):
+    call_id: str
+    output: str | list[ToolOutputPart]
+    id: str | None = None
+    status: str | None = None
+
+
 class SummaryText(msgspec.Struct, frozen=True):
     text: str
     type: str = "summary_text"
@@ -101,7 +118,15 @@ class ItemReference(msgspec.Struct, frozen=True):
     id: str
 
 
-InputItem = MessageItem | FunctionCallItem | FunctionCallOutputItem | ReasoningItem | ItemReference
+InputItem = (
+    MessageItem
+    | FunctionCallItem
+    | FunctionCallOutputItem
+    | CustomToolCallItem
+    | CustomToolCallOutputItem
+    | ReasoningItem
+    | ItemReference
+)
 
 
 class _ItemKind(msgspec.Struct, frozen=True):
@@ -113,6 +138,8 @@ _ITEM_DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
     "message": msgspec.json.Decoder(MessageItem),
     "function_call": msgspec.json.Decoder(FunctionCallItem),
     "function_call_output": msgspec.json.Decoder(FunctionCallOutputItem),
+    "custom_tool_call": msgspec.json.Decoder(CustomToolCallItem),
+    "custom_tool_call_output": msgspec.json.Decoder(CustomToolCallOutputItem),
     "reasoning": msgspec.json.Decoder(ReasoningItem),
     "item_reference": msgspec.json.Decoder(ItemReference),
 }
@@ -162,6 +189,7 @@ class FunctionToolParam(msgspec.Struct, frozen=True):
     """A tool definition of any type (the type's fate is decided in translate).
 
     ``function`` tools are served; a ``namespace`` groups function tools in ``tools``;
+    a ``custom`` tool takes free text in its ``format`` (text, or a Lark/regex grammar);
     OpenAI's hosted tools (``web_search`` ...) carry their own fields, ignored here.
     """
 
@@ -171,10 +199,12 @@ class FunctionToolParam(msgspec.Struct, frozen=True):
     parameters: dict[str, Any] | None = None
     strict: bool | None = None
     tools: list[FunctionToolParam] | None = None
+    format: dict[str, Any] | None = None
 
 
 class ToolChoiceObject(msgspec.Struct, frozen=True, omit_defaults=True):
-    """``{type: function, name}``, ``{type: allowed_tools, mode, tools}`` or a hosted type."""
+    """``{type: function | custom, name}``, ``{type: allowed_tools, mode, tools}`` or a hosted
+    type."""
 
     type: str
     name: str | None = None

@@ -47,6 +47,14 @@ class FunctionCall(msgspec.Struct, tag_field="type", tag="function_call"):
     namespace: str | msgspec.UnsetType = msgspec.UNSET
 
 
+class CustomToolCall(msgspec.Struct, tag_field="type", tag="custom_tool_call"):
+    id: str
+    call_id: str
+    name: str
+    input: str
+    status: ItemStatus
+
+
 class SummaryText(msgspec.Struct, tag_field="type", tag="summary_text"):
     text: str
 
@@ -58,7 +66,7 @@ class Reasoning(msgspec.Struct, tag_field="type", tag="reasoning", omit_defaults
     encrypted_content: str | None = None
 
 
-OutputItem = OutputMessage | FunctionCall | Reasoning
+OutputItem = OutputMessage | FunctionCall | CustomToolCall | Reasoning
 
 
 # --------------------------------------------------------------------------------------
@@ -104,7 +112,13 @@ class NamespaceToolOut(msgspec.Struct, tag_field="type", tag="namespace"):
     tools: list[FunctionToolOut]
 
 
-ToolOut = FunctionToolOut | NamespaceToolOut
+class CustomToolOut(msgspec.Struct, tag_field="type", tag="custom", omit_defaults=True):
+    name: str
+    description: str | None = None
+    format: dict[str, Any] | None = None
+
+
+ToolOut = FunctionToolOut | NamespaceToolOut | CustomToolOut
 
 
 class ReasoningOut(msgspec.Struct, frozen=True):
@@ -268,6 +282,24 @@ class ArgumentsDone(
     sequence_number: int
 
 
+class CustomInputDelta(
+    msgspec.Struct, tag_field="type", tag="response.custom_tool_call_input.delta", kw_only=True
+):
+    item_id: str
+    output_index: int
+    delta: str
+    sequence_number: int
+
+
+class CustomInputDone(
+    msgspec.Struct, tag_field="type", tag="response.custom_tool_call_input.done", kw_only=True
+):
+    item_id: str
+    output_index: int
+    input: str
+    sequence_number: int
+
+
 class SummaryPartAdded(
     msgspec.Struct, tag_field="type", tag="response.reasoning_summary_part.added", kw_only=True
 ):
@@ -323,6 +355,8 @@ StreamEvent = (
     | OutputTextDone
     | ArgumentsDelta
     | ArgumentsDone
+    | CustomInputDelta
+    | CustomInputDone
     | SummaryPartAdded
     | SummaryPartDone
     | SummaryTextDelta

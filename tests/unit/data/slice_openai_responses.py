@@ -35,6 +35,8 @@ ROOTS = (
     "ResponseTextDoneEvent",
     "ResponseFunctionCallArgumentsDeltaEvent",
     "ResponseFunctionCallArgumentsDoneEvent",
+    "ResponseCustomToolCallInputDeltaEvent",
+    "ResponseCustomToolCallInputDoneEvent",
     "ResponseReasoningSummaryPartAddedEvent",
     "ResponseReasoningSummaryPartDoneEvent",
     "ResponseReasoningSummaryTextDeltaEvent",
@@ -44,9 +46,14 @@ ROOTS = (
 
 # Union schemas narrowed to the members this server produces.
 NARROW = {
-    "OutputItem": {"OutputMessage", "FunctionToolCall", "ReasoningItem"},
-    "Tool": {"FunctionTool"},
-    "ToolChoiceParam": {"ToolChoiceOptions", "ToolChoiceAllowed", "ToolChoiceFunction"},
+    "OutputItem": {"OutputMessage", "FunctionToolCall", "CustomToolCall", "ReasoningItem"},
+    "Tool": {"FunctionTool", "CustomToolParam", "NamespaceToolParam"},
+    "ToolChoiceParam": {
+        "ToolChoiceOptions",
+        "ToolChoiceAllowed",
+        "ToolChoiceFunction",
+        "ToolChoiceCustom",
+    },
 }
 
 # Schemas this server never fills beyond an empty value: any JSON is accepted.

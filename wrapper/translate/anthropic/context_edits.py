@@ -14,6 +14,10 @@ itself:
   touching ``exclude_tools``, and emptying the calls' inputs too when
   ``clear_tool_inputs`` says so.
 
+Each edit that cleared something is reported in the response's
+``context_management.applied_edits`` with what it cleared (thinking turns, tool
+uses); ``cleared_input_tokens`` is 0 because no tokens are counted here.
+
 What cannot be applied faithfully is left alone and reported as ignored: an
 ``input_tokens`` trigger (this server does not count prompt tokens before the
 turn, and never estimates them), ``clear_at_least`` in tokens, and edit types
@@ -37,6 +41,7 @@ from wrapper.events import (
     ToolResultPart,
     ToolUsePart,
 )
+from wrapper.schemas import anthropic_output as ao
 
 CLEAR_THINKING = "clear_thinking_20251015"
 CLEAR_TOOL_USES = "clear_tool_uses_20250919"
@@ -46,9 +51,11 @@ _DEFAULT_KEEP_THINKING_TURNS = 1
 
 
 class EditOutcome(msgspec.Struct, frozen=True):
-    """The edited conversation and the edit fields that had no effect."""
+    """The edited conversation, what the edits cleared, and the edit fields that had no
+    effect."""
 
     messages: tuple[Message, ...]
+    applied: tuple[ao.AppliedEdit, ...] = ()
     ignored: tuple[str, ...] = ()
 
 
@@ -67,15 +74,17 @@ def _is_thinking(part: Part) -> bool:
 
 def clear_thinking(
     messages: Sequence[Message], edit: Mapping[str, Any], param: str
-) -> tuple[Message, ...]:
+) -> tuple[tuple[Message, ...], int]:
     """Drop thinking from all but the last kept assistant turns that have any.
+
+    Returns the conversation and how many turns lost their thinking.
 
     Raises:
         InvalidRequestError: ``keep`` is malformed.
     """
     keep_field = edit.get("keep", None)
     if keep_field == "all":
-        return tuple(messages)
+        return tuple(messages), 0
     keep = (
         _DEFAULT_KEEP_THINKING_TURNS
         if keep_field is None
@@ -88,14 +97,16 @@ def clear_thinking(
     ]
     kept = set(with_thinking[len(with_thinking) - keep :]) if keep else set()
     edited: list[Message] = []
+    cleared = 0
     for index, message in enumerate(messages):
         content = tuple(part for part in message.content if not _is_thinking(part))
         # An assistant turn of thinking alone would be left empty: keep it as it was.
         if index in with_thinking and index not in kept and content:
             edited.append(Message(role=message.role, content=content))
+            cleared += 1
         else:
             edited.append(message)
-    return tuple(edited)
+    return tuple(edited), cleared
 
 
 def _tool_names(edit: Mapping[str, Any], key: str, param: str) -> frozenset[str]:
@@ -109,10 +120,11 @@ def _tool_names(edit: Mapping[str, Any], key: str, param: str) -> frozenset[str]
 
 def clear_tool_uses(
     messages: Sequence[Message], edit: Mapping[str, Any], param: str
-) -> tuple[tuple[Message, ...], list[str]]:
+) -> tuple[tuple[Message, ...], int, list[str]]:
     """Clear the oldest tool results past a ``tool_uses`` trigger.
 
-    Returns the conversation and the fields of the edit that were ignored.
+    Returns the conversation, how many tool uses were cleared and the fields of the
+    edit that were ignored.
 
     Raises:
         InvalidRequestError: ``trigger``, ``keep`` or the tool lists are malformed.
@@ -121,7 +133,7 @@ def clear_tool_uses(
     trigger = edit.get("trigger")
     if trigger is None or (isinstance(trigger, Mapping) and trigger.get("type") == "input_tokens"):
         # Anthropic's default trigger is in input tokens, which are not counted here.
-        return tuple(messages), [f"{param}.trigger"]
+        return tuple(messages), 0, [f"{param}.trigger"]
     threshold = _count(trigger, f"{param}.trigger", "tool_uses")
     keep_field = edit.get("keep")
     keep = (
@@ -146,7 +158,7 @@ def clear_tool_uses(
         if isinstance(part, ToolUsePart)
     ]
     if len(calls) <= threshold:
-        return tuple(messages), ignored
+        return tuple(messages), 0, ignored
     clearable = [call for call in calls[: max(0, len(calls) - keep)] if call.name not in excluded]
     cleared = {call.id for call in clearable}
     inputs_cleared = {
@@ -155,7 +167,8 @@ def clear_tool_uses(
         if clear_inputs_of is True
         or (isinstance(clear_inputs_of, frozenset) and call.name in clear_inputs_of)
     }
-    return tuple(_clear(message, cleared, inputs_cleared) for message in messages), ignored
+    edited = tuple(_clear(message, cleared, inputs_cleared) for message in messages)
+    return edited, len(cleared), ignored
 
 
 def _clear(message: Message, results: set[str], inputs: set[str]) -> Message:
@@ -186,6 +199,7 @@ def apply_context_edits(
         InvalidRequestError: an edit is not an object with a ``type``, or is malformed.
     """
     edited = tuple(messages)
+    applied: list[ao.AppliedEdit] = []
     ignored: list[str] = []
     for index, edit in enumerate(edits):
         param = f"context_management.edits[{index}]"
@@ -193,10 +207,14 @@ def apply_context_edits(
         if not isinstance(kind, str):
             raise InvalidRequestError("A context edit needs a type.", param=f"{param}.type")
         if kind == CLEAR_THINKING:
-            edited = clear_thinking(edited, edit, param)
+            edited, turns = clear_thinking(edited, edit, param)
+            if turns:
+                applied.append(ao.ClearThinkingApplied(cleared_thinking_turns=turns))
         elif kind == CLEAR_TOOL_USES:
-            edited, skipped = clear_tool_uses(edited, edit, param)
+            edited, uses, skipped = clear_tool_uses(edited, edit, param)
             ignored.extend(skipped)
+            if uses:
+                applied.append(ao.ClearToolUsesApplied(cleared_tool_uses=uses))
         else:
             ignored.append(param)
-    return EditOutcome(messages=edited, ignored=tuple(ignored))
+    return EditOutcome(messages=edited, applied=tuple(applied), ignored=tuple(ignored))

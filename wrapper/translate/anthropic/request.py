@@ -30,6 +30,7 @@ from wrapper.events import (
     Turn,
 )
 from wrapper.schemas import anthropic as an
+from wrapper.schemas import anthropic_output as ao
 from wrapper.translate.anthropic.content import block_tag, parts_of, referenced_tools
 from wrapper.translate.anthropic.context_edits import apply_context_edits
 from wrapper.translate.claude_tools import agent_settings, mcp_names
@@ -333,10 +334,12 @@ def _check_sampling(request: an.MessagesRequest) -> None:
 
 
 class MessagesTurn(msgspec.Struct, frozen=True):
-    """The Turn of a Messages request and the request fields that had no effect."""
+    """The Turn of a Messages request, the request fields that had no effect, and what
+    its ``context_management`` edits cleared (``None`` when it sent none)."""
 
     turn: Turn
     ignored: tuple[str, ...] = ()
+    context_management: ao.ContextManagementOut | None = None
 
 
 def messages_request_to_turn(
@@ -357,9 +360,11 @@ def messages_request_to_turn(
     spoken = conversation(request.system, request.messages)
     messages = check_conversation(spoken.messages)
     ignored: tuple[str, ...] = ()
+    applied: ao.ContextManagementOut | None = None
     if request.context_management is not None:
         edited = apply_context_edits(messages, request.context_management.edits)
         messages, ignored = edited.messages, edited.ignored
+        applied = ao.ContextManagementOut(applied_edits=list(edited.applied))
     offered = tools_in_play(request.tools, spoken.tool_changes, referenced_tools(request.messages))
     tools = tools_of(offered, hosted_web=allow_server_tools)
     choice, parallel = tool_choice_of(request.tool_choice, tools)
@@ -393,7 +398,7 @@ def messages_request_to_turn(
         max_turns=claude.max_turns,
         agent=agent,
     )
-    return MessagesTurn(turn=turn, ignored=ignored)
+    return MessagesTurn(turn=turn, ignored=ignored, context_management=applied)
 
 
 def check_count_tokens_request(request: an.CountTokensRequest) -> None:

@@ -95,10 +95,18 @@ class _Block:
 class MessageCollector:
     """Collects one turn's events into the non-stream ``message``."""
 
-    def __init__(self, message_id: str, model: str, *, omit_thinking: bool = False) -> None:
+    def __init__(
+        self,
+        message_id: str,
+        model: str,
+        *,
+        omit_thinking: bool = False,
+        context_management: ao.ContextManagementOut | None = None,
+    ) -> None:
         self.message_id = message_id
         self.model = model
         self.omit_thinking = omit_thinking
+        self.context_management = context_management
         self._blocks: dict[int, _Block] = {}
         self.end: TurnEnd | None = None
 
@@ -134,16 +142,25 @@ class MessageCollector:
             stop_reason=self.end.stop_reason,
             stop_sequence=self.end.stop_sequence,
             usage=wire_usage(self.end.usage),
+            context_management=_reported(self.context_management),
         )
 
 
 class StreamTranslator:
     """Turns one turn's events into Anthropic stream events."""
 
-    def __init__(self, message_id: str, model: str, *, omit_thinking: bool = False) -> None:
+    def __init__(
+        self,
+        message_id: str,
+        model: str,
+        *,
+        omit_thinking: bool = False,
+        context_management: ao.ContextManagementOut | None = None,
+    ) -> None:
         self.message_id = message_id
         self.model = model
         self.omit_thinking = omit_thinking
+        self.context_management = context_management
         self._started = False
 
     def _start(self, usage: Usage) -> list[ao.StreamEvent]:
@@ -182,9 +199,22 @@ class StreamTranslator:
             delta = ao.MessageDelta(
                 stop_reason=event.stop_reason, stop_sequence=event.stop_sequence
             )
-            events.append(ao.MessageDeltaEvent(delta=delta, usage=wire_usage(event.usage)))
+            events.append(
+                ao.MessageDeltaEvent(
+                    delta=delta,
+                    usage=wire_usage(event.usage),
+                    context_management=_reported(self.context_management),
+                )
+            )
             events.append(ao.MessageStopEvent())
         return events
+
+
+def _reported(
+    applied: ao.ContextManagementOut | None,
+) -> ao.ContextManagementOut | msgspec.UnsetType:
+    """``context_management`` as the response reports it: absent when not requested."""
+    return applied if applied is not None else msgspec.UNSET
 
 
 def _delta(index: int, delta: ao.BlockDelta) -> ao.ContentBlockDeltaEvent:

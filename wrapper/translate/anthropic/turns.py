@@ -25,11 +25,18 @@ class MessagesPlan(msgspec.Struct, frozen=True, kw_only=True):
     message_id: str
     model: str
     omit_thinking: bool = False
+    # What the request's context_management edits cleared; None when it sent none.
+    context_management: ao.ContextManagementOut | None = None
 
 
 async def complete_message(backend: Backend, plan: MessagesPlan) -> ao.Message:
     """Run the turn to its end and build the non-stream ``message``."""
-    collector = MessageCollector(plan.message_id, plan.model, omit_thinking=plan.omit_thinking)
+    collector = MessageCollector(
+        plan.message_id,
+        plan.model,
+        omit_thinking=plan.omit_thinking,
+        context_management=plan.context_management,
+    )
     async with (
         backend.open(plan.turn) as events,
         aclosing(apply_stop_sequences(events, plan.turn.stop_sequences)) as stream,
@@ -43,7 +50,12 @@ def message_stream_producer(backend: Backend, plan: MessagesPlan) -> Producer:
     """The ``produce(emit)`` of a streaming Messages request."""
 
     async def produce(emit: Emit) -> None:
-        translator = StreamTranslator(plan.message_id, plan.model, omit_thinking=plan.omit_thinking)
+        translator = StreamTranslator(
+            plan.message_id,
+            plan.model,
+            omit_thinking=plan.omit_thinking,
+            context_management=plan.context_management,
+        )
         async with (
             backend.open(plan.turn) as events,
             aclosing(apply_stop_sequences(events, plan.turn.stop_sequences)) as stream,

@@ -2,9 +2,11 @@
 
 Messages keep their role (system and developer text is set aside for the
 system prompt); a ``function_call`` item becomes an assistant tool_use block
-with the call's ``call_id`` as its id, a ``function_call_output`` item a user
-tool_result block, and a ``reasoning`` item carrying a sealed thinking block
-(see :mod:`wrapper.translate.openai_responses.reasoning_seal`) that block again. Other reasoning
+with the call's ``call_id`` as its id (a ``custom_tool_call`` likewise, its
+free-text input as the ``input`` field), a ``function_call_output`` or
+``custom_tool_call_output`` item a user tool_result block, and a ``reasoning``
+item carrying a sealed thinking block (see
+:mod:`wrapper.translate.openai_responses.reasoning_seal`) that block again. Other reasoning
 items are dropped: Claude cannot be shown thinking without its signature. An
 ``item_reference`` is replaced by the stored output item it names (a message,
 function call or reasoning item of a stored response), exactly as it was produced.
@@ -21,6 +23,7 @@ from wrapper.errors import InvalidRequestError
 from wrapper.events import DocumentPart, Part, Role, TextPart, ToolResultPart, ToolUsePart
 from wrapper.schemas import openai_responses as rq
 from wrapper.translate.media import document_from_data, image_from_url
+from wrapper.translate.openai_responses.custom_tools import INPUT_FIELD
 from wrapper.translate.openai_responses.reasoning_seal import unseal
 from wrapper.translate.openai_responses.tools import flat_name
 from wrapper.translate.openai_shared import call_arguments
@@ -169,7 +172,10 @@ def input_conversation(
                 input=call_arguments(item.arguments, f"{param}.arguments"),
             )
             turns.append(("assistant", [call]))
-        elif isinstance(item, rq.FunctionCallOutputItem):
+        elif isinstance(item, rq.CustomToolCallItem):
+            custom = ToolUsePart(id=item.call_id, name=item.name, input={INPUT_FIELD: item.input})
+            turns.append(("assistant", [custom]))
+        elif isinstance(item, rq.FunctionCallOutputItem | rq.CustomToolCallOutputItem):
             content = _tool_output(item.output, param)
             turns.append(("user", [ToolResultPart(tool_use_id=item.call_id, content=content)]))
         elif isinstance(item, rq.ReasoningItem):

@@ -50,6 +50,8 @@ class ResponsesPlan(msgspec.Struct, frozen=True, kw_only=True):
     seal_reasoning: bool = False
     # Flat tool name -> (namespace, name): calls of namespace members, in the client's form.
     namespaced: dict[str, tuple[str, str]] = {}
+    # Names of the custom tools, whose calls are reported as ``custom_tool_call`` items.
+    custom: frozenset[str] = frozenset()
     # Request fields left out of the turn (hosted tools), for the x-ignored-fields header.
     ignored: tuple[str, ...] = ()
 
@@ -213,5 +215,6 @@ def responses_request_to_plan(
         system_context=system_context,
         seal_reasoning=ENCRYPTED_REASONING in (request.include or ()),
         namespaced=declared.namespaced,
+        custom=declared.custom,
         ignored=declared.ignored,
     )

@@ -4,7 +4,8 @@ One :class:`ResponseAssembler` serves both shapes, so a streamed response and a
 non-stream one carry the same output. Each Claude content block becomes one
 output item, in order: a text block a ``message`` item (one ``output_text``
 part), a thinking block a ``reasoning`` item (its text as the summary), a client
-tool call a ``function_call`` item (``call_id`` is Claude's tool_use id).
+tool call a ``function_call`` item (``call_id`` is Claude's tool_use id), or a
+``custom_tool_call`` item when it calls a custom tool.
 
 The stream follows OpenAI's event order: ``response.created`` and
 ``response.in_progress`` before anything else, ``output_item.added`` /
@@ -16,7 +17,6 @@ the last item of a reply cut short by the token limit is marked incomplete.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -32,34 +32,25 @@ from wrapper.events import (
     Message,
     MessageStart,
     Part,
-    RedactedThinkingPart,
     SignatureDelta,
     TextDelta,
     TextPart,
     ThinkingDelta,
-    ThinkingPart,
     ToolInputDelta,
     ToolUsePart,
     TurnEnd,
     Usage,
 )
 from wrapper.schemas import openai_responses_output as rs
+from wrapper.translate.openai_responses.custom_tools import INPUT_FIELD
+from wrapper.translate.openai_responses.output_items import KIND, Item, tool_use_of
 from wrapper.translate.openai_responses.reasoning_seal import seal
-
-ItemKind = Literal["message", "function_call", "reasoning"]
 
 _INCOMPLETE: dict[str, Literal["max_output_tokens", "content_filter"]] = {
     "max_tokens": "max_output_tokens",
     "model_context_window_exceeded": "max_output_tokens",
     "refusal": "content_filter",
 }
-_KIND: dict[str, ItemKind] = {
-    "text": "message",
-    "tool_use": "function_call",
-    "thinking": "reasoning",
-    "redacted_thinking": "reasoning",
-}
-_ID_PREFIX: dict[ItemKind, str] = {"message": "msg", "function_call": "fc", "reasoning": "rs"}
 
 
 def new_response_id() -> str:
@@ -90,46 +81,6 @@ def failure_code(error: WrapperError) -> str:
     return "server_error"
 
 
-class _Item:
-    """One output item being built."""
-
-    __slots__ = (
-        "call_id",
-        "chunks",
-        "closed",
-        "id",
-        "kind",
-        "name",
-        "output_index",
-        "redacted",
-        "signature",
-        "summary_open",
-    )
-
-    def __init__(self, kind: ItemKind, output_index: int) -> None:
-        self.kind: ItemKind = kind
-        self.id = f"{_ID_PREFIX[kind]}_{uuid.uuid4().hex}"
-        self.output_index = output_index
-        self.chunks: list[str] = []
-        self.signature: list[str] = []
-        self.call_id = ""
-        self.name = ""
-        self.redacted: str | None = None
-        self.closed = False
-        self.summary_open = False
-
-    @property
-    def text(self) -> str:
-        return "".join(self.chunks)
-
-    def block(self) -> ThinkingPart | RedactedThinkingPart | None:
-        """The Claude thinking block of a reasoning item, if it can be replayed."""
-        if self.redacted is not None:
-            return RedactedThinkingPart(data=self.redacted)
-        signature = "".join(self.signature)
-        return ThinkingPart(thinking=self.text, signature=signature) if signature else None
-
-
 class ResponseAssembler:
     """Feeds on one turn's AgentEvents; yields stream events and the final response."""
 
@@ -139,18 +90,20 @@ class ResponseAssembler:
         *,
         seal_reasoning: bool = False,
         namespaced: Mapping[str, tuple[str, str]] | None = None,
+        custom: frozenset[str] = frozenset(),
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.template = template
         self.seal_reasoning = seal_reasoning
         self.namespaced = namespaced or {}
+        self.custom = custom
         self._clock = clock
         self.started = False
         self.end: TurnEnd | None = None
         self._sequence = 0
-        self._items: list[_Item] = []
-        self._by_block: dict[int, _Item] = {}
-        self._pending: _Item | None = None
+        self._items: list[Item] = []
+        self._by_block: dict[int, Item] = {}
+        self._pending: Item | None = None
 
     # -- output items -------------------------------------------------------------------
 
@@ -159,10 +112,10 @@ class ResponseAssembler:
         self._sequence += 1
         return number
 
-    def _part(self, item: _Item) -> rs.OutputText:
+    def _part(self, item: Item) -> rs.OutputText:
         return rs.OutputText(text=item.text)
 
-    def _output(self, item: _Item, status: rs.ItemStatus) -> rs.OutputItem:
+    def _output(self, item: Item, status: rs.ItemStatus) -> rs.OutputItem:
         if item.kind == "message":
             content = [self._part(item)] if item.closed or status != "in_progress" else []
             return rs.OutputMessage(id=item.id, status=status, content=content)
@@ -175,6 +128,14 @@ class ResponseAssembler:
                 arguments=item.text,
                 status=status,
                 namespace=namespace,
+            )
+        if item.kind == "custom_tool_call":
+            return rs.CustomToolCall(
+                id=item.id,
+                call_id=item.call_id,
+                name=item.name,
+                input=item.custom.sent,
+                status=status,
             )
         summary = [rs.SummaryText(text=item.text)] if item.text else []
         block = item.block() if self.seal_reasoning and status != "in_progress" else None
@@ -209,8 +170,10 @@ class ResponseAssembler:
 
     def _start(self, event: BlockStart) -> list[rs.StreamEvent]:
         events = self._flush()
-        kind = _KIND[event.type]
-        item = _Item(kind, len(self._items))
+        kind = KIND[event.type]
+        if kind == "function_call" and event.tool_name in self.custom:
+            kind = "custom_tool_call"
+        item = Item(kind, len(self._items))
         item.call_id = event.tool_id or ""
         item.name = event.tool_name or ""
         if event.type == "redacted_thinking":
@@ -235,7 +198,7 @@ class ResponseAssembler:
             )
         return events
 
-    def _delta(self, item: _Item, event: AgentEvent) -> list[rs.StreamEvent]:
+    def _delta(self, item: Item, event: AgentEvent) -> list[rs.StreamEvent]:
         if isinstance(event, TextDelta) and item.kind == "message":
             item.chunks.append(event.text)
             return [
@@ -256,6 +219,18 @@ class ResponseAssembler:
                     item_id=item.id,
                     output_index=item.output_index,
                     delta=event.partial_json,
+                    sequence_number=self._n(),
+                )
+            ]
+        if isinstance(event, ToolInputDelta) and item.kind == "custom_tool_call":
+            delta = item.custom.feed(event.partial_json)
+            if not delta:
+                return []
+            return [
+                rs.CustomInputDelta(
+                    item_id=item.id,
+                    output_index=item.output_index,
+                    delta=delta,
                     sequence_number=self._n(),
                 )
             ]
@@ -287,7 +262,7 @@ class ResponseAssembler:
             item.signature.append(event.signature)
         return []
 
-    def _stop(self, item: _Item) -> list[rs.StreamEvent]:
+    def _stop(self, item: Item) -> list[rs.StreamEvent]:
         if item.closed:
             return []
         item.closed = True
@@ -326,6 +301,25 @@ class ResponseAssembler:
                     output_index=item.output_index,
                     name=item.name,
                     arguments=item.text,
+                    sequence_number=self._n(),
+                )
+            )
+        elif item.kind == "custom_tool_call":
+            rest, whole = item.custom.finish()
+            if rest:
+                events.append(
+                    rs.CustomInputDelta(
+                        item_id=item.id,
+                        output_index=item.output_index,
+                        delta=rest,
+                        sequence_number=self._n(),
+                    )
+                )
+            events.append(
+                rs.CustomInputDone(
+                    item_id=item.id,
+                    output_index=item.output_index,
+                    input=whole,
                     sequence_number=self._n(),
                 )
             )
@@ -450,7 +444,11 @@ class ResponseAssembler:
             elif item.kind == "reasoning":
                 part = item.block()
             elif item.kind == "function_call":
-                part = _tool_use(item)
+                part = tool_use_of(item)
+            elif item.kind == "custom_tool_call":
+                part = ToolUsePart(
+                    id=item.call_id, name=item.name, input={INPUT_FIELD: item.custom.sent}
+                )
             if part is not None:
                 found[item.id] = (part,)
         return found
@@ -459,13 +457,3 @@ class ResponseAssembler:
         """This response's output as a neutral assistant message (for stored conversations)."""
         parts = [part for parts in self.item_parts().values() for part in parts]
         return Message(role="assistant", content=tuple(parts)) if parts else None
-
-
-def _tool_use(item: _Item) -> ToolUsePart | None:
-    try:
-        arguments = json.loads(item.text) if item.text.strip() else {}
-    except json.JSONDecodeError:
-        return None
-    if not isinstance(arguments, dict):
-        return None
-    return ToolUsePart(id=item.call_id, name=item.name, input=arguments)

@@ -7,6 +7,8 @@
   client in the namespaced form (``name`` and ``namespace`` on the
   ``function_call`` item), and a ``function_call`` input item that carries a
   ``namespace`` is replayed under the flat name.
+* A ``custom`` (freeform) tool is offered as a client tool taking one string
+  (:mod:`.custom_tools`); its calls go back as ``custom_tool_call`` items.
 * OpenAI's hosted tools (``web_search``, ``file_search``, ``code_interpreter``,
   ...) and any other tool type run on OpenAI's servers, not here. Mainstream
   clients send some by default, so they never fail the request: they are left
@@ -23,6 +25,7 @@ from wrapper.events import ToolChoice, ToolSpec
 from wrapper.schemas import openai_responses as rq
 from wrapper.schemas import openai_responses_output as rs
 from wrapper.translate.conversation import check_tools
+from wrapper.translate.openai_responses.custom_tools import custom_spec
 from wrapper.translate.openai_shared import EMPTY_SCHEMA, keep_allowed_tools
 
 NAMESPACE_SEPARATOR = "__"
@@ -40,6 +43,8 @@ class ToolSet(msgspec.Struct, frozen=True, kw_only=True):
     echo: list[rs.ToolOut] = []
     # Flat name -> (namespace, name inside it), to report calls in the client's form.
     namespaced: dict[str, tuple[str, str]] = {}
+    # Names of the custom (freeform) tools, whose calls are ``custom_tool_call`` items.
+    custom: frozenset[str] = frozenset()
     # ``tools[i]`` paths of the tools left out (hosted tools).
     ignored: tuple[str, ...] = ()
     # Claude Code tools standing in for hosted tools (``web_search`` -> WebSearch).
@@ -55,7 +60,8 @@ def _function(tool: rq.FunctionToolParam, param: str, prefix: str = "") -> ToolS
         raise InvalidRequestError("A function tool needs a name.", param=f"{param}.name")
     description = tool.description or ""
     if prefix:
-        description = f"{prefix}\n\n{description}" if description else prefix
+        # One paragraph: Claude Code keeps only the first paragraph of a client tool's description.
+        description = f"{prefix}\n{description}" if description else prefix
     return ToolSpec(
         name=tool.name, description=description, input_schema=tool.parameters or EMPTY_SCHEMA
     )
@@ -86,6 +92,7 @@ def tool_set(tools: list[rq.FunctionToolParam] | None, *, hosted_web: bool = Fal
     specs: list[ToolSpec] = []
     echo: list[rs.ToolOut] = []
     namespaced: dict[str, tuple[str, str]] = {}
+    custom: set[str] = set()
     ignored: list[str] = []
     hosted: list[str] = []
     for index, tool in enumerate(tools or ()):
@@ -95,6 +102,14 @@ def tool_set(tools: list[rq.FunctionToolParam] | None, *, hosted_web: bool = Fal
         elif tool.type == "function":
             specs.append(_function(tool, param))
             echo.append(_echo(tool))
+        elif tool.type == "custom":
+            specs.append(custom_spec(tool.name, tool.description, tool.format, param))
+            custom.add(tool.name or "")
+            echo.append(
+                rs.CustomToolOut(
+                    name=tool.name or "", description=tool.description, format=tool.format
+                )
+            )
         elif tool.type == "namespace":
             if not tool.name:
                 raise InvalidRequestError("A namespace tool needs a name.", param=f"{param}.name")
@@ -118,6 +133,7 @@ def tool_set(tools: list[rq.FunctionToolParam] | None, *, hosted_web: bool = Fal
         specs=check_tools(specs, "tools"),
         echo=echo,
         namespaced=namespaced,
+        custom=frozenset(custom),
         ignored=tuple(ignored),
         hosted=tuple(dict.fromkeys(hosted)),
     )
@@ -133,9 +149,9 @@ def _allowed(
     names: set[str] = set()
     for index, entry in enumerate(choice.tools):
         name = entry.get("name")
-        if entry.get("type") != "function" or not isinstance(name, str):
+        if entry.get("type") not in ("function", "custom") or not isinstance(name, str):
             raise InvalidRequestError(
-                "allowed_tools entries must be {type: function, name}.",
+                "allowed_tools entries must be {type: function | custom, name}.",
                 param=f"tool_choice.tools[{index}]",
             )
         namespace = entry.get("namespace")
@@ -162,9 +178,10 @@ def tool_choice_of(
         return tools, ToolChoice(mode="required")
     if choice.type == "allowed_tools":
         return _allowed(choice, tools)
-    if choice.type != "function":
+    if choice.type not in ("function", "custom"):
         raise InvalidRequestError(
-            f"tool_choice of type {choice.type!r} is not supported: only function tools are.",
+            f"tool_choice of type {choice.type!r} is not supported: only function and custom "
+            "tools are.",
             param="tool_choice.type",
         )
     if choice.name not in {tool.name for tool in tools}:

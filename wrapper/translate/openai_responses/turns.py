@@ -41,7 +41,10 @@ def _conversation(plan: ResponsesPlan, assembler: ResponseAssembler) -> tuple[Me
 
 def _assembler(plan: ResponsesPlan) -> ResponseAssembler:
     return ResponseAssembler(
-        plan.template, seal_reasoning=plan.seal_reasoning, namespaced=plan.namespaced
+        plan.template,
+        seal_reasoning=plan.seal_reasoning,
+        namespaced=plan.namespaced,
+        custom=plan.custom,
     )
 
 

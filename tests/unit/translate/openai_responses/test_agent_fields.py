@@ -90,7 +90,7 @@ async def test_namespace_members_are_flat_functions_and_hosted_tools_are_left_ou
             "multi_agent_v1__wait_agent",
             "multi_agent_v1__close_agent",
         ]
-        assert turn.tools[1].description == "Tools for sub-agents.\n\nWait."
+        assert turn.tools[1].description == "Tools for sub-agents.\nWait."
         assert ("x-ignored-fields", "tools[2]") in response.headers
         echoed = json.loads(response.body)["tools"]
         assert [tool["type"] for tool in echoed] == ["function", "namespace"]
