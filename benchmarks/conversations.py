@@ -202,7 +202,7 @@ async def concurrency(client: Client, levels: tuple[int, ...], per_level: int) -
     return results
 
 
-# Issue 15's targets that this run measures, as same-run ratios to a pool hit (one-shot).
+# The speed targets this run measures, as same-run ratios to a pool hit (one-shot).
 TARGETS = (("few-shot", 2.0), ("unseen-10", 2.0))
 
 
