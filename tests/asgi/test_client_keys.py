@@ -242,6 +242,7 @@ async def test_a_key_sees_and_continues_only_its_own_sessions() -> None:
             async with app.ctx.stores.sessions.lease(stored_id) as lease:
                 await lease.commit(model="claude-test")
         listed = await Exchange("GET", "/v1/sessions", headers=_as("sk-alice")).run(app)
+        counted = await Exchange("GET", "/v1/sessions/stats", headers=_as("sk-alice")).run(app)
         got = await Exchange("GET", "/v1/sessions/s1", headers=_as("sk-alice")).run(app)
         stored = sorted(r.session_id for r in await app.ctx.stores.sessions.list_sessions())
         deleted = await Exchange("DELETE", "/v1/sessions/s1", headers=_as("sk-bob")).run(app)
@@ -251,6 +252,7 @@ async def test_a_key_sees_and_continues_only_its_own_sessions() -> None:
     assert mine.status == theirs.status == 200
     assert [turn.session_id for turn in backend.turns] == ["alice/s1", "bob/s1"]
     assert [s["session_id"] for s in listed.json()["sessions"]] == ["s1"]
+    assert counted.json()["session_stats"]["active_sessions"] == 1
     assert got.json()["session_id"] == "s1"
     assert stored == ["alice/s1", "bob/s1"]
     assert deleted.status == 200

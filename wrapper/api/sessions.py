@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from wrapper.api.context import AppContext
-from wrapper.http.request import Request
+from wrapper.http.request import Caller, Request
 from wrapper.http.responses import Response, json_response
 from wrapper.policy.ownership import own_session, scoped_session
 from wrapper.schemas.sessions import (
@@ -52,18 +52,35 @@ class SessionsAPI:
         ]
         return json_response(SessionList(sessions=owned, total=len(owned)))
 
+    async def _counts(self, caller: Caller) -> SessionCounts:
+        if not caller.scoped:
+            stats = await self.manager.stats()
+            return SessionCounts(
+                active_sessions=stats.active_sessions,
+                busy_sessions=stats.busy_sessions,
+                expired_sessions=stats.expired_sessions,
+                total_turns=stats.total_turns,
+            )
+        # A named key counts only its own live sessions: other keys' figures are not its
+        # business, and expired ones are no longer anyone's.
+        owned = [
+            record
+            for record in await self.manager.list_sessions()
+            if own_session(caller, record.session_id) is not None
+        ]
+        return SessionCounts(
+            active_sessions=len(owned),
+            busy_sessions=sum(record.leased for record in owned),
+            expired_sessions=0,
+            total_turns=sum(record.turn_count for record in owned),
+        )
+
     async def stats(self, request: Request) -> Response:
         manager = self.manager
-        stats = await manager.stats()
         interval = manager.sweep_interval_s
         return json_response(
             SessionStatsObject(
-                session_stats=SessionCounts(
-                    active_sessions=stats.active_sessions,
-                    busy_sessions=stats.busy_sessions,
-                    expired_sessions=stats.expired_sessions,
-                    total_turns=stats.total_turns,
-                ),
+                session_stats=await self._counts(request.caller),
                 store=manager.kind,
                 ttl_seconds=round(manager.ttl_s),
                 default_ttl_hours=round(manager.ttl_s / 3600, 3),
