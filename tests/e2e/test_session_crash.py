@@ -15,7 +15,6 @@ import os
 import signal
 import sqlite3
 import threading
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -98,10 +97,8 @@ def test_kill_9_during_and_between_session_turns(upstream: FakeUpstream, tmp_pat
 
     two = ServerProcess(upstream.url, env=env).start()
     try:
-        started = time.monotonic()
         response = turn(two, session, f"{after} go on")
         assert response.status_code == 200, response.text
-        assert time.monotonic() - started < 30
         seen = history_texts(upstream.recorded(after)[-1].body)
         assert first in seen
         assert cut not in seen and "never acknowledged" not in seen

@@ -33,6 +33,9 @@ def _start_time(pid: int) -> str | None:
     except OSError:
         return None
     fields = stat[stat.rfind(")") + 2 :].split()
+    # A zombie (killed, not yet reaped by whoever adopted it) runs nothing and holds nothing.
+    if not fields or fields[0] in ("Z", "X"):
+        return None
     return fields[19] if len(fields) > 19 else None
 
 

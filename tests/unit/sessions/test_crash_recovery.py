@@ -52,6 +52,31 @@ def test_a_running_process_is_alive_and_an_exited_one_dead() -> None:
     assert os.getpid() == int(pid)
 
 
+def test_a_killed_holder_not_yet_reaped_is_dead() -> None:
+    # A worker killed after its parent is reparented and stays a zombie until reaped.
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from wrapper.sessions.holders import new_token; print(new_token(), flush=True)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[3],
+    )
+    try:
+        assert child.stdout is not None
+        token = child.stdout.readline().strip()
+        # Wait for its exit without reaping it: it is a zombie from here on.
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+        assert Path(f"/proc/{child.pid}/stat").read_text().split(") ")[1][0] == "Z"
+        assert holder_is_dead(token)
+    finally:
+        child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+
+
 async def test_a_dead_holder_s_turn_is_dropped_and_its_lease_taken_over(
     kind: str, tmp_path: Path, redis_url: str | None
 ) -> None:
