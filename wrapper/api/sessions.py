@@ -44,11 +44,17 @@ class SessionsAPI:
     def manager(self) -> SessionManager:
         return self.ctx.stores.sessions
 
+    async def _owned(self, caller: Caller) -> list[tuple[SessionRecord, str]]:
+        """The live sessions ``caller`` may see, each with the id it knows it by."""
+        return [
+            (record, known)
+            for record in await self.manager.list_sessions()
+            if (known := own_session(caller, record.session_id)) is not None
+        ]
+
     async def list(self, request: Request) -> Response:
         owned = [
-            session_object(record, known)
-            for record in await self.manager.list_sessions()
-            if (known := own_session(request.caller, record.session_id)) is not None
+            session_object(record, known) for record, known in await self._owned(request.caller)
         ]
         return json_response(SessionList(sessions=owned, total=len(owned)))
 
@@ -63,11 +69,7 @@ class SessionsAPI:
             )
         # A named key counts only its own live sessions: other keys' figures are not its
         # business, and expired ones are no longer anyone's.
-        owned = [
-            record
-            for record in await self.manager.list_sessions()
-            if own_session(caller, record.session_id) is not None
-        ]
+        owned = [record for record, _ in await self._owned(caller)]
         return SessionCounts(
             active_sessions=len(owned),
             busy_sessions=sum(record.leased for record in owned),
