@@ -145,6 +145,48 @@ def test_streamed_session_turns_are_kept_too(
     assert [role for role, _ in seen] == ["user", "assistant", "user"]
 
 
+def pool(proc: ServerProcess) -> dict[str, Any]:
+    result: dict[str, Any] = httpx.get(f"{proc.url}/v1/pool/status", timeout=10).json()
+    return dict(result["processes"])
+
+
+def test_a_new_sessions_first_turn_is_served_by_a_session_spare_and_kept(
+    upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    first, second, third = marker(), marker(), marker()
+    env = {"DATA_DIR": str(tmp_path / "data")}
+    with ServerProcess(upstream.url, env=env) as proc:
+        # A session came in: a spare is started for the next new session.
+        assert chat(proc.url, f"a-{first}", f"hello {first}").status_code == 200
+        assert wait_until(lambda: pool(proc)["session_spares"] == 1, timeout=30)
+        before = pool(proc)
+        session = f"b-{first}"
+        one = chat(proc.url, session, f"My name is Ada {first}")
+        assert one.json()["choices"][0]["message"]["content"] == f"You said: My name is Ada {first}"
+        assert pool(proc)["session_spare_hits"] == before["session_spare_hits"] + 1
+        assert chat(proc.url, session, f"And mine? {second}").status_code == 200
+        assert turns(upstream.recorded(second)[-1].body["messages"]) == [
+            ("user", f"My name is Ada {first}"),
+            ("assistant", f"You said: My name is Ada {first}"),
+            ("user", f"And mine? {second}"),
+        ]
+        assert wait_until(lambda: pool(proc)["busy"] == 0 and pool(proc)["session_spares"] == 1)
+        after = pool(proc)
+        # Neither turn spawned a process for the session: the one start is the next spare.
+        assert after["spawned"] == before["spawned"] + 1
+        assert after["session_spares"] == 1
+        assert after["affinity_hits"] == before["affinity_hits"] + 1
+        assert proc.stop(signal.SIGTERM) == 0
+    # Its transcript was mirrored to the store like any session's: a restarted
+    # server resumes it.
+    with ServerProcess(upstream.url, env=env) as again:
+        assert chat(again.url, session, f"Still there? {third}").status_code == 200
+    assert turns(upstream.recorded(third)[-1].body["messages"])[:2] == [
+        ("user", f"My name is Ada {first}"),
+        ("assistant", f"You said: My name is Ada {first}"),
+    ]
+
+
 def test_expired_sessions_start_over(upstream: FakeUpstream) -> None:
     with ServerProcess(upstream.url, env={"SESSION_TTL_SECONDS": "1"}) as proc:
         session, first, second = f"exp-{marker()}", marker(), marker()

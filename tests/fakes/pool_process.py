@@ -2,8 +2,8 @@
 
 :class:`FakeProcesses` implements the pool's ``ProcessFactory`` and every
 process it makes implements ``PoolProcess``. Each await of a fake process is a
-named *step* (``start``, ``stop``, ``clear``, ``rewind``, ``set_model``, ``send``,
-``next``):
+named *step* (``start``, ``stop``, ``clear``, ``rewind``, ``seed``, ``set_model``,
+``send``, ``next``):
 a test can :meth:`~FakeProcesses.pause` a step, wait until some process
 :meth:`~FakeProcesses.reached` it, cancel the task that is awaiting it or
 :meth:`~FakeProcesses.resume` it, and make a step fail. So the pool's state
@@ -27,13 +27,14 @@ from claude_agent_sdk.types import Message as SdkMessage
 
 from wrapper.backend.pool import Launched
 from wrapper.backend.profile import Profile
+from wrapper.backend.session_link import SessionLink
 from wrapper.backend.spawn import SessionStart
 from wrapper.backend.tool_gate import ToolGate
 from wrapper.backend.turns import Deadline
 from wrapper.events import Turn
 
 SESSION = "6f1c1f9e-0000-4000-8000-00000000f4ce"
-STEPS = ("start", "stop", "clear", "rewind", "set_model", "send", "next")
+STEPS = ("start", "stop", "clear", "rewind", "seed", "set_model", "send", "next")
 
 
 def _event(event: dict[str, Any]) -> StreamEvent:
@@ -98,6 +99,10 @@ class FakeProcess:
         self.clears = 0
         self.rewinds: list[str] = []
         self.rewind_ok = True
+        self.seeded: list[list[tuple[str, list[dict[str, Any]]]]] = []
+        self.seed_ok = True
+        # The CLI session id it was started with, for a session spare.
+        self.session_id: str | None = None
         self.ids = (f"user-{pid}-{n}" for n in itertools.count())
         self._user_ids: list[str] = []
         self._outbox: deque[SdkMessage] = deque()
@@ -152,6 +157,14 @@ class FakeProcess:
         del self._user_ids[self._user_ids.index(to) :]
         return not self.exited
 
+    async def seed(self, messages: Sequence[tuple[str, list[dict[str, Any]]]]) -> bool:
+        await self.factory.step("seed", self)
+        self.seeded.append(list(messages))
+        if not self.seed_ok:
+            return False
+        self._user_ids.extend(next(self.ids) for role, _ in messages if role == "user")
+        return not self.exited
+
     async def set_model(self, model: str) -> None:
         if model != self.model:
             await self.factory.step("set_model", self)
@@ -199,8 +212,13 @@ class FakeProcesses:
         self.made.append(process)
         return process
 
-    def clean(self, profile: Profile, model: str) -> Launched:
-        return Launched(self._make(model), ToolGate(refuse=profile.refuse_tool_calls))
+    def clean(self, profile: Profile, model: str, session_id: str | None = None) -> Launched:
+        process = self._make(model)
+        gate = ToolGate(refuse=profile.refuse_tool_calls)
+        if session_id is None:
+            return Launched(process, gate)
+        process.session_id = session_id
+        return Launched(process, gate, link=SessionLink(None))
 
     async def spawn(
         self, turn: Turn, profile: Profile, deadline: Deadline, session: SessionStart | None

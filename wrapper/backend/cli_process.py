@@ -135,6 +135,49 @@ class CliProcess:
         self.turns += 1
         return message_id
 
+    async def seed(self, messages: Sequence[tuple[str, list[dict[str, Any]]]]) -> bool:
+        """Append ``messages`` (role, content blocks) to the idle conversation as they
+        are, with no turn and no upstream call: the model later sees them as real
+        earlier turns, tool calls and results included.
+
+        A user message goes in as a prompt that does not query (``shouldQuery``
+        false); the CLI appends it and answers with an empty result, which is waited
+        for, because an assistant message (a replayed frame, appended as soon as it is
+        read) sent before that would land ahead of it. Each user message is a rewind
+        target afterwards. False when the CLI did not take a message as such (the
+        process must not be used: its conversation is partly seeded).
+
+        Raises:
+            WrapperError: the CLI failed (classified, and logged).
+        """
+        for role, content in messages:
+            message_id = str(uuid.uuid4())
+            frame: dict[str, Any] = {
+                "type": role,
+                "uuid": message_id,
+                "message": {"role": role, "content": content},
+                "parent_tool_use_id": None,
+            }
+            if role == "user":
+                frame.update(client_composed=True, shouldQuery=False)
+            else:
+                # As the CLI records its own replies: without a model, it drops their
+                # thinking blocks before the next request (a signature is the model's).
+                frame["message"].update(
+                    id=f"msg_{message_id.replace('-', '')[:24]}", type="message", model=self.model
+                )
+            with sdk_failures(self, "seed"):
+                await self._client.query(_once(frame))
+            if role != "user":
+                continue
+            while not isinstance(result := await self.next_message(), ResultMessage):
+                pass
+            if result.is_error or result.num_turns:
+                log.warning("backend.seed_refused", pid=self.pid, subtype=result.subtype)
+                return False
+            self._user_ids.append(message_id)
+        return not self.exited
+
     async def rewind(self, to: str) -> bool:
         """Cut the conversation of an idle process back to just before user message
         ``to`` (a control request, ~2 ms, no upstream call); False when the CLI

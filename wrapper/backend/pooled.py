@@ -10,8 +10,11 @@ How a turn finds its process:
    (a stateless client resending its history plus the reply it got): only the
    new message is sent.
 3. **Fresh.** A single user message: a clean process of the turn's profile.
-4. **Miss.** Any other conversation: a new process resumes it from a transcript
-   (as the cold backend does), and then joins the pool holding it.
+4. **Unseen.** Any other conversation: its earlier messages are appended, as they
+   are, to a clean process (no upstream call: the model sees the real turns), and
+   the last one is sent. Past ``SEED_MAX_USER_MESSAGES`` user messages, or when the
+   CLI does not take them, a new process resumes it from a transcript instead (as
+   the cold backend does) and joins the pool holding it.
 
 After the turn the process holds the conversation (when what the client
 received is exactly what the model produced), parks (client tool calls), or is
@@ -49,6 +52,17 @@ def _parked_results(member: PooledProcess, message: Message) -> list[ToolResultP
     return results
 
 
+SEED_MAX_USER_MESSAGES = 100
+"""The longest unseen history a warm process takes on by appending it: each user
+message costs the CLI ~4 ms of CPU to append, so past about this many a spawn that
+resumes a transcript (~0.5-0.9 CPU-s, flat in length) is as cheap."""
+
+
+def _seedable(messages: tuple[Message, ...]) -> bool:
+    """Whether a warm process should take on this unseen conversation by appending it."""
+    return sum(message.role == "user" for message in messages) <= SEED_MAX_USER_MESSAGES
+
+
 def _holdable(turn: Turn, reader: TurnReader) -> bool:
     """Whether the client received exactly what the model produced."""
     return (
@@ -82,10 +96,7 @@ class PooledBackend:
         profile = profile_for(turn)
         async with self.admission.slot(deadline.remaining()):
             if turn.session_id is not None and self.sessions is not None:
-                async with (
-                    self.sessions.lease(turn.session_id, model=turn.model) as lease,
-                    self._session_turn(turn, profile, deadline, lease) as events,
-                ):
+                async with self._session(turn, profile, deadline, self.sessions) as events:
                     yield events
                 return
             member = await self._start(turn, profile, deadline)
@@ -98,14 +109,48 @@ class PooledBackend:
                 self._release(member, turn, profile, reader, recorder)
 
     @asynccontextmanager
-    async def _session_turn(
-        self, turn: Turn, profile: Profile, deadline: Deadline, lease: TurnLease
+    async def _session(
+        self, turn: Turn, profile: Profile, deadline: Deadline, sessions: SessionLeaser
     ) -> AsyncIterator[AsyncIterator[AgentEvent]]:
-        """A turn of a client session: on the process pinned to it when it is current
-        (same turn count as the session record), else on a process resumed from the
-        session store."""
+        """A turn of a client session, under its lease. A session spare is offered the
+        lease as the new session's CLI id: when the session is indeed new and starts
+        with this one message, the spare serves it; else it goes back unused."""
+        spare = None
+        if len(turn.messages) == 1:
+            spare = self.pool.take_session_spare(profile, turn.model)
+        try:
+            proposal = spare.session_spare if spare is not None else None
+            async with sessions.lease(
+                turn.session_id or "", model=turn.model, claude_session_id=proposal
+            ) as lease:
+                if spare is not None and not (
+                    lease.is_new and lease.claude_session_id == spare.session_spare
+                ):
+                    self.pool.give_back(spare)
+                    spare = None
+                owned, spare = spare, None
+                async with self._session_turn(turn, profile, deadline, lease, owned) as events:
+                    yield events
+        finally:
+            if spare is not None:
+                self.pool.give_back(spare)
+
+    @asynccontextmanager
+    async def _session_turn(
+        self,
+        turn: Turn,
+        profile: Profile,
+        deadline: Deadline,
+        lease: TurnLease,
+        spare: PooledProcess | None = None,
+    ) -> AsyncIterator[AsyncIterator[AgentEvent]]:
+        """A turn of a client session: on the session spare it was given, or on the
+        process pinned to it when it is current (same turn count as the session
+        record), else on a process resumed from the session store."""
         member = None
-        if not lease.is_new:
+        if spare is not None:
+            member = await self._start_spare(spare, turn, lease)
+        elif not lease.is_new:
             member = self.pool.take_affine(
                 session_digest(lease.session_id, lease.record.turn_count)
             )
@@ -114,8 +159,8 @@ class PooledBackend:
                 # new system prompt, other tools): resume it on a process of that one.
                 self.pool.release(member, Release.DISCARD)
                 member = None
-        if member is not None and not await self._resume_session(member, turn, lease):
-            member = None
+            if member is not None and not await self._resume_session(member, turn, lease):
+                member = None
         if member is None:
             link = SessionLink(lease.store)
             member = await self.pool.spawn_for(
@@ -132,6 +177,23 @@ class PooledBackend:
             if member.link is not None:
                 member.link.detach()
             self._release_session(member, lease, reader, recorder)
+
+    async def _start_spare(
+        self, spare: PooledProcess, turn: Turn, lease: TurnLease
+    ) -> PooledProcess | None:
+        """The new session's first turn, started on the spare made for it."""
+        link = spare.link
+        assert link is not None  # a session spare has its link from the start
+        try:
+            await link.attach(lease.store)
+        except BaseException:
+            link.detach()
+            self.pool.release(spare, Release.DISCARD)
+            raise
+        if await self._send(spare, turn):
+            return spare
+        link.detach()
+        return None
 
     async def _resume_session(self, member: PooledProcess, turn: Turn, lease: TurnLease) -> bool:
         """Go on with the session on its pinned process; False if it cannot (released)."""
@@ -187,6 +249,10 @@ class PooledBackend:
             member = await self.pool.take_clean(turn, profile, deadline)
             await self._send(member, turn)
             return member
+        if _seedable(messages):
+            member = await self.pool.take_clean(turn, profile, deadline)
+            if await self.pool.begin_seeded(member, turn, deadline):
+                return member
         return await self.pool.spawn_for(turn, profile, deadline)
 
     async def _continue(self, member: PooledProcess, turn: Turn) -> bool:

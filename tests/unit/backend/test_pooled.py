@@ -17,7 +17,7 @@ from tests.fakes.pool_process import FakeProcess
 from tests.unit.backend.pool.running import MODEL, Running, running, turn
 from wrapper.backend.admission import Admission
 from wrapper.backend.pool import State
-from wrapper.backend.pooled import PooledBackend
+from wrapper.backend.pooled import SEED_MAX_USER_MESSAGES, PooledBackend
 from wrapper.events import AgentEvent, TextDelta, Turn
 
 pytestmark = pytest.mark.anyio
@@ -65,12 +65,68 @@ async def test_a_turn_is_answered_and_its_process_holds_the_conversation() -> No
         assert serve.settled()
 
 
-async def test_a_conversation_no_process_holds_is_resumed_on_a_new_one() -> None:
+async def test_a_conversation_no_process_holds_is_appended_to_a_warm_one() -> None:
     async with served() as serve:
         events = await serve.ask(turn("one", "two", "three"))
         assert text(events) == "reply 1"
-        assert len(serve.run.processes.spawned) == 1
+        process = only_fake(serve)
+        assert process.seeded == [
+            [
+                ("user", [{"type": "text", "text": "one"}]),
+                ("assistant", [{"type": "text", "text": "two"}]),
+            ]
+        ]
+        assert process.sent == [[{"type": "text", "text": "three"}]]
+        assert serve.run.processes.spawned == []
+        assert serve.run.pool.stats()["seeded_hits"] == 1
+        assert serve.run.states() == [State.HELD]
+        follow_up = await serve.ask(turn("one", "two", "three", "reply 1", "four"))
+        assert text(follow_up) == "reply 2"
+        assert serve.run.pool.stats()["affinity_hits"] == 1
         assert serve.settled()
+
+
+async def test_a_conversation_the_cli_does_not_take_is_resumed_on_a_new_process() -> None:
+    async with served() as serve:
+        clean = await serve.run.clean()
+        process = clean.process
+        assert isinstance(process, FakeProcess)
+        process.seed_ok = False
+        events = await serve.ask(turn("one", "two", "three"))
+        assert text(events) == "reply 1"
+        assert len(serve.run.processes.spawned) == 1
+        process = clean.process
+        assert isinstance(process, FakeProcess)
+        await serve.run.until(lambda: process.stopped)
+        assert serve.run.pool.stats()["seeded_hits"] == 0
+        assert serve.settled()
+
+
+async def test_a_very_long_unseen_conversation_is_resumed_on_a_new_process() -> None:
+    async with served() as serve:
+        await serve.run.clean()
+        texts = [f"m{n}" for n in range(2 * SEED_MAX_USER_MESSAGES + 1)]
+        await serve.ask(turn(*texts))
+        assert len(serve.run.processes.spawned) == 1
+        assert all(
+            not m.process.seeded for m in serve.run.members if isinstance(m.process, FakeProcess)
+        )
+        assert serve.settled()
+
+
+async def test_a_turn_cancelled_while_its_history_is_appended_replaces_the_process() -> None:
+    async with served() as serve:
+        clean = await serve.run.clean()
+        serve.run.processes.pause("seed")
+        async with anyio.create_task_group() as group:
+            group.start_soon(serve.ask, turn("one", "two", "three"))
+            await serve.run.processes.reached("seed")
+            group.cancel_scope.cancel()
+        serve.run.processes.resume("seed")
+        await serve.run.until(serve.settled)
+        process = clean.process
+        assert isinstance(process, FakeProcess)
+        await serve.run.until(lambda: process.stopped)
 
 
 async def _occupied(serve: Served) -> Callable[[], Awaitable[None]]:
@@ -172,14 +228,14 @@ async def test_a_few_shot_prompt_is_served_by_rewinding_the_process_that_holds_i
         assert serve.run.states() == [State.HELD]
         second = await serve.ask(turn("example question", "example answer", "question 2"))
         assert text(second) == "reply 2"
-        # Back to just before "question 1" (the transcript's second user message).
-        assert process.rewinds == [f"transcript-{process.pid}-1"]
+        # Back to just before "question 1" (the second user message it was given).
+        assert process.rewinds == [f"user-{process.pid}-1"]
         assert process.sent[-1] == [{"type": "text", "text": "question 2"}]
         question_2 = process.user_ids[-1]
         await serve.ask(turn("example question", "example answer", "question 3"))
-        assert process.rewinds == [f"transcript-{process.pid}-1", question_2]
+        assert process.rewinds == [f"user-{process.pid}-1", question_2]
         stats = serve.run.pool.stats()
-        assert (stats["spawned"], stats["prefix_hits"], stats["affinity_hits"]) == (1, 2, 0)
+        assert (stats["seeded_hits"], stats["prefix_hits"], stats["affinity_hits"]) == (1, 2, 0)
         assert serve.settled()
 
 
@@ -196,14 +252,14 @@ async def test_a_regenerated_last_message_rewinds_the_conversation() -> None:
         assert serve.run.pool.stats()["prefix_hits"] == 1
 
 
-async def test_a_refused_rewind_costs_a_new_process_and_the_old_one_is_cleared() -> None:
+async def test_a_refused_rewind_clears_the_process_and_appends_the_conversation_again() -> None:
     async with served() as serve:
         await serve.ask(turn("example question", "example answer", "question 1"))
         process = only_fake(serve)
         process.rewind_ok = False
         second = await serve.ask(turn("example question", "example answer", "question 2"))
-        assert text(second) == "reply 1"  # answered by a new, resumed process
-        assert len(serve.run.processes.spawned) == 2
-        await serve.run.until(lambda: serve.run.member_of(process).state is State.CLEAN)
+        assert text(second) == "reply 2"
         assert process.clears == 1
+        assert len(process.seeded) == 2
+        assert serve.run.processes.spawned == []
         assert serve.settled()

@@ -15,16 +15,20 @@ import pytest
 from tests.fakes.pool_process import FakeProcess
 from tests.unit.backend.pool.running import Running, running, turn
 from wrapper.backend.admission import Admission
-from wrapper.backend.pool import State
+from wrapper.backend.pool import PooledProcess, State
 from wrapper.backend.pooled import PooledBackend
 from wrapper.events import AgentEvent, TextDelta
 
 pytestmark = pytest.mark.anyio
 
 
+FIXED_ID = "6f1c1f9e-0000-4000-8000-00000000abcd"
+
+
 @dataclass
 class Record:
     turn_count: int = 0
+    claude_session_id: str | None = None
 
 
 @dataclass
@@ -41,16 +45,19 @@ class Store:
 
 
 class Lease:
-    def __init__(self, session_id: str, record: Record, store: Store) -> None:
+    def __init__(
+        self, session_id: str, record: Record, store: Store, claude_session_id: str | None
+    ) -> None:
         self.session_id = session_id
-        self.claude_session_id = "6f1c1f9e-0000-4000-8000-00000000abcd"
+        self.claude_session_id = record.claude_session_id or claude_session_id or FIXED_ID
+        record.claude_session_id = self.claude_session_id
         self.key = ("project", self.claude_session_id)
         self.record = record
         self.is_new = record.turn_count == 0
         self.store = store
 
     async def commit(self, *, model: str | None = None) -> Record:
-        self.record = Record(self.record.turn_count + 1)
+        self.record = Record(self.record.turn_count + 1, self.claude_session_id)
         return self.record
 
 
@@ -58,12 +65,18 @@ class Leaser:
     def __init__(self) -> None:
         self.records: dict[str, Record] = {}
         self.store = Store()
+        self.proposed: list[str | None] = []
 
     @asynccontextmanager
-    async def lease(self, session_id: str, *, model: str | None = None) -> AsyncIterator[Lease]:
-        lease = Lease(session_id, self.records.get(session_id, Record()), self.store)
+    async def lease(
+        self, session_id: str, *, model: str | None = None, claude_session_id: str | None = None
+    ) -> AsyncIterator[Lease]:
+        record = self.records.get(session_id) or Record()
+        lease = Lease(session_id, record, self.store, claude_session_id)
+        self.proposed.append(claude_session_id)
         yield lease
-        self.records[session_id] = lease.record
+        if lease.record.turn_count:
+            self.records[session_id] = lease.record
 
 
 class Sessions:
@@ -73,8 +86,8 @@ class Sessions:
         self.admission = Admission(3, queue_limit=4, queue_timeout_s=5)
         self.backend = PooledBackend(run.pool, self.admission, timeout_s=5, sessions=self.leaser)
 
-    async def ask(self, text: str) -> list[AgentEvent]:
-        request = msgspec.structs.replace(turn(text), session_id="s1")
+    async def ask(self, text: str, session_id: str = "s1") -> list[AgentEvent]:
+        request = msgspec.structs.replace(turn(text), session_id=session_id)
         async with self.backend.open(request) as events:
             return [event async for event in events]
 
@@ -90,16 +103,60 @@ def reply(events: list[AgentEvent]) -> str:
     return "".join(event.text for event in events if isinstance(event, TextDelta))
 
 
+def pinned_to(run: Running, session_id: str) -> PooledProcess:
+    """The process holding ``session_id``'s conversation."""
+    [member] = [
+        m for m in run.members if m.digest and m.digest.startswith(f"session:{session_id}:")
+    ]
+    return member
+
+
+def spares(run: Running) -> list[PooledProcess]:
+    return [m for m in run.members if m.session_spare is not None and m.state is State.CLEAN]
+
+
 async def test_a_session_stays_on_its_pinned_process() -> None:
     async with running() as run:
         sessions = Sessions(run)
         assert reply(await sessions.ask("one")) == "reply 1"
-        assert run.states() == [State.HELD]
-        pinned = run.members[0]
+        pinned = pinned_to(run, "s1")
+        assert pinned.state is State.HELD
         assert pinned.link is not None
         assert reply(await sessions.ask("two")) == "reply 2"
-        assert run.members == [pinned]
+        assert pinned_to(run, "s1") is pinned
         assert len(run.processes.spawned) == 1
+        assert sessions.settled()
+
+
+async def test_the_first_turn_of_a_new_session_is_served_by_a_session_spare() -> None:
+    async with running() as run:
+        sessions = Sessions(run)
+        await sessions.ask("one", session_id="first")
+        assert len(run.processes.spawned) == 1  # no spare yet: one is started for the next
+        await run.until(lambda: len(spares(run)) == 1)
+        [spare] = spares(run)
+        claude_id = spare.session_spare
+        assert reply(await sessions.ask("hello", session_id="second")) == "reply 1"
+        assert len(run.processes.spawned) == 1
+        assert pinned_to(run, "second") is spare
+        assert sessions.leaser.records["second"].claude_session_id == claude_id
+        assert isinstance(spare.process, FakeProcess)
+        assert spare.process.session_id == claude_id
+        assert spare.process.sent == [[{"type": "text", "text": "hello"}]]
+        await run.until(lambda: len(spares(run)) == 1)  # and another for the next session
+        assert sessions.settled()
+
+
+async def test_a_session_spare_offered_to_an_existing_session_goes_back_unused() -> None:
+    async with running() as run:
+        sessions = Sessions(run)
+        await sessions.ask("one")
+        await run.until(lambda: len(spares(run)) == 1)
+        [spare] = spares(run)
+        assert reply(await sessions.ask("two")) == "reply 2"
+        assert spares(run) == [spare]
+        assert isinstance(spare.process, FakeProcess)
+        assert spare.process.sent == []
         assert sessions.settled()
 
 
@@ -109,12 +166,14 @@ async def test_a_session_turn_cancelled_while_its_process_starts_leaves_nothing_
         run.processes.pause("start")
         async with anyio.create_task_group() as group:
             group.start_soon(sessions.ask, "one")
-            process = await run.processes.reached("start")
+            # The session's own process, and the session spare started beside it.
+            await run.until(lambda: len(run.processes.waiting("start")) == 2)
+            [process] = [p for p in run.processes.waiting("start") if p.session_id is None]
             group.cancel_scope.cancel()
         run.processes.resume("start")
-        assert sessions.settled()
+        await run.until(sessions.settled)
         assert process.stopped
-        assert run.members == []
+        assert run.members == spares(run)
 
 
 @pytest.mark.parametrize("step", ["send", "next"])
@@ -122,7 +181,7 @@ async def test_a_session_turn_cancelled_on_its_pinned_process_replaces_it(step: 
     async with running() as run:
         sessions = Sessions(run)
         await sessions.ask("one")
-        pinned = run.members[0]
+        pinned = pinned_to(run, "s1")
         run.processes.pause(step)
         async with anyio.create_task_group() as group:
             group.start_soon(sessions.ask, "two")
@@ -139,7 +198,7 @@ async def test_a_session_turn_cancelled_while_its_link_catches_up_replaces_the_p
     async with running() as run:
         sessions = Sessions(run)
         await sessions.ask("one")
-        pinned = run.members[0]
+        pinned = pinned_to(run, "s1")
         assert pinned.link is not None
         await pinned.link.append("late", ["a late flush"])  # held until the next turn
         sessions.leaser.store.hold = anyio.Event()

@@ -84,6 +84,18 @@ class Claims:
         members.holding.missed(digest)
         return None
 
+    def take_session_spare(self, profile: Profile, model: str) -> PooledProcess | None:
+        """A session spare of ``profile``, now busy, for what may be the first turn of a
+        new client session; None when there is none (one is then started for the next).
+        Never waits: without a spare the session's process is spawned as before."""
+        members = self.members
+        self.maintenance.note_session_use(profile, model)
+        member = members.pick(profile, State.CLEAN, pinned=True, newest=True)
+        members.spawn_soon(self.maintenance.top_up_sessions, profile)
+        if member is None or member.session_spare is None:
+            return None
+        return members.claim(member)
+
     async def take_clean(self, turn: Turn, profile: Profile, deadline: Deadline) -> PooledProcess:
         """A process of ``profile`` with an empty conversation, now busy.
 
@@ -108,7 +120,7 @@ class Claims:
         clearing: PooledProcess | None = None
         while True:
             members.check_open()
-            member = members.pick(profile, State.CLEAN, newest=True)
+            member = members.pick(profile, State.CLEAN, pinned=False, newest=True)
             if member is not None:
                 log.debug("pool.take_clean", pid=member.process.pid)
                 if member is not clearing:  # a spare was used up: make another
@@ -198,7 +210,9 @@ class Claims:
             members.counters.abandoned_untold += 1
             raise
         try:
-            process, gate, transcript = await self.processes.spawn(turn, profile, deadline, session)
+            process, gate, transcript, _ = await self.processes.spawn(
+                turn, profile, deadline, session
+            )
         finally:
             members.starting -= 1
             members.notify()
@@ -256,6 +270,50 @@ class Claims:
             raise
         if member.claimed_from is State.HELD and target is None:
             self.members.counters.affinity_hits += 1
+        if member.session_spare is not None:
+            member.session_spare = None  # it serves its session from now on
+            self.members.counters.session_spare_hits += 1
+        return True
+
+    async def begin_seeded(self, member: PooledProcess, turn: Turn, deadline: Deadline) -> bool:
+        """Append ``turn``'s earlier messages, which no process holds, to ``member``
+        (claimed clean), then send its last one: the conversation is taken on by a warm
+        process instead of a spawn. Its user messages are rewind targets afterwards, as
+        a resumed transcript's are. False: the CLI did not take them, and ``member`` was
+        released to be replaced (the turn needs another process).
+
+        However this fails or is cancelled, ``member`` is released: put back clean when
+        the CLI was told nothing yet, else replaced.
+
+        Raises:
+            BackendTimeoutError: the deadline passed while the messages were appended.
+        """
+        process = member.process
+        history = [(message.role, blocks(message.content)) for message in turn.messages[:-1]]
+        told = False
+        try:
+            await anyio.lowlevel.checkpoint_if_cancelled()
+            told = True
+            # The model first: the assistant messages are appended as that model's.
+            await process.set_model(turn.model)
+            with anyio.fail_after(deadline.remaining()):
+                seeded = await process.seed(history)
+            if not seeded:
+                self.releasing.release(member, Release.DISCARD)
+                return False
+            await process.send_user_message(blocks(turn.messages[-1].content))
+        except BaseException as exc:
+            if told:
+                self.releasing.release(member, Release.DISCARD)
+            else:
+                self.releasing.give_back(member)
+                if isinstance(exc, anyio.get_cancelled_exc_class()):
+                    self.members.counters.abandoned_untold += 1
+            if isinstance(exc, TimeoutError):
+                raise deadline.expired_error() from None
+            raise
+        member.prefixes = _prefixes(member.profile.key, turn.messages, process.user_ids)
+        self.members.counters.seeded_hits += 1
         return True
 
     def resume_parked(self, member: PooledProcess, results: list[ToolResultPart]) -> None:

@@ -63,6 +63,7 @@ class PooledProcess:
         "process",
         "profile",
         "rewind_to",
+        "session_spare",
         "since",
         "state",
         "transcript",
@@ -89,6 +90,9 @@ class PooledProcess:
         self.prefixes: list[tuple[str, str]] = []
         # Set by a claim on a prefix: the message the next turn rewinds to first.
         self.rewind_to: str | None = None
+        # The CLI session id a session spare was started with (a clean process kept
+        # for the first turn of a new client session; its ``link`` is set).
+        self.session_spare: str | None = None
 
     def prefix_target(self, digest: str) -> str | None:
         """The id of the user message that follows conversation ``digest`` here."""
@@ -114,6 +118,8 @@ class Counters:
         "discarded",
         "parked_hits",
         "prefix_hits",
+        "seeded_hits",
+        "session_spare_hits",
         "spawned",
     )
 
@@ -122,6 +128,11 @@ class Counters:
         # Turns served by rewinding a held process to a prefix of its conversation
         # (a few-shot prompt's examples, a regenerated last message) instead of a spawn.
         self.prefix_hits = 0
+        # Turns whose earlier conversation, seen by no process, was appended to a warm
+        # one (its messages as they are, no upstream call) instead of a spawn.
+        self.seeded_hits = 0
+        # First turns of new client sessions served by a session spare (no spawn).
+        self.session_spare_hits = 0
         # Processes taken out of the pool to be stopped (abandoned or failed turns,
         # worn, evicted or expired ones), not counting the stop of all at shutdown.
         self.discarded = 0

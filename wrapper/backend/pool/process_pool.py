@@ -84,6 +84,11 @@ class ProcessPool:
         counts["affinity_hits"] = counters.affinity_hits
         counts["parked_hits"] = counters.parked_hits
         counts["prefix_hits"] = counters.prefix_hits
+        counts["seeded_hits"] = counters.seeded_hits
+        counts["session_spare_hits"] = counters.session_spare_hits
+        counts["session_spares"] = sum(
+            1 for m in self.members.all if m.session_spare is not None and m.state is State.CLEAN
+        )
         counts["discarded"] = counters.discarded
         counts["abandoned_untold"] = counters.abandoned_untold
         counts["hold_claim_rate_pct"] = round(self.members.holding.rate * 100)
@@ -96,6 +101,14 @@ class ProcessPool:
         """The idle process holding (or parked in) conversation ``digest``, or holding
         one that starts with it, now busy."""
         return self.claims.take_affine(digest)
+
+    def take_session_spare(self, profile: Profile, model: str) -> PooledProcess | None:
+        """A clean process started for a new client session's first turn, now busy."""
+        return self.claims.take_session_spare(profile, model)
+
+    def give_back(self, member: PooledProcess) -> None:
+        """Put back a claimed process the CLI was told nothing on, as it was."""
+        self.releasing.give_back(member)
 
     async def take_clean(self, turn: Turn, profile: Profile, deadline: Deadline) -> PooledProcess:
         """A process of ``profile`` with an empty conversation, now busy."""
@@ -115,6 +128,11 @@ class ProcessPool:
         """Send ``turn``'s last message to a claimed process (released if that fails);
         False when the rewind its claim needed was refused (it was released)."""
         return await self.claims.begin_turn(member, turn)
+
+    async def begin_seeded(self, member: PooledProcess, turn: Turn, deadline: Deadline) -> bool:
+        """Append ``turn``'s earlier messages to a claimed clean process, then send its
+        last (released if that fails); False when the CLI refused them (released)."""
+        return await self.claims.begin_seeded(member, turn, deadline)
 
     def resume_parked(self, member: PooledProcess, results: list[ToolResultPart]) -> None:
         """Hand the client's tool results to a parked turn, which goes on."""
