@@ -52,6 +52,7 @@ from benchmarks.proctree import PeakRss
 from benchmarks.upstream import INSTANT_MARKER, PACED_MARKER, UpstreamProcess
 from benchmarks.upstream_cost import upstream_cost
 from tests.e2e.harness import ServerProcess, clean_env
+from wrapper.logging import configure_logging
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MODES = {"instant": INSTANT_MARKER, "paced": PACED_MARKER}
@@ -289,6 +290,8 @@ async def run_timed(
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # floor-reset drives the pool's own process class, which logs each spawn and stop.
+    configure_logging("console", "warning")
     started = time.monotonic()
     document: dict[str, Any] = {
         "machine": machine(),
