@@ -31,7 +31,8 @@ EXAMPLES: Messages = [
 ]
 LENGTHS = (1, 10, 50, 200)
 AGENT_TURNS = 10
-# A session is started again after this many turns, so its transcript stays short.
+# A conversation (or a session) is started again past this size, so that it stays short.
+FOLLOW_UP_MESSAGES = 20
 SESSION_TURNS = 10
 # Two function tools, the kind a coding agent declares on every call.
 AGENT_TOOLS: list[dict[str, Any]] = [
@@ -127,14 +128,31 @@ class Client:
             )
         return elapsed, response.json()["choices"][0]["message"]["content"] or ""
 
+    async def prepare(self, scenario: str, size: int) -> None:
+        """Before a batch's CPU window: start the conversation a continuing scenario goes
+        on with when there is none, or when ``size`` more turns would outgrow it, so
+        that no batch counts the start of its conversation."""
+        if scenario in ("follow-up", "regenerate"):
+            grows = 2 * (size - 1) if scenario == "follow-up" else 0  # a regenerate replaces
+            if self.last is None or len(self.last) + grows > FOLLOW_UP_MESSAGES:
+                await self.start_conversation()
+        elif scenario == "session-next" and (
+            self.session is None or self.session_turns + size > SESSION_TURNS
+        ):
+            await self.session_first()
+
+    async def start_conversation(self) -> None:
+        self.last = [ask(f"Start {uuid.uuid4().hex[:8]}")]
+        _, reply = await self.post(self.last)
+        self.last.append({"role": "assistant", "content": reply})
+
     async def one_shot(self) -> float:
         return (await self.post([ask(f"Say hi {uuid.uuid4().hex[:8]}")]))[0]
 
     async def follow_up(self) -> float:
-        if self.last is None or len(self.last) > 20:
-            self.last = [ask(f"Start {uuid.uuid4().hex[:8]}")]
-            _, reply = await self.post(self.last)  # off the clock: the conversation's start
-            self.last.append({"role": "assistant", "content": reply})
+        if self.last is None or len(self.last) > FOLLOW_UP_MESSAGES:
+            await self.start_conversation()  # off the clock: the conversation's start
+        assert self.last is not None
         messages = [*self.last, ask(f"and then {uuid.uuid4().hex[:8]}")]
         elapsed, reply = await self.post(messages)
         self.last = [*messages, {"role": "assistant", "content": reply}]
@@ -145,7 +163,7 @@ class Client:
 
     async def regenerate(self) -> float:
         if self.last is None:
-            await self.follow_up()
+            await self.start_conversation()
         assert self.last is not None
         messages = [*self.last[:-2], ask(f"instead {uuid.uuid4().hex[:8]}")]
         elapsed, reply = await self.post(messages)

@@ -54,6 +54,7 @@ QUICK_CONCURRENCY = (1, 4, 16)
 async def batch(client: Client, scenario: str, size: int) -> tuple[list[float], float]:
     """``size`` requests of ``scenario`` one after another; latencies and CPU-s per request."""
     contender = client.contender
+    await client.prepare(scenario, size)  # a conversation to continue, off the record
     await contender.settle()
     cpu_before = sum(contender.cpu_seconds())
     run = SCENARIOS[scenario](client)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import httpx
 import pytest
 
 from benchmarks import after_restart, conversations, report
-from benchmarks.conversation_scenarios import AGENT_TOOLS, SCENARIOS, agent_history
+from benchmarks.contenders import ServerContender
+from benchmarks.conversation_scenarios import AGENT_TOOLS, SCENARIOS, Client, agent_history
 from benchmarks.upstream import INSTANT_MARKER
 
 
@@ -109,3 +112,49 @@ def test_the_warm_floor_targets_compare_pooled_with_floor_and_floor_reset() -> N
     assert paced[c16["target"]]["met"] is None
     ratios = report.ratios(_mode())
     assert ratios["floor-reset/floor CPU per request"] == pytest.approx(0.05 / 0.03)
+
+
+class _Recorder:
+    """A chat-completions endpoint that answers every request and keeps its body."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.bodies.append(json.loads(request.content))
+        return httpx.Response(200, json={"choices": [{"message": {"content": "ok"}}]})
+
+
+@pytest.mark.anyio
+async def test_a_batch_of_session_next_never_starts_its_session_on_the_record() -> None:
+    recorder = _Recorder()
+    contender = ServerContender("fake", "http://127.0.0.1:9", 0, pooled=True)
+    await contender.http.aclose()
+    contender.http = httpx.AsyncClient(
+        base_url="http://127.0.0.1:9", transport=httpx.MockTransport(recorder)
+    )
+    client = Client(contender)
+    try:
+        await client.prepare("session-next", 3)  # no session yet: one is started
+        assert len(recorder.bodies) == 1
+        first = recorder.bodies[0]
+        assert first["session_id"] == client.session
+        assert len(first["messages"]) == 1
+        for _ in range(3):
+            await client.session_next()
+        assert len(recorder.bodies) == 4
+        assert {body["session_id"] for body in recorder.bodies} == {client.session}
+        assert all(len(body["messages"]) == 1 for body in recorder.bodies)
+        await client.prepare("session-next", 3)  # 4 turns + 3 > 10 would not fit: 7 do
+        assert len(recorder.bodies) == 4
+        await client.prepare("session-next", 7)
+        assert len(recorder.bodies) == 5
+        assert recorder.bodies[-1]["session_id"] != recorder.bodies[0]["session_id"]
+        await client.prepare("follow-up", 3)
+        assert len(recorder.bodies) == 6
+        for _ in range(3):
+            await client.follow_up()
+        assert len(recorder.bodies) == 9  # the batch itself started nothing
+        assert len(recorder.bodies[-1]["messages"]) == 7
+    finally:
+        await contender.aclose()
