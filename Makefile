@@ -48,12 +48,16 @@ format: install-dev
 	$(BIN)/ruff format wrapper tests benchmarks examples
 	$(BIN)/ruff check --fix wrapper tests benchmarks examples
 
-bench: install-dev
-	$(BIN)/python -m benchmarks.run
+## Flags for either benchmark, e.g. `make bench-conversations BENCH_ARGS=--quick`.
+BENCH_ARGS ?=
 
-## Latency and CPU by conversation (few-shot, unseen histories...) against a cold spawn per request.
+bench: install-dev
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+## Latency and CPU by conversation (few-shot, unseen histories, sessions...) against a cold
+## spawn per request, then one-shot traffic on a freshly restarted server.
 bench-conversations: install-dev
-	$(BIN)/python -m benchmarks.conversations
+	$(BIN)/python -m benchmarks.conversations $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

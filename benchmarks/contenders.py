@@ -1,11 +1,14 @@
-"""The three contenders: the server pooled, the server with the pool off, and the bare floor.
+"""The contenders: the server pooled, the server with the pool off, and the bare floors.
 
 Each answers one plain chat turn at a time through :meth:`chat` and reports how
 long it took (and, streaming, when the first content arrived). The servers are
 driven over HTTP with httpx (OpenAI chat completions); the floor is one
 connected ``ClaudeSDKClient`` in this process, started with the options the
 server builds for a plain chat (``wrapper.backend.options.build_options`` with
-the default profile) and sent the same user message the server sends.
+the default profile) and sent the same user message the server sends. The
+reset floor is the same, but driven through the pool's own process class
+(``wrapper.backend.cli_process.CliProcess``) and reset after every turn the way
+the pool resets a process for a new conversation.
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ from typing import Any, Protocol
 
 import anyio
 import httpx
-from claude_agent_sdk import ClaudeSDKClient, ResultMessage, StreamEvent
+from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient, ResultMessage, StreamEvent
 
 from benchmarks import proctree
+from wrapper.backend.cli_process import CliProcess
 from wrapper.backend.options import CliRuntime, build_options
 from wrapper.backend.profile import Profile
 from wrapper.backend.tool_gate import ToolGate
@@ -176,6 +180,23 @@ async def _once(message: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
     yield message
 
 
+def floor_options(root: Path) -> ClaudeAgentOptions:
+    """The options the server builds for a plain chat (default profile), rooted at ``root``."""
+    return build_options(
+        floor_runtime(root), Profile(system_prompt=""), model=MODEL, gate=ToolGate()
+    )
+
+
+def _first_text(reply: object) -> bool:
+    """Whether ``reply`` is a stream event carrying the first text of an answer."""
+    if not isinstance(reply, StreamEvent):
+        return False
+    event = reply.event
+    return event.get("type") == "content_block_delta" and bool(
+        (event.get("delta") or {}).get("text")
+    )
+
+
 def floor_runtime(root: Path) -> CliRuntime:
     """The CliRuntime the server would build in a clean, loopback-only environment."""
     config_dir = root / "claude"
@@ -208,12 +229,7 @@ class FloorContender:
         self.connect_s = 0.0
 
     async def start(self) -> FloorContender:
-        options = build_options(
-            floor_runtime(Path(self._tmp.name)),
-            Profile(system_prompt=""),
-            model=MODEL,
-            gate=ToolGate(),
-        )
+        options = floor_options(Path(self._tmp.name))
         options.stderr = self._stderr.append
         self._client = ClaudeSDKClient(options)
         started = time.perf_counter()
@@ -247,12 +263,8 @@ class FloorContender:
         result: ResultMessage | None = None
         await self._client.query(_once(message))
         async for reply in self._client.receive_response():  # ends after the result
-            if first is None and isinstance(reply, StreamEvent):
-                event = reply.event
-                if event.get("type") == "content_block_delta" and (
-                    (event.get("delta") or {}).get("text")
-                ):
-                    first = time.perf_counter() - started
+            if first is None and _first_text(reply):
+                first = time.perf_counter() - started
             elif isinstance(reply, ResultMessage):
                 result = reply
                 elapsed = time.perf_counter() - started
@@ -285,3 +297,80 @@ class FloorContender:
 
     async def settle(self) -> None:
         """Nothing runs in the background of a bare client."""
+
+
+class FloorResetContender:
+    """The floor, reset after every turn as the pool resets a process.
+
+    One ``CliProcess`` (the class the pool drives), started with the floor's
+    options. After each answer, off the latency clock but inside the batch's CPU
+    window, ``CliProcess.clear`` empties the conversation: a ``rewind_conversation``
+    control request to its first user message (``/clear`` only if the CLI refuses).
+    So every query starts a new conversation, like a pooled one-shot request,
+    without the server around it.
+    """
+
+    name = "floor-reset"
+    concurrent = False
+    cold = False
+
+    def __init__(self) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="bench-floor-reset-")
+        self._process: CliProcess | None = None
+        self.connect_s = 0.0
+        self.resets = 0
+        self.failed_resets = 0
+
+    @property
+    def cli_pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    async def start(self) -> FloorResetContender:
+        self._process = CliProcess(floor_options(Path(self._tmp.name)), label="floor-reset")
+        started = time.perf_counter()
+        await self._process.start()
+        self.connect_s = time.perf_counter() - started
+        return self
+
+    async def aclose(self) -> None:
+        if self._process is not None:
+            await self._process.stop()
+        self._tmp.cleanup()
+
+    async def chat(self, marker: str, *, stream: bool) -> Sample:
+        """One query in a new conversation (``stream`` changes nothing, as for the floor)."""
+        process = self._process
+        assert process is not None
+        started = time.perf_counter()
+        first: float | None = None
+        await process.send_user_message([{"type": "text", "text": f"{PROMPT} {marker}"}])
+        while True:
+            reply = await process.next_message()
+            if first is None and _first_text(reply):
+                first = time.perf_counter() - started
+            if isinstance(reply, ResultMessage):
+                break
+        elapsed = time.perf_counter() - started
+        self.resets += 1
+        if not await process.clear():
+            self.failed_resets += 1
+        ok = not reply.is_error and first is not None
+        return Sample(elapsed, first, ok=ok, error="" if ok else "error result")
+
+    def cpu_seconds(self) -> tuple[float, float]:
+        """As for the floor: this process's main thread, and the CLI (children included)."""
+        pid = self.cli_pid
+        return time.thread_time(), proctree.cpu_seconds([pid]) if pid else 0.0
+
+    def rss_roots(self) -> list[int]:
+        pid = self.cli_pid
+        return [pid] if pid else []
+
+    def rss_solo(self) -> list[int]:
+        return [os.getpid()]
+
+    async def prepare(self) -> None:
+        """Nothing: every turn already ends with the conversation emptied."""
+
+    async def settle(self) -> None:
+        """Nothing runs in the background: the reset is awaited after each turn."""

@@ -7,15 +7,21 @@ pool can miss, side by side in one run against the same fake upstream:
 * ``follow-up``  — a stateless client's next turn (its history plus the reply it got);
 * ``few-shot``   — the same fixed example turns before a new question each time;
 * ``regenerate`` — the last user message replaced (a client's retry or edit);
+* ``session-first`` — the first turn of a server-side session (a new ``session_id``);
+* ``session-next``  — the next turn of such a session (only the new message);
 * ``unseen-N``   — a history of N user turns that no process has seen (N = 1, 10,
   50, 200: the conversation-length curve);
+* ``unseen-agent-10`` — a coding agent's first call with a history of 10 user
+  turns, tool calls and their results among them, and 2 function tools;
 
 each against ``pooled`` (the server as shipped) and ``cold`` (``POOL_ENABLED=false``:
 a CLI spawned per request, the model of the server this one replaces). Contenders
 and scenarios alternate batch by batch in a rotating order, so box load drifts
 over all of them alike. Then one-shot latency, throughput and CPU against
-concurrency 1/4/16/32/64 on the pooled server. CPU is the server's whole
+concurrency 1/4/16/32/64 on the pooled server. Then one-shot traffic on a freshly
+started pooled server (``benchmarks/after_restart.py``). CPU is the server's whole
 process tree (``benchmarks/proctree.py``) over a batch, background work included.
+The scenarios themselves are in ``benchmarks/conversation_scenarios.py``.
 """
 
 from __future__ import annotations
@@ -27,111 +33,28 @@ import os
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
 
+from benchmarks import after_restart
 from benchmarks.contenders import MODEL, ServerContender
+from benchmarks.conversation_scenarios import SCENARIOS, Client
 from benchmarks.run import RESULTS, loopback_environment, machine
 from benchmarks.stats import ratio, summary
-from benchmarks.upstream import INSTANT_MARKER, UpstreamProcess
+from benchmarks.upstream import UpstreamProcess
 from tests.e2e.harness import ServerProcess
 
-Messages = list[dict[str, str]]
-EXAMPLES: Messages = [
-    message
-    for n in range(5)
-    for message in (
-        {"role": "user", "content": f"Example question {n}: is {n} even?"},
-        {"role": "assistant", "content": "yes" if n % 2 == 0 else "no"},
-    )
-]
-LENGTHS = (1, 10, 50, 200)
 CONCURRENCY = (1, 4, 16, 32, 64)
-
-
-def _ask(text: str) -> dict[str, str]:
-    return {"role": "user", "content": f"{text} {INSTANT_MARKER}"}
-
-
-def history(turns: int, tag: str) -> Messages:
-    """``turns`` user messages with the assistant's replies between them, ending with a user's."""
-    messages: Messages = []
-    for n in range(turns - 1):
-        messages.append({"role": "user", "content": f"turn {n} of {tag}"})
-        messages.append({"role": "assistant", "content": f"reply {n} of {tag}"})
-    messages.append(_ask(f"last turn of {tag}"))
-    return messages
-
-
-class Client:
-    """One contender's HTTP client and the conversation state its scenarios keep."""
-
-    def __init__(self, contender: ServerContender) -> None:
-        self.contender = contender
-        self.last: Messages | None = None
-
-    async def post(self, messages: Messages) -> tuple[float, str]:
-        body = {"model": MODEL, "messages": messages}
-        started = time.perf_counter()
-        response = await self.contender.http.post("/v1/chat/completions", json=body)
-        elapsed = time.perf_counter() - started
-        if response.status_code != 200:
-            raise RuntimeError(f"{self.contender.name}: HTTP {response.status_code}")
-        return elapsed, response.json()["choices"][0]["message"]["content"] or ""
-
-    async def one_shot(self) -> float:
-        return (await self.post([_ask(f"Say hi {uuid.uuid4().hex[:8]}")]))[0]
-
-    async def follow_up(self) -> float:
-        if self.last is None or len(self.last) > 20:
-            self.last = [_ask(f"Start {uuid.uuid4().hex[:8]}")]
-            _, reply = await self.post(self.last)  # off the clock: the conversation's start
-            self.last.append({"role": "assistant", "content": reply})
-        messages = [*self.last, _ask(f"and then {uuid.uuid4().hex[:8]}")]
-        elapsed, reply = await self.post(messages)
-        self.last = [*messages, {"role": "assistant", "content": reply}]
-        return elapsed
-
-    async def few_shot(self) -> float:
-        return (await self.post([*EXAMPLES, _ask(f"Is {uuid.uuid4().hex[:8]} even?")]))[0]
-
-    async def regenerate(self) -> float:
-        if self.last is None:
-            await self.follow_up()
-        assert self.last is not None
-        messages = [*self.last[:-2], _ask(f"instead {uuid.uuid4().hex[:8]}")]
-        elapsed, reply = await self.post(messages)
-        self.last = [*messages, {"role": "assistant", "content": reply}]
-        return elapsed
-
-    def unseen(self, turns: int) -> Callable[[], Any]:
-        async def run() -> float:
-            return (await self.post(history(turns, uuid.uuid4().hex[:8])))[0]
-
-        return run
-
-
-def _unseen(turns: int) -> Callable[[Client], Callable[[], Any]]:
-    return lambda client: client.unseen(turns)
-
-
-SCENARIOS: dict[str, Callable[[Client], Callable[[], Any]]] = {
-    "one-shot": lambda c: c.one_shot,
-    "follow-up": lambda c: c.follow_up,
-    "few-shot": lambda c: c.few_shot,
-    "regenerate": lambda c: c.regenerate,
-    **{f"unseen-{n}": _unseen(n) for n in LENGTHS},
-}
+QUICK_CONCURRENCY = (1, 4, 16)
 
 
 async def batch(client: Client, scenario: str, size: int) -> tuple[list[float], float]:
     """``size`` requests of ``scenario`` one after another; latencies and CPU-s per request."""
     contender = client.contender
+    await client.prepare(scenario, size)  # a conversation to continue, off the record
     await contender.settle()
     cpu_before = sum(contender.cpu_seconds())
     run = SCENARIOS[scenario](client)
@@ -203,7 +126,7 @@ async def concurrency(client: Client, levels: tuple[int, ...], per_level: int) -
 
 
 # The speed targets this run measures, as same-run ratios to a pool hit (one-shot).
-TARGETS = (("few-shot", 2.0), ("unseen-10", 2.0))
+TARGETS = (("few-shot", 2.0), ("unseen-10", 2.0), ("unseen-agent-10", 2.0), ("session-first", 1.5))
 
 
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -212,6 +135,8 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     hit = table["one-shot"]["pooled"]
     found = []
     for scenario, limit in TARGETS:
+        if scenario not in table:
+            continue
         pooled = table[scenario]["pooled"]
         latency = ratio(pooled["p50_s"], hit["p50_s"])
         cpu = ratio(pooled["cpu_s_per_request"], hit["cpu_s_per_request"])
@@ -234,10 +159,10 @@ def report(result: dict[str, Any]) -> str:
         pooled, cold = by["pooled"], by["cold"]
         rows.append(
             f"| {scenario} | {pooled['p50_s'] * 1000:.0f} ms | {pooled['cpu_s_per_request']:.3f} "
-            f"| {ratio(pooled['p50_s'], hit['p50_s']):.2f}x / "
-            f"{ratio(pooled['cpu_s_per_request'], hit['cpu_s_per_request']):.2f}x "
+            f"| {_x(ratio(pooled['p50_s'], hit['p50_s']))} / "
+            f"{_x(ratio(pooled['cpu_s_per_request'], hit['cpu_s_per_request']))} "
             f"| {cold['p50_s'] * 1000:.0f} ms | {cold['cpu_s_per_request']:.3f} "
-            f"| {ratio(cold['p50_s'], pooled['p50_s']):.1f}x |"
+            f"| {_x(ratio(cold['p50_s'], pooled['p50_s']))} |"
         )
     rows += ["", "| concurrency | req/s | p50 | p90 | CPU-s/req |", "|---|---|---|---|---|"]
     for level, entry in result["concurrency"].items():
@@ -248,13 +173,23 @@ def report(result: dict[str, Any]) -> str:
     rows += ["", "| target (x a pool hit) | latency | CPU | met |", "|---|---|---|---|"]
     for target in targets(result):
         rows.append(
-            f"| {target['scenario']} <= {target['limit']:.0f}x | {target['latency']:.2f}x "
-            f"| {target['cpu']:.2f}x | {'yes' if target['met'] else 'NO'} |"
+            f"| {target['scenario']} <= {target['limit']:g}x | {_x(target['latency'])} "
+            f"| {_x(target['cpu'])} | {'yes' if target['met'] else 'NO'} |"
         )
+    restart = result.get("after_restart")
+    if restart:
+        rows += ["", "One-shot traffic after a restart (a fresh pooled server):"]
+        rows.append(after_restart.report(restart))
     return "\n".join(rows)
 
 
-async def measure(servers: dict[str, ServerProcess], args: argparse.Namespace) -> dict[str, Any]:
+def _x(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+async def measure(
+    servers: dict[str, ServerProcess], upstream_url: str, args: argparse.Namespace
+) -> dict[str, Any]:
     clients = []
     for name, server in servers.items():
         assert server.process is not None
@@ -267,8 +202,18 @@ async def measure(servers: dict[str, ServerProcess], args: argparse.Namespace) -
         print("-- scenarios", flush=True)
         result: dict[str, Any] = {"scenarios": await scenarios(clients, args.rounds, args.size)}
         print("-- concurrency (pooled, one-shot)", flush=True)
-        result["concurrency"] = await concurrency(clients[0], CONCURRENCY, args.per_level)
+        levels = QUICK_CONCURRENCY if args.quick else CONCURRENCY
+        result["concurrency"] = await concurrency(clients[0], levels, args.per_level)
         result["pool_status"] = await clients[0].contender.status()
+        if not args.skip_restart:
+            print("-- one-shot traffic after a restart (a fresh pooled server)", flush=True)
+            for client in clients:  # the long-running servers stay out of its way
+                await client.contender.settle()
+            restart = await after_restart.after_restart(upstream_url)
+            restart["vs_settled"] = after_restart.compare(
+                restart, result["scenarios"]["one-shot"]["pooled"]
+            )
+            result["after_restart"] = restart
     finally:
         for client in clients:
             await client.contender.aclose()
@@ -280,9 +225,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--size", type=int, default=3, help="requests per batch")
     parser.add_argument("--per-level", type=int, default=32, help="requests per concurrency level")
+    parser.add_argument("--skip-restart", action="store_true", help="skip the restart phase")
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run: 1 round of 2, 8 per level, c1/4/16"
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
-    document: dict[str, Any] = {"machine": machine(), "args": {"rounds": args.rounds}}
+    if args.quick:
+        args.rounds, args.size, args.per_level = 1, 2, 8
+    document: dict[str, Any] = {
+        "machine": machine(),
+        "args": {"rounds": args.rounds, "size": args.size, "quick": args.quick},
+    }
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, contextlib.ExitStack() as stack:
         home = Path(tmp) / "home"
         home.mkdir()
@@ -297,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, extra in (("pooled", {}), ("cold", {"POOL_ENABLED": "false"}))
         }
         httpx.get(f"{servers['pooled'].url}/health", timeout=30).raise_for_status()
-        document.update(anyio.run(measure, servers, args, backend="asyncio"))
+        document.update(anyio.run(measure, servers, upstream.url, args, backend="asyncio"))
     document["machine"]["loadavg_end"] = os.getloadavg()
     document["targets"] = targets(document)
     print(report(document), flush=True)

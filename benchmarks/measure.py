@@ -99,7 +99,7 @@ async def _windowed(contender: Contender, record: Record, name: str, run: Any) -
     python, cli = python_after - python_before, cli_after - cli_before
     record.window(name).add(sent, python, cli, elapsed)
     print(
-        f"   {contender.name:<8} {name:<10} {sent:>3} requests in {elapsed:6.2f} s, "
+        f"   {contender.name:<11} {name:<10} {sent:>3} requests in {elapsed:6.2f} s, "
         f"CPU {python + cli:5.2f} s (python {python:5.2f}, CLI {cli:5.2f}), "
         f"errors {len(record.errors)}",
         flush=True,

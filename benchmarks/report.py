@@ -17,6 +17,11 @@ TARGET_SPEEDUP_VS_POOL_OFF = 10.0
 TARGET_RPS_AT_16 = 30.0
 TARGET_FIRST_CONTENT_GAP_S = 0.010
 TARGET_CPU_PER_REQUEST_S = 0.05
+# Against the warm floor: one connected CLI (``floor``), or the same reset after
+# every turn the way the pool resets (``floor-reset``).
+TARGET_C1_P50_VS_FLOOR = 1.15
+TARGET_C16_RPS_VS_FLOOR_C1 = 0.9
+TARGET_CPU_VS_FLOOR_RESET = 1.1
 
 
 def summarise(record: Record, peak_rss: int | None) -> dict[str, Any]:
@@ -53,6 +58,7 @@ def _get(result: dict[str, Any], *path: str) -> float | None:
 
 def ratios(mode: dict[str, Any]) -> dict[str, float | None]:
     pooled, cold, floor = mode.get("pooled", {}), mode.get("pool-off", {}), mode.get("floor", {})
+    reset = mode.get("floor-reset", {})
     p50 = ("nonstream_s", "p50")
     first = ("first_content_s", "p50")
     total = ("stream_total_s", "p50")
@@ -69,6 +75,11 @@ def ratios(mode: dict[str, Any]) -> dict[str, float | None]:
         "pooled/floor req/s at 1": ratio(_get(pooled, *rps1), _get(floor, *rps1)),
         "pooled/floor CPU per request": ratio(_get(pooled, *cpu), _get(floor, *cpu)),
         "pool-off/pooled CPU per request": ratio(_get(cold, *cpu), _get(pooled, *cpu)),
+        "pooled/floor-reset non-stream p50": ratio(_get(pooled, *p50), _get(reset, *p50)),
+        "pooled/floor-reset CPU per request": ratio(_get(pooled, *cpu), _get(reset, *cpu)),
+        "floor-reset/floor non-stream p50": ratio(_get(reset, *p50), _get(floor, *p50)),
+        "floor-reset/floor CPU per request": ratio(_get(reset, *cpu), _get(floor, *cpu)),
+        "pooled req/s at 16 / floor req/s at 1": ratio(_get(pooled, *rps16), _get(floor, *rps1)),
     }
 
 
@@ -80,6 +91,8 @@ def targets(mode: dict[str, Any], *, paced: bool = False) -> list[dict[str, Any]
     by the server: those rows are shown but not judged.
     """
     pooled, cold, floor = mode.get("pooled", {}), mode.get("pool-off", {}), mode.get("floor", {})
+    reset = mode.get("floor-reset", {})
+    cpu = ("cpu", "sequential", "cpu_s_per_request")
     first_pooled = _get(pooled, "first_content_s", "p50")
     first_floor = _get(floor, "first_content_s", "p50")
     gap = None if first_pooled is None or first_floor is None else first_pooled - first_floor
@@ -96,8 +109,19 @@ def targets(mode: dict[str, Any], *, paced: bool = False) -> list[dict[str, Any]
         ("pooled first content - floor's (s)", "<= 0.010", True, gap,
          lambda v: v <= TARGET_FIRST_CONTENT_GAP_S),
         ("pooled CPU-s per request (sequential)", "<= 0.05", True,
-         _get(pooled, "cpu", "sequential", "cpu_s_per_request"),
+         _get(pooled, *cpu),
          lambda v: v <= TARGET_CPU_PER_REQUEST_S),
+        ("back-to-back c1: pooled p50 / floor p50", "<= 1.15", True,
+         ratio(_get(pooled, "nonstream_s", "p50"), _get(floor, "nonstream_s", "p50")),
+         lambda v: v <= TARGET_C1_P50_VS_FLOOR),
+        ("pooled req/s at 16 / floor req/s at 1 (the floor answers one at a time)",
+         ">= 0.9", not paced,
+         ratio(_get(pooled, "throughput", "16", "requests_per_s"),
+               _get(floor, "throughput", "1", "requests_per_s")),
+         lambda v: v >= TARGET_C16_RPS_VS_FLOOR_C1),
+        ("pooled CPU-s per request / floor-reset's (sequential)", "<= 1.1", True,
+         ratio(_get(pooled, *cpu), _get(reset, *cpu)),
+         lambda v: v <= TARGET_CPU_VS_FLOOR_RESET),
     ]  # fmt: skip
     return [
         {

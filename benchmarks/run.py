@@ -5,7 +5,9 @@ Contenders (alternated round by round, all alive for the whole run):
 * ``pooled``   — the server as shipped (warm pool on), over HTTP;
 * ``pool-off`` — the server with ``POOL_ENABLED=false`` (one cold CLI per turn);
 * ``floor``    — one connected ``ClaudeSDKClient`` in this process, with the
-  options the server builds for a plain chat.
+  options the server builds for a plain chat;
+* ``floor-reset`` — the same floor, its conversation emptied after every turn
+  the way the pool resets a process (a rewind to the first user message).
 
 Upstream modes: ``instant`` (50 words sent as fast as possible) and ``paced``
 (the same 50 words at 50 tokens/s). Then the framework floor (``GET /health``)
@@ -37,13 +39,20 @@ import claude_agent_sdk
 import httpx
 
 from benchmarks import proctree, report
-from benchmarks.contenders import MODEL, Contender, FloorContender, ServerContender
+from benchmarks.contenders import (
+    MODEL,
+    Contender,
+    FloorContender,
+    FloorResetContender,
+    ServerContender,
+)
 from benchmarks.framework import health_floor
 from benchmarks.measure import Plan, Record, sequential, throughput, warm_up
 from benchmarks.proctree import PeakRss
 from benchmarks.upstream import INSTANT_MARKER, PACED_MARKER, UpstreamProcess
 from benchmarks.upstream_cost import upstream_cost
 from tests.e2e.harness import ServerProcess, clean_env
+from wrapper.logging import configure_logging
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MODES = {"instant": INSTANT_MARKER, "paced": PACED_MARKER}
@@ -244,12 +253,15 @@ async def run_timed(
     }
     pooled = http["pooled"]
     floor = FloorContender()
+    floor_reset = FloorResetContender()
     peak = PeakRss()
     try:
         if not args.skip_timing:
             await floor.start()
+            await floor_reset.start()
             results["floor_connect_s"] = floor.connect_s
-            contenders: list[Contender] = [http["pooled"], http["pool-off"], floor]
+            results["floor_reset_connect_s"] = floor_reset.connect_s
+            contenders: list[Contender] = [http["pooled"], http["pool-off"], floor, floor_reset]
             contenders += [c for name, c in http.items() if name not in ("pooled", "pool-off")]
             for contender in contenders:
                 peak.watch(contender.name, contender.rss_roots, contender.rss_solo())
@@ -263,9 +275,14 @@ async def run_timed(
             print(report.health_text(health), flush=True)
         version = (await pooled.http.get("/version")).json()
         results["versions"] = version
+        results["floor_reset_resets"] = {
+            "resets": floor_reset.resets,
+            "failed": floor_reset.failed_resets,
+        }
     finally:
         peak.stop()
         await floor.aclose()
+        await floor_reset.aclose()
         for contender in http.values():
             await contender.aclose()
     return results
@@ -273,6 +290,8 @@ async def run_timed(
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # floor-reset drives the pool's own process class, which logs each spawn and stop.
+    configure_logging("console", "warning")
     started = time.monotonic()
     document: dict[str, Any] = {
         "machine": machine(),
