@@ -30,11 +30,23 @@ pytestmark = pytest.mark.e2e
 CHAT = "/v1/chat/completions"
 
 
-def turn(proc: ServerProcess, session: str, text: str, timeout: float = 60) -> httpx.Response:
+# A stop sequence makes a session turn go the mirrored way (the CLI mirrors its own
+# transcript, message by message, during the turn); without one the turn is kept (the
+# server writes the transcript once the reply is complete). See backend/kept_sessions.py.
+WAYS: dict[str, dict[str, Any]] = {"kept": {}, "mirrored": {"stop": ["NEVER-IN-A-REPLY"]}}
+
+
+def turn(
+    proc: ServerProcess, session: str, text: str, timeout: float = 60, **extra: Any
+) -> httpx.Response:
     return httpx.post(
         proc.url + CHAT,
         headers={"x-session-id": session},
-        json={"model": "claude-sonnet-4-6", "messages": [{"role": "user", "content": text}]},
+        json={
+            "model": "claude-sonnet-4-6",
+            "messages": [{"role": "user", "content": text}],
+            **extra,
+        },
         timeout=timeout,
     )
 
@@ -53,10 +65,10 @@ def kill_hard(proc: ServerProcess) -> None:
     proc.stop(signal.SIGKILL)
 
 
-def cut_short(proc: ServerProcess, session: str, text: str) -> None:
+def cut_short(proc: ServerProcess, session: str, text: str, extra: dict[str, Any]) -> None:
     """A turn whose server dies under it: the client sees the connection drop."""
     with contextlib.suppress(httpx.HTTPError):
-        turn(proc, session, text)
+        turn(proc, session, text, **extra)
 
 
 def stored(data_dir: Path, text: str) -> bool:
@@ -78,7 +90,11 @@ def history_texts(body: dict[str, Any]) -> str:
     return str(body.get("messages"))
 
 
-def test_kill_9_during_and_between_session_turns(upstream: FakeUpstream, tmp_path: Path) -> None:
+@pytest.mark.parametrize("way", list(WAYS))
+def test_kill_9_during_and_between_session_turns(
+    upstream: FakeUpstream, tmp_path: Path, way: str
+) -> None:
+    extra = WAYS[way]
     env = {"DATA_DIR": str(tmp_path / "data")}
     session = f"crash-{uuid.uuid4().hex[:8]}"
     first, cut, after, last = (f"K{uuid.uuid4().hex[:8]}" for _ in range(4))
@@ -86,25 +102,28 @@ def test_kill_9_during_and_between_session_turns(upstream: FakeUpstream, tmp_pat
 
     one = ServerProcess(upstream.url, env=env).start()
     try:
-        assert turn(one, session, f"{first} remember me").status_code == 200
-        threading.Thread(target=cut_short, args=(one, session, cut), daemon=True).start()
+        assert turn(one, session, f"{first} remember me", **extra).status_code == 200
+        threading.Thread(target=cut_short, args=(one, session, cut, extra), daemon=True).start()
         assert wait_until(lambda: upstream.recorded(cut), timeout=30)
-        # Killed only once the cut turn's user message is in the store, to be rolled back.
-        assert wait_until(lambda: stored(tmp_path / "data", cut), timeout=30)
+        if way == "mirrored":
+            # Killed only once the cut turn's user message is in the store, to be
+            # rolled back. A kept turn writes nothing before its reply is complete.
+            assert wait_until(lambda: stored(tmp_path / "data", cut), timeout=30)
         kill_hard(one)
     finally:
         one.close()
 
     two = ServerProcess(upstream.url, env=env).start()
     try:
-        response = turn(two, session, f"{after} go on")
+        response = turn(two, session, f"{after} go on", **extra)
         assert response.status_code == 200, response.text
         seen = history_texts(upstream.recorded(after)[-1].body)
         assert first in seen
         assert cut not in seen and "never acknowledged" not in seen
         # Both recoveries ran: the dead lease was taken over, the cut turn dropped.
         assert "dead_lease_taken_over" in two.log()
-        assert "uncommitted_turn_dropped" in two.log()
+        assert ("uncommitted_turn_dropped" in two.log()) == (way == "mirrored")
+        assert not stored(tmp_path / "data", cut)
         record = httpx.get(f"{two.url}/v1/sessions/{session}").json()
         assert record["turn_count"] == 2, record
         kill_hard(two)  # between turns: everything above was acknowledged
@@ -113,7 +132,7 @@ def test_kill_9_during_and_between_session_turns(upstream: FakeUpstream, tmp_pat
 
     three = ServerProcess(upstream.url, env=env).start()
     try:
-        response = turn(three, session, f"{last} and again")
+        response = turn(three, session, f"{last} and again", **extra)
         assert response.status_code == 200, response.text
         seen = history_texts(upstream.recorded(last)[-1].body)
         assert first in seen and after in seen and cut not in seen

@@ -150,40 +150,59 @@ def pool(proc: ServerProcess) -> dict[str, Any]:
     return dict(result["processes"])
 
 
-def test_a_new_sessions_first_turn_is_served_by_a_session_spare_and_kept(
+def test_a_session_is_kept_on_warm_processes_with_no_spawn_and_survives_a_restart(
     upstream: FakeUpstream, tmp_path: Path
 ) -> None:
-    first, second, third = marker(), marker(), marker()
-    env = {"DATA_DIR": str(tmp_path / "data")}
+    first, second, third, fourth = marker(), marker(), marker(), marker()
+    # One process: the other conversations must take the session's process over.
+    env = {"DATA_DIR": str(tmp_path / "data"), "POOL_MAX_PROCESSES": "1"}
+    session = f"k-{first}"
     with ServerProcess(upstream.url, env=env) as proc:
-        # A session came in: a spare is started for the next new session.
-        assert chat(proc.url, f"a-{first}", f"hello {first}").status_code == 200
-        assert wait_until(lambda: pool(proc)["session_spares"] == 1, timeout=30)
+        assert wait_until(lambda: pool(proc)["clean"] >= 1, timeout=30)
         before = pool(proc)
-        session = f"b-{first}"
         one = chat(proc.url, session, f"My name is Ada {first}")
         assert one.json()["choices"][0]["message"]["content"] == f"You said: My name is Ada {first}"
-        assert pool(proc)["session_spare_hits"] == before["session_spare_hits"] + 1
         assert chat(proc.url, session, f"And mine? {second}").status_code == 200
         assert turns(upstream.recorded(second)[-1].body["messages"]) == [
             ("user", f"My name is Ada {first}"),
             ("assistant", f"You said: My name is Ada {first}"),
             ("user", f"And mine? {second}"),
         ]
-        assert wait_until(lambda: pool(proc)["busy"] == 0 and pool(proc)["session_spares"] == 1)
+        # Other conversations take the process over; the session's next turn is
+        # appended to a warm process from the store, still without a spawn.
+        for n in range(3):
+            other = httpx.post(
+                f"{proc.url}/v1/chat/completions",
+                json={"model": "m", "messages": [{"role": "user", "content": f"other {n}"}]},
+                timeout=60,
+            )
+            assert other.status_code == 200
+        assert chat(proc.url, session, f"Still me? {third}").status_code == 200
+        assert turns(upstream.recorded(third)[-1].body["messages"])[:4] == [
+            ("user", f"My name is Ada {first}"),
+            ("assistant", f"You said: My name is Ada {first}"),
+            ("user", f"And mine? {second}"),
+            ("assistant", f"You said: And mine? {second}"),
+        ]
+        assert wait_until(lambda: pool(proc)["busy"] == 0)
         after = pool(proc)
-        # Neither turn spawned a process for the session: the one start is the next spare.
-        assert after["spawned"] == before["spawned"] + 1
-        assert after["session_spares"] == 1
-        assert after["affinity_hits"] == before["affinity_hits"] + 1
+        assert after["spawned"] == before["spawned"]
+        assert after["kept_session_hits"] == before["kept_session_hits"] + 3
+        assert after["seeded_hits"] == before["seeded_hits"] + 1
+        record = httpx.get(f"{proc.url}/v1/sessions/{session}").json()
+        assert record["turn_count"] == 3
         assert proc.stop(signal.SIGTERM) == 0
-    # Its transcript was mirrored to the store like any session's: a restarted
-    # server resumes it.
-    with ServerProcess(upstream.url, env=env) as again:
-        assert chat(again.url, session, f"Still there? {third}").status_code == 200
-    assert turns(upstream.recorded(third)[-1].body["messages"])[:2] == [
+    # The transcript the server wrote is the CLI's own format: a cold CLI resumes it.
+    with ServerProcess(upstream.url, env={**env, "POOL_ENABLED": "false"}) as again:
+        assert chat(again.url, session, f"After the restart {fourth}").status_code == 200
+    assert turns(upstream.recorded(fourth)[-1].body["messages"]) == [
         ("user", f"My name is Ada {first}"),
         ("assistant", f"You said: My name is Ada {first}"),
+        ("user", f"And mine? {second}"),
+        ("assistant", f"You said: And mine? {second}"),
+        ("user", f"Still me? {third}"),
+        ("assistant", f"You said: Still me? {third}"),
+        ("user", f"After the restart {fourth}"),
     ]
 
 

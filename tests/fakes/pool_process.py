@@ -27,7 +27,6 @@ from claude_agent_sdk.types import Message as SdkMessage
 
 from wrapper.backend.pool import Launched
 from wrapper.backend.profile import Profile
-from wrapper.backend.session_link import SessionLink
 from wrapper.backend.spawn import SessionStart
 from wrapper.backend.tool_gate import ToolGate
 from wrapper.backend.turns import Deadline
@@ -101,8 +100,6 @@ class FakeProcess:
         self.rewind_ok = True
         self.seeded: list[list[tuple[str, list[dict[str, Any]]]]] = []
         self.seed_ok = True
-        # The CLI session id it was started with, for a session spare.
-        self.session_id: str | None = None
         self.ids = (f"user-{pid}-{n}" for n in itertools.count())
         self._user_ids: list[str] = []
         self._outbox: deque[SdkMessage] = deque()
@@ -212,13 +209,8 @@ class FakeProcesses:
         self.made.append(process)
         return process
 
-    def clean(self, profile: Profile, model: str, session_id: str | None = None) -> Launched:
-        process = self._make(model)
-        gate = ToolGate(refuse=profile.refuse_tool_calls)
-        if session_id is None:
-            return Launched(process, gate)
-        process.session_id = session_id
-        return Launched(process, gate, link=SessionLink(None))
+    def clean(self, profile: Profile, model: str) -> Launched:
+        return Launched(self._make(model), ToolGate(refuse=profile.refuse_tool_calls))
 
     async def spawn(
         self, turn: Turn, profile: Profile, deadline: Deadline, session: SessionStart | None

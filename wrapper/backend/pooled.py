@@ -31,10 +31,10 @@ from contextlib import asynccontextmanager
 from wrapper.backend.admission import Admission
 from wrapper.backend.fingerprint import conversation_digest
 from wrapper.backend.pool import PooledProcess, ProcessPool, Release
+from wrapper.backend.pooled_sessions import PooledSessions
 from wrapper.backend.profile import Profile, profile_for
 from wrapper.backend.sdk_events import TurnReader
-from wrapper.backend.session_link import SessionLeaser, SessionLink, TurnLease, session_digest
-from wrapper.backend.spawn import SessionStart, committing
+from wrapper.backend.session_link import SessionLeaser
 from wrapper.backend.tool_gate import representable
 from wrapper.backend.turns import Deadline, ReplyRecorder, read_turn, reader_for
 from wrapper.events import AgentEvent, Message, ToolResultPart, Turn
@@ -84,11 +84,22 @@ class PooledBackend:
         *,
         timeout_s: float,
         sessions: SessionLeaser | None = None,
+        transcript_cwd: str = "",
     ) -> None:
         self.pool = pool
         self.admission = admission
         self.timeout_s = timeout_s
-        self.sessions = sessions
+        self.sessions = (
+            None
+            if sessions is None
+            else PooledSessions(
+                pool,
+                sessions,
+                transcript_cwd=transcript_cwd,
+                start=self._start,
+                go_on=self._continue,
+            )
+        )
 
     @asynccontextmanager
     async def open(self, turn: Turn) -> AsyncIterator[AsyncIterator[AgentEvent]]:
@@ -96,7 +107,7 @@ class PooledBackend:
         profile = profile_for(turn)
         async with self.admission.slot(deadline.remaining()):
             if turn.session_id is not None and self.sessions is not None:
-                async with self._session(turn, profile, deadline, self.sessions) as events:
+                async with self.sessions.turn(turn, profile, deadline) as events:
                     yield events
                 return
             member = await self._start(turn, profile, deadline)
@@ -107,135 +118,6 @@ class PooledBackend:
                 yield read_turn(member.process, reader, deadline, recorder)
             finally:
                 self._release(member, turn, profile, reader, recorder)
-
-    @asynccontextmanager
-    async def _session(
-        self, turn: Turn, profile: Profile, deadline: Deadline, sessions: SessionLeaser
-    ) -> AsyncIterator[AsyncIterator[AgentEvent]]:
-        """A turn of a client session, under its lease. A session spare is offered the
-        lease as the new session's CLI id: when the session is indeed new and starts
-        with this one message, the spare serves it; else it goes back unused."""
-        spare = None
-        if len(turn.messages) == 1:
-            spare = self.pool.take_session_spare(profile, turn.model)
-        try:
-            proposal = spare.session_spare if spare is not None else None
-            async with sessions.lease(
-                turn.session_id or "", model=turn.model, claude_session_id=proposal
-            ) as lease:
-                if spare is not None and not (
-                    lease.is_new and lease.claude_session_id == spare.session_spare
-                ):
-                    self.pool.give_back(spare)
-                    spare = None
-                owned, spare = spare, None
-                async with self._session_turn(turn, profile, deadline, lease, owned) as events:
-                    yield events
-        finally:
-            if spare is not None:
-                self.pool.give_back(spare)
-
-    @asynccontextmanager
-    async def _session_turn(
-        self,
-        turn: Turn,
-        profile: Profile,
-        deadline: Deadline,
-        lease: TurnLease,
-        spare: PooledProcess | None = None,
-    ) -> AsyncIterator[AsyncIterator[AgentEvent]]:
-        """A turn of a client session: on the session spare it was given, or on the
-        process pinned to it when it is current (same turn count as the session
-        record), else on a process resumed from the session store."""
-        member = None
-        if spare is not None:
-            member = await self._start_spare(spare, turn, lease)
-        elif not lease.is_new:
-            member = self.pool.take_affine(
-                session_digest(lease.session_id, lease.record.turn_count)
-            )
-            if member is not None and member.profile != profile:
-                # The session's next turn asks for another start-up configuration (a
-                # new system prompt, other tools): resume it on a process of that one.
-                self.pool.release(member, Release.DISCARD)
-                member = None
-            if member is not None and not await self._resume_session(member, turn, lease):
-                member = None
-        if member is None:
-            link = SessionLink(lease.store)
-            member = await self.pool.spawn_for(
-                turn, profile, deadline, session=SessionStart(lease=lease, link=link)
-            )
-        reader: TurnReader | None = None
-        recorder = ReplyRecorder()
-        try:
-            reader = reader_for(turn, profile, cost_before=member.process.total_cost_usd)
-            yield read_turn(
-                member.process, reader, deadline, recorder, before_end=committing(lease)
-            )
-        finally:
-            if member.link is not None:
-                member.link.detach()
-            self._release_session(member, lease, reader, recorder)
-
-    async def _start_spare(
-        self, spare: PooledProcess, turn: Turn, lease: TurnLease
-    ) -> PooledProcess | None:
-        """The new session's first turn, started on the spare made for it."""
-        link = spare.link
-        assert link is not None  # a session spare has its link from the start
-        try:
-            await link.attach(lease.store)
-        except BaseException:
-            link.detach()
-            self.pool.release(spare, Release.DISCARD)
-            raise
-        if await self._send(spare, turn):
-            return spare
-        link.detach()
-        return None
-
-    async def _resume_session(self, member: PooledProcess, turn: Turn, lease: TurnLease) -> bool:
-        """Go on with the session on its pinned process; False if it cannot (released)."""
-        link = member.link
-        if link is not None:
-            try:
-                await link.attach(lease.store)
-            except BaseException:
-                link.detach()
-                self.pool.release(member, Release.DISCARD)
-                raise
-        resumed = False
-        try:
-            resumed = await self._continue(member, turn)
-        finally:
-            if link is not None and not resumed:
-                link.detach()
-        return resumed
-
-    def _release_session(
-        self,
-        member: PooledProcess,
-        lease: TurnLease,
-        reader: TurnReader | None,
-        recorder: ReplyRecorder,
-    ) -> None:
-        """Keep the process pinned to its session when the turn was committed."""
-        end = recorder.end  # only set once the turn was committed (see read_turn)
-        digest = session_digest(lease.session_id, lease.record.turn_count)
-        if end is None or reader is None or not reader.done:
-            self.pool.release(member, Release.DISCARD)
-        elif reader.result_seen:
-            self.pool.release(member, Release.HOLD, digest=digest)
-        elif (
-            end.stop_reason == "tool_use"
-            and not reader.hidden_client_calls
-            and recorder.tool_use_ids
-        ):
-            pending = frozenset(recorder.tool_use_ids)
-            self.pool.release(member, Release.PARK, digest=digest, pending=pending)
-        else:
-            self.pool.release(member, Release.DISCARD)
 
     async def _start(self, turn: Turn, profile: Profile, deadline: Deadline) -> PooledProcess:
         """A process with ``turn`` running on it (released again if starting fails)."""

@@ -43,7 +43,7 @@ class SessionLeaser(Protocol):
     """Hands out turn leases (the session service)."""
 
     def lease(
-        self, session_id: str, *, model: str | None = None, claude_session_id: str | None = None
+        self, session_id: str, *, model: str | None = None
     ) -> AbstractAsyncContextManager[TurnLease]: ...
 
 

@@ -40,11 +40,16 @@ def transcript_lines(
 
 
 def transcript_entries(
-    messages: Sequence[Message], *, session_id: str, cwd: str, model: str
+    messages: Sequence[Message],
+    *,
+    session_id: str,
+    cwd: str,
+    model: str,
+    parent: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The transcript entries (user / assistant) holding ``messages`` in order."""
+    """The transcript entries (user / assistant) holding ``messages`` in order; the
+    first one follows entry ``parent`` (None: it starts the transcript)."""
     entries: list[dict[str, Any]] = []
-    parent: str | None = None
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     for message in messages:
         entry_id = str(uuid.uuid4())

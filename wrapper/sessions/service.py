@@ -252,18 +252,9 @@ class SessionManager:
 
     @asynccontextmanager
     async def lease(
-        self,
-        session_id: str,
-        *,
-        model: str | None = None,
-        hold_s: float | None = None,
-        claude_session_id: str | None = None,
+        self, session_id: str, *, model: str | None = None, hold_s: float | None = None
     ) -> AsyncIterator[SessionLease]:
         """Hold ``session_id`` for one turn; see the module docstring.
-
-        ``claude_session_id`` is the CLI session id a new session gets (a process
-        already started with it can serve the first turn); an existing session
-        keeps its own.
 
         Raises:
             InvalidRequestError: the session id is not usable.
@@ -278,7 +269,7 @@ class SessionManager:
                 self.index.acquire(
                     session_id,
                     token=token,
-                    claude_session_id=claude_session_id or str(uuid.uuid4()),
+                    claude_session_id=str(uuid.uuid4()),
                     model=model,
                     now=self.clock(),
                     ttl_s=self.ttl_s,

@@ -65,6 +65,10 @@ async def open_core_backend(request: CoreRequest, stack: LifespanStack) -> CoreB
     pool.attach(stack.background)
     stack.push_async_callback(pool.close)
     backend = PooledBackend(
-        pool, admission, timeout_s=settings.max_timeout_s, sessions=request.sessions
+        pool,
+        admission,
+        timeout_s=settings.max_timeout_s,
+        sessions=request.sessions,
+        transcript_cwd=request.runtime.cwd,
     )
     return CoreBackend(backend=backend, pool=pool, admission=admission)

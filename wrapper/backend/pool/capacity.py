@@ -12,8 +12,6 @@ none waits for a change and looks again, until its deadline (503
 
 from __future__ import annotations
 
-import uuid
-
 import anyio
 
 from wrapper.backend.pool.members import Members, PooledProcess, State
@@ -70,16 +68,8 @@ class Capacity:
         members.starting += 1
         return True
 
-    async def start(
-        self,
-        profile: Profile,
-        model: str,
-        deadline: Deadline | None,
-        *,
-        session_spare: bool = False,
-    ) -> PooledProcess:
-        """Start a clean process into a reservation (uncounted here, however it ends);
-        with ``session_spare``, one for the first turn of a new client session.
+    async def start(self, profile: Profile, model: str, deadline: Deadline | None) -> PooledProcess:
+        """Start a clean process into a reservation (uncounted here, however it ends).
 
         Raises:
             BackendTimeoutError: the deadline passed while starting.
@@ -89,8 +79,7 @@ class Capacity:
         members = self.members
         try:
             members.check_open()
-            session_id = str(uuid.uuid4()) if session_spare else None
-            process, gate, _, link = self.processes.clean(profile, model, session_id)
+            process, gate, _ = self.processes.clean(profile, model)
             try:
                 if deadline is None:
                     await process.start()
@@ -109,8 +98,6 @@ class Capacity:
             members.notify()
         members.counters.spawned += 1
         member = PooledProcess(process, gate, profile)
-        member.link = link
-        member.session_spare = session_id
         if members.closed:  # closed while it was starting
             await self.stop(member)
             members.check_open()

@@ -84,18 +84,6 @@ class Claims:
         members.holding.missed(digest)
         return None
 
-    def take_session_spare(self, profile: Profile, model: str) -> PooledProcess | None:
-        """A session spare of ``profile``, now busy, for what may be the first turn of a
-        new client session; None when there is none (one is then started for the next).
-        Never waits: without a spare the session's process is spawned as before."""
-        members = self.members
-        self.maintenance.note_session_use(profile, model)
-        member = members.pick(profile, State.CLEAN, pinned=True, newest=True)
-        members.spawn_soon(self.maintenance.top_up_sessions, profile)
-        if member is None or member.session_spare is None:
-            return None
-        return members.claim(member)
-
     async def take_clean(self, turn: Turn, profile: Profile, deadline: Deadline) -> PooledProcess:
         """A process of ``profile`` with an empty conversation, now busy.
 
@@ -210,9 +198,7 @@ class Claims:
             members.counters.abandoned_untold += 1
             raise
         try:
-            process, gate, transcript, _ = await self.processes.spawn(
-                turn, profile, deadline, session
-            )
+            process, gate, transcript = await self.processes.spawn(turn, profile, deadline, session)
         finally:
             members.starting -= 1
             members.notify()
@@ -270,9 +256,6 @@ class Claims:
             raise
         if member.claimed_from is State.HELD and target is None:
             self.members.counters.affinity_hits += 1
-        if member.session_spare is not None:
-            member.session_spare = None  # it serves its session from now on
-            self.members.counters.session_spare_hits += 1
         return True
 
     async def begin_seeded(self, member: PooledProcess, turn: Turn, deadline: Deadline) -> bool:

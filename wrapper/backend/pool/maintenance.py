@@ -13,9 +13,6 @@
   ``POOL_TOOL_PARK_SECONDS``, idle clean processes after
   ``POOL_IDLE_TIMEOUT_SECONDS`` (but the warm minimum), and worn clean processes
   are replaced.
-* Each profile whose client sessions came in lately keeps one *session spare*
-  (into free room only): a clean process started with a fresh CLI session id and
-  a detached store link, which serves the first turn of the next new session.
 """
 
 from __future__ import annotations
@@ -57,8 +54,6 @@ class Maintenance:
         self.default_profile = default_profile
         self.default_model = default_model
         self._recent: dict[str, tuple[Profile, str, float]] = {}
-        # Profiles whose client sessions came in lately, for their session spares.
-        self._recent_sessions: dict[str, tuple[Profile, str, float]] = {}
         # Spares being started, per profile key (so that two top-ups start one).
         self._starting: dict[str, int] = {}
 
@@ -67,41 +62,6 @@ class Maintenance:
         if profile.disposable:
             return  # a one-turn workspace: no other turn can use a spare of it
         self._recent[profile.key] = (profile, model, time.monotonic())
-
-    def note_session_use(self, profile: Profile, model: str) -> None:
-        """A client session's turn of ``profile`` came in: keep a session spare for
-        it for a while (not for a profile with a workspace of its own: a session's
-        workspace is its own, so no spare can be ready for it)."""
-        if profile.disposable or profile.cwd is not None:
-            return
-        self._recent_sessions[profile.key] = (profile, model, time.monotonic())
-
-    async def top_up_sessions(self, profile: Profile) -> None:
-        """Keep one session spare for ``profile`` while its sessions come in: a clean
-        process started with a fresh CLI session id, so the first turn of a new
-        session needs no spawn. Only into free room: it never evicts a process."""
-        recent = self._recent_sessions.get(profile.key)
-        members = self.members
-        if recent is None or members.closed or not self.capacity.has_room():
-            return
-        key = f"session:{profile.key}"
-        have = self._starting.get(key, 0) + sum(
-            1
-            for m in members.all
-            if m.profile == profile and m.state is State.CLEAN and m.session_spare is not None
-        )
-        if have >= 1:
-            return
-        members.starting += 1
-        self._starting[key] = self._starting.get(key, 0) + 1
-        try:
-            await self.capacity.start(profile, recent[1], None, session_spare=True)
-        except BackendUnavailableError:
-            return
-        except Exception:  # noqa: BLE001 - a failed spare is logged and retried later
-            log.warning("pool.session_spare_failed", profile=profile.key)
-        finally:
-            self._starting[key] -= 1
 
     async def top_up(self, profile: Profile) -> None:
         """Keep a spare for ``profile``: start one if there is free room and holding
@@ -184,20 +144,13 @@ class Maintenance:
                 continue
             await self.top_up(profile)
         await self.top_up(self.default_profile)
-        for key, (profile, _, used) in list(self._recent_sessions.items()):
-            if now - used > settings.idle_timeout_s:
-                del self._recent_sessions[key]
-                continue
-            await self.top_up_sessions(profile)
 
     def _keep(self, member: PooledProcess) -> bool:
         """Whether an idle clean process is one of the default profile's warm minimum."""
-        if member.profile != self.default_profile or member.link is not None:
+        if member.profile != self.default_profile:
             return False
         clean = [
-            m
-            for m in self.members.all
-            if m.profile == member.profile and m.state is State.CLEAN and m.link is None
+            m for m in self.members.all if m.profile == member.profile and m.state is State.CLEAN
         ]
         clean.sort(key=lambda m: m.since, reverse=True)
         return member in clean[: self.settings.min_warm]

@@ -63,7 +63,7 @@ class PooledProcess:
         "process",
         "profile",
         "rewind_to",
-        "session_spare",
+        "session_tail",
         "since",
         "state",
         "transcript",
@@ -90,9 +90,9 @@ class PooledProcess:
         self.prefixes: list[tuple[str, str]] = []
         # Set by a claim on a prefix: the message the next turn rewinds to first.
         self.rewind_to: str | None = None
-        # The CLI session id a session spare was started with (a clean process kept
-        # for the first turn of a new client session; its ``link`` is set).
-        self.session_spare: str | None = None
+        # For a process holding a client session the server keeps (``kept_sessions``):
+        # the id of the last transcript entry written for it.
+        self.session_tail: str | None = None
 
     def prefix_target(self, digest: str) -> str | None:
         """The id of the user message that follows conversation ``digest`` here."""
@@ -116,10 +116,10 @@ class Counters:
         "abandoned_untold",
         "affinity_hits",
         "discarded",
+        "kept_session_hits",
         "parked_hits",
         "prefix_hits",
         "seeded_hits",
-        "session_spare_hits",
         "spawned",
     )
 
@@ -131,8 +131,9 @@ class Counters:
         # Turns whose earlier conversation, seen by no process, was appended to a warm
         # one (its messages as they are, no upstream call) instead of a spawn.
         self.seeded_hits = 0
-        # First turns of new client sessions served by a session spare (no spawn).
-        self.session_spare_hits = 0
+        # Turns of server-kept client sessions (``kept_sessions``) served by a warm
+        # process: the one holding the session, or a clean one it was appended to.
+        self.kept_session_hits = 0
         # Processes taken out of the pool to be stopped (abandoned or failed turns,
         # worn, evicted or expired ones), not counting the stop of all at shutdown.
         self.discarded = 0

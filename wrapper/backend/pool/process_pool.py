@@ -85,10 +85,7 @@ class ProcessPool:
         counts["parked_hits"] = counters.parked_hits
         counts["prefix_hits"] = counters.prefix_hits
         counts["seeded_hits"] = counters.seeded_hits
-        counts["session_spare_hits"] = counters.session_spare_hits
-        counts["session_spares"] = sum(
-            1 for m in self.members.all if m.session_spare is not None and m.state is State.CLEAN
-        )
+        counts["kept_session_hits"] = counters.kept_session_hits
         counts["discarded"] = counters.discarded
         counts["abandoned_untold"] = counters.abandoned_untold
         counts["hold_claim_rate_pct"] = round(self.members.holding.rate * 100)
@@ -102,9 +99,9 @@ class ProcessPool:
         one that starts with it, now busy."""
         return self.claims.take_affine(digest)
 
-    def take_session_spare(self, profile: Profile, model: str) -> PooledProcess | None:
-        """A clean process started for a new client session's first turn, now busy."""
-        return self.claims.take_session_spare(profile, model)
+    def note_kept_session(self) -> None:
+        """A turn of a server-kept client session started on a warm process."""
+        self.members.counters.kept_session_hits += 1
 
     def give_back(self, member: PooledProcess) -> None:
         """Put back a claimed process the CLI was told nothing on, as it was."""

@@ -17,7 +17,6 @@ from claude_agent_sdk.types import Message as SdkMessage
 from wrapper.backend.cli_process import CliProcess
 from wrapper.backend.options import CliRuntime, build_options
 from wrapper.backend.profile import Profile
-from wrapper.backend.session_link import SessionLink
 from wrapper.backend.spawn import SessionStart, spawn
 from wrapper.backend.tool_gate import ToolGate
 from wrapper.backend.turns import Deadline
@@ -78,22 +77,18 @@ class PoolProcess(Protocol):
 
 
 class Launched(NamedTuple):
-    """A process made by the factory, its tool gate, the transcript written for it,
-    and the store link of a process started for a client session."""
+    """A process made by the factory, its tool gate, and the transcript written for it."""
 
     process: PoolProcess
     gate: ToolGate
     transcript: Path | None = None
-    link: SessionLink | None = None
 
 
 class ProcessFactory(Protocol):
     """How the pool gets processes."""
 
-    def clean(self, profile: Profile, model: str, session_id: str | None = None) -> Launched:
-        """A process of ``profile`` with an empty conversation, not started yet; with
-        ``session_id``, a session spare: the first turn of a new client session with
-        that CLI session id, mirrored to the store its link is attached to then."""
+    def clean(self, profile: Profile, model: str) -> Launched:
+        """A process of ``profile`` with an empty conversation, not started yet."""
 
     async def spawn(
         self, turn: Turn, profile: Profile, deadline: Deadline, session: SessionStart | None
@@ -113,26 +108,11 @@ class CliProcesses:
     def __init__(self, runtime: CliRuntime) -> None:
         self.runtime = runtime
 
-    def clean(self, profile: Profile, model: str, session_id: str | None = None) -> Launched:
+    def clean(self, profile: Profile, model: str) -> Launched:
         gate = ToolGate(refuse=profile.refuse_tool_calls)
-        if session_id is None:
-            options = build_options(self.runtime, profile, model=model, gate=gate)
-            process = CliProcess(options, label="pool", on_rate_limit=self.runtime.on_rate_limit)
-            return Launched(process, gate)
-        link = SessionLink(None)
-        options = build_options(
-            self.runtime,
-            profile,
-            model=model,
-            gate=gate,
-            persist=True,
-            session_store=link,
-            session_id=session_id,
-        )
-        process = CliProcess(
-            options, label="pool-session", on_rate_limit=self.runtime.on_rate_limit
-        )
-        return Launched(process, gate, link=link)
+        options = build_options(self.runtime, profile, model=model, gate=gate)
+        process = CliProcess(options, label="pool", on_rate_limit=self.runtime.on_rate_limit)
+        return Launched(process, gate)
 
     async def spawn(
         self, turn: Turn, profile: Profile, deadline: Deadline, session: SessionStart | None
