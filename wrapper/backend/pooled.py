@@ -52,10 +52,11 @@ def _parked_results(member: PooledProcess, message: Message) -> list[ToolResultP
     return results
 
 
-SEED_MAX_USER_MESSAGES = 100
-"""The longest unseen history a warm process takes on by appending it: each user
-message costs the CLI ~4 ms of CPU to append, so past about this many a spawn that
-resumes a transcript (~0.5-0.9 CPU-s, flat in length) is as cheap."""
+SEED_MAX_USER_MESSAGES = 32
+"""The longest unseen history a warm process takes on by appending it. Appending costs
+the server ~8-12 ms of CPU per user message (the CLI answers each with an init and an
+empty result), so past about this many a spawn that resumes a transcript (~0.45 CPU-s,
+flat in length) costs less CPU, though it still takes longer."""
 
 
 def _seedable(messages: tuple[Message, ...]) -> bool:
