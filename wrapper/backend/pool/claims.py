@@ -247,12 +247,7 @@ class Claims:
             before = conversation_digest(member.profile.key, turn.messages[:-1])
             member.prefixes.append((before, sent))
         except BaseException as exc:
-            if told:
-                self.releasing.release(member, Release.DISCARD)
-            else:
-                self.releasing.give_back(member)
-                if isinstance(exc, anyio.get_cancelled_exc_class()):
-                    self.members.counters.abandoned_untold += 1
+            self._failed(member, exc, told=told)
             raise
         if member.claimed_from is State.HELD and target is None:
             self.members.counters.affinity_hits += 1
@@ -286,18 +281,23 @@ class Claims:
                 return False
             await process.send_user_message(blocks(turn.messages[-1].content))
         except BaseException as exc:
-            if told:
-                self.releasing.release(member, Release.DISCARD)
-            else:
-                self.releasing.give_back(member)
-                if isinstance(exc, anyio.get_cancelled_exc_class()):
-                    self.members.counters.abandoned_untold += 1
+            self._failed(member, exc, told=told)
             if isinstance(exc, TimeoutError):
                 raise deadline.expired_error() from None
             raise
         member.prefixes = _prefixes(member.profile.key, turn.messages, process.user_ids)
         self.members.counters.seeded_hits += 1
         return True
+
+    def _failed(self, member: PooledProcess, exc: BaseException, *, told: bool) -> None:
+        """Release ``member`` after starting a turn on it failed or was cancelled: put
+        back as it was when the CLI was told nothing yet, else replaced."""
+        if told:
+            self.releasing.release(member, Release.DISCARD)
+            return
+        self.releasing.give_back(member)
+        if isinstance(exc, anyio.get_cancelled_exc_class()):
+            self.members.counters.abandoned_untold += 1
 
     def resume_parked(self, member: PooledProcess, results: list[ToolResultPart]) -> None:
         """Hand the client's tool results to ``member``'s parked turn, which goes on."""
