@@ -18,7 +18,7 @@ import openai
 import pytest
 
 from tests.e2e.harness import ServerProcess, cli_processes, wait_until
-from tests.fakes.anthropic_upstream import FakeUpstream, Recorded, Reply
+from tests.fakes.anthropic_upstream import FakeUpstream, Reply
 
 pytestmark = pytest.mark.e2e
 
@@ -98,31 +98,31 @@ def test_timeout_after_output_is_an_in_stream_error(
 def test_client_disconnect_mid_stream_stops_the_cli(
     server: ServerProcess, upstream: FakeUpstream
 ) -> None:
-    assert server.process is not None
     for _ in range(3):
-        tag = marker()
-        upstream.script(tag, Reply.text(" ".join(["word"] * 200), delay=0.1))
-        with httpx.stream(
-            "POST",
-            server.url + CHAT,
-            json={"stream": True, "messages": [{"role": "user", "content": tag}]},
-            timeout=60,
-        ) as response:
-            for line in response.iter_lines():
-                if '"content":"word' in line:
-                    break
-            assert cli_processes(server.process.pid)
-            (request,) = upstream.recorded(tag)
-            assert not request.ended
+        _disconnect_mid_stream(server, upstream)
 
-        # Leaving the block closed the connection mid-stream: the CLI stops generating
-        # within a few seconds and leaves no process behind (the pool keeps only reset ones).
-        def ended(seen: Recorded = request) -> bool:  # bound now: the loop rebinds ``request``
-            return seen.ended
 
-        assert wait_until(ended, timeout=5)
-        assert request.hung_up
-        assert wait_until(lambda: no_orphans(server), timeout=10)
+def _disconnect_mid_stream(server: ServerProcess, upstream: FakeUpstream) -> None:
+    assert server.process is not None
+    tag = marker()
+    upstream.script(tag, Reply.text(" ".join(["word"] * 200), delay=0.1))
+    with httpx.stream(
+        "POST",
+        server.url + CHAT,
+        json={"stream": True, "messages": [{"role": "user", "content": tag}]},
+        timeout=60,
+    ) as response:
+        for line in response.iter_lines():
+            if '"content":"word' in line:
+                break
+        assert cli_processes(server.process.pid)
+        # On a loaded box the CLI may drop a slow stream and retry it; what matters
+        # is that an answer is still being generated while the client is connected.
+        assert wait_until(lambda: upstream.answering(tag), timeout=15)
+    # Leaving the block closed the connection mid-stream: the CLI stops generating
+    # within a few seconds, starts no retry, and leaves no process behind.
+    assert wait_until(lambda: not upstream.answering(tag) and no_orphans(server), timeout=15)
+    assert upstream.recorded(tag)[-1].hung_up
 
 
 def test_health_answers_while_a_stream_is_in_flight(

@@ -193,16 +193,15 @@ def test_stop_aborts_and_the_server_stops_the_turn(
         timeout=60_000,
     )
     assert cli_processes(keyed_server.process.pid)
-    (request,) = upstream.recorded(tag)
-    assert not request.ended
+    assert wait_until(lambda: upstream.answering(tag), timeout=15)
     page.click("#stop")
     page.wait_for_selector('[data-testid="reply"][data-state="stopped"]')
     assert "stopped" in (page.text_content("#turn-state") or "")
     assert page.is_enabled("#send")
     # The server saw the disconnect: the CLI stopped generating and no process is left
     # running for the turn (the pool keeps only its idle, reset processes).
-    assert wait_until(lambda: request.ended, timeout=10)
-    assert request.hung_up
+    assert wait_until(lambda: not upstream.answering(tag), timeout=15)
+    assert upstream.recorded(tag)[-1].hung_up
     assert wait_until(lambda: _no_turn_process(keyed_server), timeout=15)
     screenshot(page, f"landing-stopped-{api}-{_mode(keyed_server)}")
 

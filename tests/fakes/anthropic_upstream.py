@@ -257,6 +257,13 @@ class FakeUpstream:
             found = [r for r in found if marker in r.text]
         return found
 
+    def answering(self, marker: str) -> bool:
+        """True while an answer to a request containing ``marker`` is still going out.
+
+        A CLI may drop a slow stream and retry it, so this asks about every such request.
+        """
+        return any(not r.ended for r in self.recorded(marker))
+
     def _choose(self, body: dict[str, Any]) -> Reply | None:
         haystack = json.dumps(body.get("messages", []), ensure_ascii=False) + json.dumps(
             body.get("system", ""), ensure_ascii=False
