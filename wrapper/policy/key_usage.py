@@ -76,10 +76,7 @@ class UsageAccounting:
         if key is not None and key.budget.limited:
             await self._check_budget(caller.name, key.budget)
         self.metrics.key_requests.labels(key=caller.name).inc()
-        try:
-            await self.ledger.add_request(caller.name)
-        except Exception:
-            log.warning("usage.store_failed", action="add_request", exc_info=True)
+        self.ledger.add_request(caller.name)
 
     async def _check_budget(self, name: str, budget: Budget) -> None:
         if budget.requests_per_minute:
@@ -144,21 +141,18 @@ class UsageAccounting:
         """``backend`` as ``caller`` uses it: its sessions, and every turn charged to it."""
         return _ChargedBackend(backend, self, caller)
 
-    async def charge_turn(self, name: str, end: TurnEnd) -> None:
+    def charge_turn(self, name: str, end: TurnEnd) -> None:
         usage = end.usage
         self.metrics.key_tokens.labels(key=name, direction="input").inc(usage.prompt_tokens)
         self.metrics.key_tokens.labels(key=name, direction="output").inc(usage.output_tokens)
         if end.cost_usd:
             self.metrics.key_cost.labels(key=name).inc(end.cost_usd)
-        try:
-            await self.ledger.add_turn(
-                name,
-                input_tokens=usage.prompt_tokens,
-                output_tokens=usage.output_tokens,
-                cost_usd=end.cost_usd,
-            )
-        except Exception:
-            log.warning("usage.store_failed", action="add_turn", exc_info=True)
+        self.ledger.add_turn(
+            name,
+            input_tokens=usage.prompt_tokens,
+            output_tokens=usage.output_tokens,
+            cost_usd=end.cost_usd,
+        )
 
 
 class _ChargedBackend:
@@ -182,5 +176,5 @@ class _ChargedBackend:
     async def _charge(self, events: AsyncIterator[AgentEvent]) -> AsyncGenerator[AgentEvent, None]:
         async for event in events:
             if isinstance(event, TurnEnd):
-                await self.accounting.charge_turn(self.name, event)
+                self.accounting.charge_turn(self.name, event)
             yield event

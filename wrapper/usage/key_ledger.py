@@ -3,6 +3,11 @@
 Counters live in the usage store under ``key:<name>:total``, ``key:<name>:day:<date>``
 and ``key:<name>:month:<yyyy-mm>`` (UTC), so they survive restarts (SQLite) and are
 shared by replicas (Redis). Days and months expire after they are over.
+
+Adding is write-behind: a request only merges its amounts into what is pending, and
+one flusher writes everything pending in one store write. No store round trip sits on
+a request's path, and under load many requests share one write. A read of a key's
+spend flushes first, so this replica's budgets see every request it admitted.
 """
 
 from __future__ import annotations
@@ -11,12 +16,19 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import anyio
 import msgspec
+import structlog
 
-from wrapper.usage.store import UsageStore
+from wrapper.usage.store import Addition, UsageStore
+
+log = structlog.get_logger(__name__)
 
 _DAY_TTL_S = 3 * 86400.0
 _MONTH_TTL_S = 40 * 86400.0
+# A flush waits this long after the last one, so that bursts share a write; a crash
+# loses at most this much of the counters (a graceful stop flushes everything).
+FLUSH_INTERVAL_S = 0.25
 
 
 class Spend(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,9 +77,20 @@ def next_month(now: float) -> float:
 class KeyLedger:
     """Adds to and reads the spend of client keys."""
 
-    def __init__(self, store: UsageStore, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: UsageStore,
+        clock: Callable[[], float] = time.time,
+        *,
+        flush_interval_s: float = FLUSH_INTERVAL_S,
+    ) -> None:
         self.store = store
         self._clock = clock
+        self._flush_interval_s = flush_interval_s
+        self._pending: dict[str, tuple[dict[str, float], float | None]] = {}
+        self._wake: anyio.Event | None = None
+        # Writes and deletes of counters take turns, so a flush cannot land after a reset.
+        self._writing = anyio.Lock()
 
     def _keys(self, name: str) -> tuple[str, str, str]:
         moment = datetime.fromtimestamp(self._clock(), UTC)
@@ -78,27 +101,60 @@ class KeyLedger:
             f"{base}:month:{moment:%Y-%m}",
         )
 
-    async def _add(self, name: str, amounts: dict[str, float]) -> None:
+    def _add(self, name: str, amounts: dict[str, float]) -> None:
         total, day, month = self._keys(name)
-        await self.store.add(total, amounts, None)
-        await self.store.add(day, amounts, _DAY_TTL_S)
-        await self.store.add(month, amounts, _MONTH_TTL_S)
+        for key, ttl_s in ((total, None), (day, _DAY_TTL_S), (month, _MONTH_TTL_S)):
+            values, _ = self._pending.setdefault(key, ({}, ttl_s))
+            for field, amount in amounts.items():
+                values[field] = values.get(field, 0.0) + amount
+        if self._wake is not None:
+            self._wake.set()
 
-    async def add_request(self, name: str) -> None:
-        await self._add(name, {"requests": 1})
+    def add_request(self, name: str) -> None:
+        self._add(name, {"requests": 1})
 
-    async def add_turn(
+    def add_turn(
         self, name: str, *, input_tokens: int, output_tokens: int, cost_usd: float | None
     ) -> None:
         amounts: dict[str, float] = {"input_tokens": input_tokens, "output_tokens": output_tokens}
         if cost_usd:
             amounts["cost_usd"] = cost_usd
-        await self._add(name, amounts)
+        self._add(name, amounts)
+
+    async def flush(self) -> None:
+        """Write what is pending to the store; kept pending if the store fails."""
+        async with self._writing:
+            if not self._pending:
+                return
+            pending, self._pending = self._pending, {}
+            additions: list[Addition] = [(k, v, ttl) for k, (v, ttl) in pending.items()]
+            try:
+                await self.store.add_many(additions)
+            except Exception:
+                log.warning("usage.store_failed", action="flush", exc_info=True)
+                for key, (values, ttl_s) in pending.items():
+                    merged, _ = self._pending.setdefault(key, ({}, ttl_s))
+                    for field, amount in values.items():
+                        merged[field] = merged.get(field, 0.0) + amount
+
+    async def run_flusher(self) -> None:
+        """Write additions out as they come (in the app's background task group)."""
+        while True:
+            self._wake = anyio.Event()
+            if not self._pending:
+                await self._wake.wait()
+            await self.flush()
+            await anyio.sleep(self._flush_interval_s)
 
     async def spend(self, name: str) -> KeySpend:
+        await self.flush()
         total, today, month = await self.store.counters(list(self._keys(name)))
         return KeySpend(total=_spend(total), today=_spend(today), this_month=_spend(month))
 
     async def forget(self, name: str) -> None:
         """Start the key's counters over (its budgets are restored)."""
-        await self.store.delete(list(self._keys(name)))
+        keys = self._keys(name)
+        async with self._writing:
+            for key in keys:
+                self._pending.pop(key, None)
+            await self.store.delete(list(keys))

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from wrapper.usage.store import Addition
+
 _ADD_LUA = """
 local key = KEYS[1]
 for i = 2, #ARGV, 2 do
@@ -47,6 +49,11 @@ class RedisUsageStore:
         raw = await self._add(keys=[self._prefix + key], args=args)
         pairs = list(raw)
         return {_text(pairs[i]): float(_text(pairs[i + 1])) for i in range(0, len(pairs), 2)}
+
+    async def add_many(self, additions: Sequence[Addition]) -> None:
+        # One script call per key keeps each key's add atomic; a batch is a few keys.
+        for key, amounts, ttl_s in additions:
+            await self.add(key, amounts, ttl_s)
 
     async def counters(self, keys: Sequence[str]) -> list[dict[str, float]]:
         found: list[dict[str, float]] = []

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
 import anyio
+
+from wrapper.usage.store import Addition
 
 T = TypeVar("T")
 
@@ -31,6 +34,35 @@ CREATE TABLE IF NOT EXISTS readings (
     PRIMARY KEY (key, name)
 ) WITHOUT ROWID;
 """
+
+
+@contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _add_one(
+    db: sqlite3.Connection, now: float, key: str, amounts: Mapping[str, float], ttl_s: float | None
+) -> None:
+    expires = None if ttl_s is None else now + ttl_s
+    db.execute(
+        "DELETE FROM counters WHERE key = ? AND expires_at IS NOT NULL AND expires_at <= ?",
+        (key, now),
+    )
+    for name, amount in amounts.items():
+        db.execute(
+            "INSERT INTO counters (key, name, value, expires_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (key, name) DO UPDATE SET value = value + excluded.value,"
+            " expires_at = excluded.expires_at",
+            (key, name, amount, expires),
+        )
+    db.execute("UPDATE counters SET expires_at = ? WHERE key = ?", (expires, key))
 
 
 class SqliteUsageStore:
@@ -72,33 +104,25 @@ class SqliteUsageStore:
         self, key: str, amounts: Mapping[str, float], ttl_s: float | None
     ) -> dict[str, float]:
         now = self._clock()
-        expires = None if ttl_s is None else now + ttl_s
 
         def work(db: sqlite3.Connection) -> dict[str, float]:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.execute(
-                    "DELETE FROM counters WHERE key = ? AND expires_at IS NOT NULL"
-                    " AND expires_at <= ?",
-                    (key, now),
-                )
-                for name, amount in amounts.items():
-                    db.execute(
-                        "INSERT INTO counters (key, name, value, expires_at) VALUES (?, ?, ?, ?)"
-                        " ON CONFLICT (key, name) DO UPDATE SET value = value + excluded.value,"
-                        " expires_at = excluded.expires_at",
-                        (key, name, amount, expires),
-                    )
-                db.execute("UPDATE counters SET expires_at = ? WHERE key = ?", (expires, key))
+            with _transaction(db):
+                _add_one(db, now, key, amounts, ttl_s)
                 rows = db.execute("SELECT name, value FROM counters WHERE key = ?", (key,))
-                values = dict(rows)
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            return values
+                return dict(rows)
 
         return await self._run(work)
+
+    async def add_many(self, additions: Sequence[Addition]) -> None:
+        now = self._clock()
+
+        def work(db: sqlite3.Connection) -> None:
+            with _transaction(db):
+                for key, amounts, ttl_s in additions:
+                    _add_one(db, now, key, amounts, ttl_s)
+
+        if additions:
+            await self._run(work)
 
     async def counters(self, keys: Sequence[str]) -> list[dict[str, float]]:
         now = self._clock()

@@ -12,6 +12,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
+Addition = tuple[str, Mapping[str, float], float | None]
+"""One addition to a counter: its key, the amounts to add, and its ``ttl_s``."""
+
 
 class UsageStore(Protocol):
     """Counters and readings, possibly shared by replicas."""
@@ -25,6 +28,9 @@ class UsageStore(Protocol):
 
         ``ttl_s`` (re)sets when ``key`` expires (``None``: never).
         """
+
+    async def add_many(self, additions: Sequence[Addition]) -> None:
+        """Make each of ``additions`` as :meth:`add` does, in one write where the store can."""
 
     async def counters(self, keys: Sequence[str]) -> list[dict[str, float]]:
         """The counters of each of ``keys`` (empty for a key never added to, or expired)."""
@@ -67,6 +73,10 @@ class MemoryUsageStore:
             values[name] = values.get(name, 0.0) + amount
         self._counters[key] = (values, None if ttl_s is None else self._clock() + ttl_s)
         return dict(values)
+
+    async def add_many(self, additions: Sequence[Addition]) -> None:
+        for key, amounts, ttl_s in additions:
+            await self.add(key, amounts, ttl_s)
 
     async def counters(self, keys: Sequence[str]) -> list[dict[str, float]]:
         return [dict(self._live(key)) for key in keys]

@@ -45,7 +45,7 @@ from wrapper.upstream.auth import UpstreamAuth
 from wrapper.upstream.login import CliLoginHealth, probe_cli_login, run_probe_loop
 from wrapper.usage.key_ledger import KeyLedger
 from wrapper.usage.plan_windows import PlanWindows
-from wrapper.usage.store import MemoryUsageStore, UsageStore
+from wrapper.usage.store import MemoryUsageStore
 
 log = get_logger(__name__)
 
@@ -100,7 +100,7 @@ async def build_operations(
     cli_command: Sequence[str] | None,
     cli_env: Mapping[str, str],
     rate_store: RateLimitStore | None = None,
-    usage_store: UsageStore | None = None,
+    ledger: KeyLedger | None = None,
     plan: PlanWindows | None = None,
 ) -> OperationsParts:
     """Build the operations components.
@@ -154,7 +154,7 @@ async def build_operations(
     )
     usage = UsageAccounting(
         keys=api_keys,
-        ledger=KeyLedger(usage_store or MemoryUsageStore()),
+        ledger=ledger or KeyLedger(MemoryUsageStore()),
         plan=plan or PlanWindows(),
         rate_store=rates,
         metrics=metrics,

@@ -43,6 +43,7 @@ from wrapper.storage.responses_durable import DurableResponseStore
 from wrapper.upstream.auth import detect_upstream_auth
 from wrapper.upstream.count_tokens import open_token_counter
 from wrapper.usage.factory import open_usage_store
+from wrapper.usage.key_ledger import KeyLedger
 from wrapper.usage.plan_windows import PlanWindows
 from wrapper.wiring.backend import CoreRequest, OpenCore, open_core_backend
 from wrapper.wiring.layers import feed_backend_gauges, guard_cpu, make_resilient
@@ -175,6 +176,10 @@ async def build_context(
     usage_store = await open_usage_store(settings, stack)
     plan = PlanWindows(usage_store)
     background.start_soon(plan.run_flusher)
+    ledger = KeyLedger(usage_store)
+    background.start_soon(ledger.run_flusher)
+    # Before the store closes (the stack unwinds in reverse), what is pending is written.
+    stack.push_async_callback(ledger.flush)
     runtime = CliRuntime(
         config_dir=upstream_auth.login_config_dir or str(config_dir),
         auth_env=upstream_auth.cli_env,
@@ -233,7 +238,7 @@ async def build_context(
         cli_command=[cli, "auth", "status", "--json"] if cli else None,
         cli_env=child_env,
         rate_store=await open_redis_rate_store(settings, stack),
-        usage_store=usage_store,
+        ledger=ledger,
         plan=plan,
     )
     if parts.probe_loop is not None:

@@ -57,6 +57,23 @@ async def test_counters_without_a_ttl_stay(local_store: tuple[UsageStore, _Clock
     assert await store.counters(["total"]) == [{}]
 
 
+async def test_add_many_adds_each_key_with_its_own_expiry(
+    local_store: tuple[UsageStore, _Clock],
+) -> None:
+    store, clock = local_store
+    await store.add("day", {"requests": 4}, None)
+    await store.add_many(
+        [("total", {"requests": 1, "cost_usd": 0.5}, None), ("day", {"requests": 1}, 60)]
+    )
+    await store.add_many([])
+    assert await store.counters(["total", "day"]) == [
+        {"requests": 1.0, "cost_usd": 0.5},
+        {"requests": 5.0},
+    ]
+    clock.now += 61
+    assert await store.counters(["total", "day"]) == [{"requests": 1.0, "cost_usd": 0.5}, {}]
+
+
 async def test_readings_are_replaced_by_name(local_store: tuple[UsageStore, _Clock]) -> None:
     store, _ = local_store
     await store.put_reading("plan", "five_hour", b"a")
@@ -98,3 +115,6 @@ async def test_redis_replicas_share_counters_and_readings(
     assert await two.readings("plan") == {"five_hour": b'{"x":1}'}
     await two.delete(["k"])
     assert await one.counters(["k", "total"]) == [{}, {"requests": 1.0}]
+    await one.add_many([("total", {"requests": 2}, None), ("k", {"requests": 1}, 60)])
+    assert await two.counters(["k", "total"]) == [{"requests": 1.0}, {"requests": 3.0}]
+    assert 0 < await redis_client.pttl(f"{prefix}:usage:k") <= 60_000
