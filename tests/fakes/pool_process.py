@@ -188,6 +188,10 @@ class FakeProcess:
             await self._mail.wait()
         return self._outbox.popleft()
 
+    def next_message_nowait(self) -> SdkMessage | None:
+        # Always the awaited path, so that tests can pause at each ``next`` step.
+        return None
+
     def rss_bytes(self) -> int | None:
         return self.rss
 

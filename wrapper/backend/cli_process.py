@@ -219,6 +219,27 @@ class CliProcess:
         with sdk_failures(self, "read"):
             return await self._next_message()
 
+    def next_message_nowait(self) -> SdkMessage | None:
+        """The next message if the CLI already sent it, else None (never waits).
+
+        A stream mid-answer has its messages queued; taking them without a wait
+        spares each one a timeout scope.
+        """
+        with sdk_failures(self, "read"):
+            query = getattr(self._client, "_query", None)
+            if query is None:
+                raise ProcessEndedError
+            while True:
+                try:
+                    data = query._message_receive.receive_nowait()
+                except anyio.WouldBlock:
+                    return None
+                except (anyio.EndOfStream, anyio.ClosedResourceError):
+                    raise ProcessEndedError from None
+                message = self._take(data)
+                if message is not None:
+                    return message
+
     async def _next_message(self) -> SdkMessage:
         query = getattr(self._client, "_query", None)
         if query is None:
@@ -228,20 +249,26 @@ class CliProcess:
                 data = await query._message_receive.receive()
             except (anyio.EndOfStream, anyio.ClosedResourceError):
                 raise ProcessEndedError from None
-            kind = data.get("type")
-            if kind == "end":
-                raise ProcessEndedError
-            if kind == "error":
-                exc = data.get("exception")
-                raise exc if isinstance(exc, Exception) else ProcessEndedError
-            message = parse_message(data)
-            if message is None:
-                continue
-            if isinstance(message, ResultMessage) and message.total_cost_usd is not None:
-                self.total_cost_usd = message.total_cost_usd
-            if isinstance(message, RateLimitEvent) and self._on_rate_limit is not None:
-                self._observe(message.rate_limit_info.raw)
-            return message
+            message = self._take(data)
+            if message is not None:
+                return message
+
+    def _take(self, data: dict[str, Any]) -> SdkMessage | None:
+        """``data`` from the SDK's queue as a message; None for one to skip."""
+        kind = data.get("type")
+        if kind == "end":
+            raise ProcessEndedError
+        if kind == "error":
+            exc = data.get("exception")
+            raise exc if isinstance(exc, Exception) else ProcessEndedError
+        message = parse_message(data)
+        if message is None:
+            return None
+        if isinstance(message, ResultMessage) and message.total_cost_usd is not None:
+            self.total_cost_usd = message.total_cost_usd
+        if isinstance(message, RateLimitEvent) and self._on_rate_limit is not None:
+            self._observe(message.rate_limit_info.raw)
+        return message
 
     def _observe(self, raw: dict[str, Any]) -> None:
         # A reading that cannot be recorded must never fail the turn it came with.

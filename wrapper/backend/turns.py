@@ -37,6 +37,9 @@ class MessageSource(Protocol):
 
     async def next_message(self) -> SdkMessage: ...
 
+    def next_message_nowait(self) -> SdkMessage | None:
+        """The next message if it has already arrived, else None."""
+
 
 S = TypeVar("S", bound=MessageSource)
 
@@ -158,11 +161,15 @@ async def _events(
     before_end: Callable[[TurnEnd], Awaitable[None]] | None,
 ) -> AsyncGenerator[AgentEvent, None]:
     while not reader.done:
-        try:
-            with anyio.fail_after(deadline.remaining()):
-                message = await process.next_message()
-        except TimeoutError:
-            raise deadline.expired_error() from None
+        message = process.next_message_nowait()
+        if message is None:
+            try:
+                with anyio.fail_after(deadline.remaining()):
+                    message = await process.next_message()
+            except TimeoutError:
+                raise deadline.expired_error() from None
+        elif not deadline.remaining():
+            raise deadline.expired_error()
         for event in reader.feed(message):
             if isinstance(event, TurnEnd) and before_end is not None:
                 with anyio.fail_after(max(deadline.remaining(), 5.0)):

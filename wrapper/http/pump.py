@@ -111,9 +111,14 @@ async def pump_stream(
 
         async with receiver:
             while True:
-                item: Item | None = None
-                with anyio.move_on_after(ping_interval if started else first_byte_deadline):
-                    item = await receiver.receive()
+                item: Item | None
+                try:
+                    # A frame already queued needs no ping timer.
+                    item = receiver.receive_nowait()
+                except anyio.WouldBlock:
+                    item = None
+                    with anyio.move_on_after(ping_interval if started else first_byte_deadline):
+                        item = await receiver.receive()
                 if item is None:
                     if not started and slot_wait.waiting:
                         continue

@@ -26,9 +26,9 @@ log = structlog.get_logger(__name__)
 
 _DAY_TTL_S = 3 * 86400.0
 _MONTH_TTL_S = 40 * 86400.0
-# A flush waits this long after the last one, so that bursts share a write; a crash
+# A flush waits this long after the last one, so that requests share a write; a crash
 # loses at most this much of the counters (a graceful stop flushes everything).
-FLUSH_INTERVAL_S = 0.25
+FLUSH_INTERVAL_S = 1.0
 
 
 class Spend(msgspec.Struct, frozen=True, kw_only=True):

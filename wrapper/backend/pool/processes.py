@@ -72,6 +72,9 @@ class PoolProcess(Protocol):
     async def next_message(self) -> SdkMessage:
         """The next message of the running turn."""
 
+    def next_message_nowait(self) -> SdkMessage | None:
+        """The next message of the running turn if it has already arrived, else None."""
+
     def rss_bytes(self) -> int | None:
         """Resident memory, when it can be read."""
 
