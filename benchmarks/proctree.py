@@ -83,11 +83,11 @@ def cpu_seconds(roots: Iterable[int]) -> float:
 
 
 def _is_cli(pid: int) -> bool:
+    # The process name: a busy process's cmdline can read back empty.
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        return Path(f"/proc/{pid}/comm").read_text().strip() == "claude"
     except OSError:
         return False
-    return b"_bundled/claude" in cmdline or cmdline.startswith(b"claude\0")
 
 
 def cpu_split(root: int) -> tuple[float, float]:

@@ -190,10 +190,12 @@ def cli_processes(pid: int) -> list[int]:
     result = []
     for child in descendants(pid):
         try:
-            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            # The name, not the command line: reading a busy process's cmdline can come
+            # back empty (it needs the process's memory), its name never does.
+            name = Path(f"/proc/{child}/comm").read_text().strip()
         except OSError:
             continue
-        if b"_bundled/claude" in cmdline or cmdline.startswith(b"claude"):
+        if name == "claude":
             result.append(child)
     return result
 

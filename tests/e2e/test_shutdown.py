@@ -36,11 +36,11 @@ def alive_cli(pid: int) -> bool:
     """Whether ``pid`` is still a live (not zombie) ``claude`` process."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
+    name = stat[stat.find("(") + 1 : stat.rfind(")")]
     state = stat[stat.rfind(")") + 2 :].split()[0]
-    return state != "Z" and b"claude" in cmdline
+    return state != "Z" and name == "claude"
 
 
 class StreamReader(threading.Thread):

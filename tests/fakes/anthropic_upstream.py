@@ -344,12 +344,18 @@ class FakeUpstream:
     ) -> None:
         with self._lock:
             self.active += 1
-        answer = asyncio.ensure_future(self._messages(body, send))
+        completed = False
+
+        async def respond() -> None:
+            nonlocal completed
+            await self._messages(body, send)
+            completed = True
+
+        answer = asyncio.ensure_future(respond())
 
         async def watch() -> None:
             while (await receive())["type"] != "http.disconnect":
                 pass
-            record.hung_up = not answer.done()
             answer.cancel()
 
         watcher = asyncio.ensure_future(watch())
@@ -359,6 +365,9 @@ class FakeUpstream:
             pass
         finally:
             watcher.cancel()
+            # Whether the CLI left first (a send to it failed, or it disconnected):
+            # decided by the answer's own outcome, so no race with hypercorn's events.
+            record.hung_up = not completed
             record.ended = True
             with self._lock:
                 self.active -= 1
