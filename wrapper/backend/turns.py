@@ -161,6 +161,9 @@ async def _events(
     before_end: Callable[[TurnEnd], Awaitable[None]] | None,
 ) -> AsyncGenerator[AgentEvent, None]:
     while not reader.done:
+        # A message already queued is taken without a timeout scope. The deadline is
+        # still kept: the queue runs dry between the CLI's writes, and each wait for
+        # the next one is bounded by what remains.
         message = process.next_message_nowait()
         if message is None:
             try:
@@ -168,8 +171,6 @@ async def _events(
                     message = await process.next_message()
             except TimeoutError:
                 raise deadline.expired_error() from None
-        elif not deadline.remaining():
-            raise deadline.expired_error()
         for event in reader.feed(message):
             if isinstance(event, TurnEnd) and before_end is not None:
                 with anyio.fail_after(max(deadline.remaining(), 5.0)):

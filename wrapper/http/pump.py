@@ -78,10 +78,17 @@ async def pump_stream(
     outcome = PumpOutcome()
     sender, receiver = anyio.create_memory_object_stream[Item](max_buffer_size=8)
 
+    async def put(item: Item) -> None:
+        # Straight into the buffer while it has room; a full one waits for the writer.
+        try:
+            sender.send_nowait(item)
+        except anyio.WouldBlock:
+            await sender.send(item)
+
     async def produce() -> None:
         async with sender:
             try:
-                await response.produce(sender.send)
+                await response.produce(put)
             except WrapperError as exc:
                 await sender.send(exc)
                 return
