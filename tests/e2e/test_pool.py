@@ -155,6 +155,8 @@ def test_a_parked_tool_turn_continues_on_the_same_process(
     tool_calls = call.choices[0].message.tool_calls or []
     assert [c.id for c in tool_calls] == ["toolu_park1"]
     assert status(pooled)["processes"]["parked"] >= 1
+    # The spare that replaces the parked process may still be starting: count after it.
+    assert wait_until(lambda: status(pooled)["processes"]["starting"] == 0, timeout=30)
     parked_hits = status(pooled)["processes"]["parked_hits"]
     spawned = status(pooled)["processes"]["spawned"]
     messages += [

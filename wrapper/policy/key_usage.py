@@ -141,7 +141,7 @@ class UsageAccounting:
         """``backend`` as ``caller`` uses it: its sessions, and every turn charged to it."""
         return _ChargedBackend(backend, self, caller)
 
-    def charge_turn(self, name: str, end: TurnEnd) -> None:
+    async def charge_turn(self, name: str, end: TurnEnd) -> None:
         usage = end.usage
         self.metrics.key_tokens.labels(key=name, direction="input").inc(usage.prompt_tokens)
         self.metrics.key_tokens.labels(key=name, direction="output").inc(usage.output_tokens)
@@ -153,6 +153,11 @@ class UsageAccounting:
             output_tokens=usage.output_tokens,
             cost_usd=end.cost_usd,
         )
+        key = self.keys.named(name)
+        if key is not None and key.budget.limited:
+            # A key with a budget is written through, so that the next request's check,
+            # on any replica, sees this turn; the others wait for the next flush.
+            await self.ledger.flush()
 
 
 class _ChargedBackend:
@@ -176,5 +181,5 @@ class _ChargedBackend:
     async def _charge(self, events: AsyncIterator[AgentEvent]) -> AsyncGenerator[AgentEvent, None]:
         async for event in events:
             if isinstance(event, TurnEnd):
-                self.accounting.charge_turn(self.name, event)
+                await self.accounting.charge_turn(self.name, event)
             yield event
