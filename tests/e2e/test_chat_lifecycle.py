@@ -112,12 +112,14 @@ def _disconnect_mid_stream(server: ServerProcess, upstream: FakeUpstream) -> Non
         json={"stream": True, "messages": [{"role": "user", "content": tag}]},
         timeout=60,
     ) as response:
-        for line in response.iter_lines():
+        # Held, not left to the loop: a line iterator dropped at ``break`` is closed at
+        # once, and closing it closes the connection before the checks below.
+        lines = response.iter_lines()
+        for line in lines:
             if '"content":"word' in line:
                 break
         assert cli_processes(server.process.pid)
-        # On a loaded box the CLI may drop a slow stream and retry it; what matters
-        # is that an answer is still being generated while the client is connected.
+        # An answer to the request is still going out while the client is connected.
         assert wait_until(lambda: upstream.answering(tag), timeout=15)
     # Leaving the block closed the connection mid-stream: the CLI stops generating
     # within a few seconds, starts no retry, and leaves no process behind.
