@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from tests.e2e.harness import is_cli
+
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -60,7 +62,7 @@ def cli_pids(root: int) -> list[int]:
         fields = _stat_fields(pid)
         if not fields or fields[0] == "Z":
             continue
-        if _is_cli(pid):
+        if is_cli(pid):
             found.append(pid)
     return found
 
@@ -82,14 +84,6 @@ def cpu_seconds(roots: Iterable[int]) -> float:
     return ticks / _CLK_TCK
 
 
-def _is_cli(pid: int) -> bool:
-    # The process name: a busy process's cmdline can read back empty.
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip() == "claude"
-    except OSError:
-        return False
-
-
 def cpu_split(root: int) -> tuple[float, float]:
     """CPU seconds of the tree under ``root`` split as (non-CLI processes' own time,
     CLI time): a CLI counts whole (its children included); the others' reaped
@@ -100,7 +94,7 @@ def cpu_split(root: int) -> tuple[float, float]:
         if fields is None or len(fields) < 15:
             continue
         utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
-        if _is_cli(pid):
+        if is_cli(pid):
             cli += utime + stime + cutime + cstime
         else:
             own += utime + stime

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
@@ -185,19 +186,31 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def is_cli(pid: int) -> bool:
+    """Whether ``pid`` is a ``claude`` CLI process.
+
+    By its name, not its command line: reading a busy process's cmdline can come back
+    empty (it needs the process's memory), its name never does.
+    """
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == "claude"
+    except OSError:
+        return False
+
+
 def cli_processes(pid: int) -> list[int]:
     """Descendants of ``pid`` that are the ``claude`` CLI."""
-    result = []
-    for child in descendants(pid):
-        try:
-            # The name, not the command line: reading a busy process's cmdline can come
-            # back empty (it needs the process's memory), its name never does.
-            name = Path(f"/proc/{child}/comm").read_text().strip()
-        except OSError:
-            continue
-        if name == "claude":
-            result.append(child)
-    return result
+    return [child for child in descendants(pid) if is_cli(child)]
+
+
+def stream_chat(url: str, text: str) -> AbstractContextManager[httpx.Response]:
+    """A streamed chat completion of the one user message ``text`` at the server ``url``."""
+    return httpx.stream(
+        "POST",
+        url + "/v1/chat/completions",
+        json={"stream": True, "messages": [{"role": "user", "content": text}]},
+        timeout=60,
+    )
 
 
 def wait_until(

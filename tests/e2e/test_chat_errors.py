@@ -10,7 +10,7 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.harness import ServerProcess
+from tests.e2e.harness import ServerProcess, stream_chat
 from tests.fakes.anthropic_upstream import FakeUpstream, Reply
 
 pytestmark = pytest.mark.e2e
@@ -133,12 +133,7 @@ def test_failure_after_the_stream_started_is_an_in_stream_error_frame(
     tag = marker()
     upstream.script(tag, Reply.text("partial output then trouble", fail_after_chunks=2))
     frames: list[str] = []
-    with httpx.stream(
-        "POST",
-        server.url + CHAT,
-        json={"stream": True, "messages": [{"role": "user", "content": tag}]},
-        timeout=60,
-    ) as response:
+    with stream_chat(server.url, tag) as response:
         assert response.status_code == 200
         frames = [line[6:] for line in response.iter_lines() if line.startswith("data: ")]
     payloads = [json.loads(f) for f in frames if f != "[DONE]"]

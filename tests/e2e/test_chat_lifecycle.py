@@ -17,7 +17,7 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.harness import ServerProcess, cli_processes, wait_until
+from tests.e2e.harness import ServerProcess, cli_processes, stream_chat, wait_until
 from tests.fakes.anthropic_upstream import FakeUpstream, Reply
 
 pytestmark = pytest.mark.e2e
@@ -81,12 +81,7 @@ def test_timeout_after_output_is_an_in_stream_error(
 ) -> None:
     tag = marker()
     upstream.script(tag, Reply.text("a b c d e f", hang_after_chunks=2))
-    with httpx.stream(
-        "POST",
-        short_timeout.url + CHAT,
-        json={"stream": True, "messages": [{"role": "user", "content": tag}]},
-        timeout=60,
-    ) as response:
+    with stream_chat(short_timeout.url, tag) as response:
         assert response.status_code == 200
         frames = [line[6:] for line in response.iter_lines() if line.startswith("data: ")]
     payloads = [json.loads(f) for f in frames if f != "[DONE]"]
@@ -106,12 +101,7 @@ def _disconnect_mid_stream(server: ServerProcess, upstream: FakeUpstream) -> Non
     assert server.process is not None
     tag = marker()
     upstream.script(tag, Reply.text(" ".join(["word"] * 200), delay=0.1))
-    with httpx.stream(
-        "POST",
-        server.url + CHAT,
-        json={"stream": True, "messages": [{"role": "user", "content": tag}]},
-        timeout=60,
-    ) as response:
+    with stream_chat(server.url, tag) as response:
         # Held, not left to the loop: a line iterator dropped at ``break`` is closed at
         # once, and closing it closes the connection before the checks below.
         lines = response.iter_lines()
@@ -136,12 +126,7 @@ def test_health_answers_while_a_stream_is_in_flight(
     health_during: list[int] = []
 
     def stream() -> None:
-        with httpx.stream(
-            "POST",
-            server.url + CHAT,
-            json={"stream": True, "messages": [{"role": "user", "content": tag}]},
-            timeout=60,
-        ) as response:
+        with stream_chat(server.url, tag) as response:
             for _ in response.iter_lines():
                 pass
         finished.set()

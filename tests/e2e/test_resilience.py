@@ -17,7 +17,7 @@ import openai
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.harness import ServerProcess, cli_processes, wait_until
+from tests.e2e.harness import ServerProcess, cli_processes, stream_chat, wait_until
 from tests.fakes.anthropic_upstream import FakeUpstream, Reply
 
 pytestmark = pytest.mark.e2e
@@ -88,12 +88,7 @@ def test_a_failure_after_output_is_not_retried(
 ) -> None:
     tag = marker()
     upstream.script(tag, Reply.text("partial output then trouble", fail_after_chunks=2))
-    with httpx.stream(
-        "POST",
-        resilient.url + CHAT,
-        json={"stream": True, "messages": [{"role": "user", "content": tag}]},
-        timeout=60,
-    ) as response:
+    with stream_chat(resilient.url, tag) as response:
         assert response.status_code == 200
         frames = [line[6:] for line in response.iter_lines() if line.startswith("data: ")]
     payloads = [json.loads(frame) for frame in frames if frame != "[DONE]"]
@@ -238,12 +233,7 @@ def test_a_cli_over_its_cpu_budget_is_killed_and_the_stream_ends_with_an_error(
 ) -> None:
     tag = marker()
     upstream.script(tag, busy_reply())
-    with httpx.stream(
-        "POST",
-        frugal.url + CHAT,
-        json={"stream": True, "messages": [{"role": "user", "content": tag}]},
-        timeout=60,
-    ) as response:
+    with stream_chat(frugal.url, tag) as response:
         assert response.status_code == 200
         frames = [line[6:] for line in response.iter_lines() if line.startswith("data: ")]
     payloads = [json.loads(frame) for frame in frames if frame != "[DONE]"]

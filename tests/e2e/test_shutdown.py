@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.harness import ServerProcess, cli_processes
+from tests.e2e.harness import ServerProcess, cli_processes, is_cli
 from tests.fakes.anthropic_upstream import FakeUpstream, Reply
 
 pytestmark = pytest.mark.e2e
@@ -38,9 +38,8 @@ def alive_cli(pid: int) -> bool:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
-    name = stat[stat.find("(") + 1 : stat.rfind(")")]
     state = stat[stat.rfind(")") + 2 :].split()[0]
-    return state != "Z" and name == "claude"
+    return state != "Z" and is_cli(pid)
 
 
 class StreamReader(threading.Thread):

@@ -260,7 +260,7 @@ class FakeUpstream:
     def answering(self, marker: str) -> bool:
         """True while an answer to a request containing ``marker`` is still going out.
 
-        A CLI may drop a slow stream and retry it, so this asks about every such request.
+        It asks about every such request, so that a request the CLI retried counts too.
         """
         return any(not r.ended for r in self.recorded(marker))
 

@@ -27,6 +27,7 @@ from contextlib import suppress
 from typing import Any
 
 import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream
 from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient, RateLimitEvent, ResultMessage
 from claude_agent_sdk._internal.message_parser import parse_message
 from claude_agent_sdk.types import Message as SdkMessage
@@ -226,12 +227,10 @@ class CliProcess:
         spares each one a timeout scope.
         """
         with sdk_failures(self, "read"):
-            query = getattr(self._client, "_query", None)
-            if query is None:
-                raise ProcessEndedError
+            queue = self._queue()
             while True:
                 try:
-                    data = query._message_receive.receive_nowait()
+                    data = queue.receive_nowait()
                 except anyio.WouldBlock:
                     return None
                 except (anyio.EndOfStream, anyio.ClosedResourceError):
@@ -240,13 +239,19 @@ class CliProcess:
                 if message is not None:
                     return message
 
-    async def _next_message(self) -> SdkMessage:
+    def _queue(self) -> MemoryObjectReceiveStream[dict[str, Any]]:
+        """The SDK's queue of the CLI's messages."""
         query = getattr(self._client, "_query", None)
         if query is None:
             raise ProcessEndedError
+        queue: MemoryObjectReceiveStream[dict[str, Any]] = query._message_receive
+        return queue
+
+    async def _next_message(self) -> SdkMessage:
+        queue = self._queue()
         while True:
             try:
-                data = await query._message_receive.receive()
+                data = await queue.receive()
             except (anyio.EndOfStream, anyio.ClosedResourceError):
                 raise ProcessEndedError from None
             message = self._take(data)

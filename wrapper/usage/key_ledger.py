@@ -5,15 +5,16 @@ and ``key:<name>:month:<yyyy-mm>`` (UTC), so they survive restarts (SQLite) and 
 shared by replicas (Redis). Days and months expire after they are over.
 
 Adding is write-behind: a request only merges its amounts into what is pending, and
-one flusher writes everything pending in one store write. No store round trip sits on
-a request's path, and under load many requests share one write. A read of a key's
-spend flushes first, so this replica's budgets see every request it admitted.
+one flusher writes everything pending in one store write, so under load many requests
+share one write. A read of a key's spend flushes first, so this replica's budgets see
+every request it admitted; a caller that needs a write to be seen by other replicas at
+once (a key with a budget) flushes itself.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 import anyio
@@ -101,12 +102,15 @@ class KeyLedger:
             f"{base}:month:{moment:%Y-%m}",
         )
 
+    def _merge(self, key: str, amounts: Mapping[str, float], ttl_s: float | None) -> None:
+        values, _ = self._pending.setdefault(key, ({}, ttl_s))
+        for field, amount in amounts.items():
+            values[field] = values.get(field, 0.0) + amount
+
     def _add(self, name: str, amounts: dict[str, float]) -> None:
         total, day, month = self._keys(name)
         for key, ttl_s in ((total, None), (day, _DAY_TTL_S), (month, _MONTH_TTL_S)):
-            values, _ = self._pending.setdefault(key, ({}, ttl_s))
-            for field, amount in amounts.items():
-                values[field] = values.get(field, 0.0) + amount
+            self._merge(key, amounts, ttl_s)
         if self._wake is not None:
             self._wake.set()
 
@@ -133,9 +137,7 @@ class KeyLedger:
             except Exception:
                 log.warning("usage.store_failed", action="flush", exc_info=True)
                 for key, (values, ttl_s) in pending.items():
-                    merged, _ = self._pending.setdefault(key, ({}, ttl_s))
-                    for field, amount in values.items():
-                        merged[field] = merged.get(field, 0.0) + amount
+                    self._merge(key, values, ttl_s)
 
     async def run_flusher(self) -> None:
         """Write additions out as they come (in the app's background task group)."""
