@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import anyio
 import pytest
@@ -142,6 +143,30 @@ async def test_a_client_disconnect_cancels_the_turn() -> None:
     # exchange.run returned: the app is done with the request.
     assert backend.exits == ["cancelled"]
     assert backend.open_turns == 0
+    assert not exchange.complete
+
+
+class StalledClient(Exchange):
+    """A client that stops reading after its first body frame: the next send never returns."""
+
+    async def send(self, message: dict[str, Any]) -> None:
+        frames = [m for m in self.sent if m["type"] == "http.response.body"]
+        if message["type"] == "http.response.body" and frames:
+            await anyio.sleep_forever()
+        await super().send(message)
+
+
+async def test_a_client_that_stops_reading_is_dropped_after_the_write_timeout() -> None:
+    script: list[Step] = [*text_events("first", "second"), hang()]
+    backend = FakeBackend(script)
+    app, _ = make_app(backend, quiet_settings(ping_interval_s=60, stream_write_timeout_s=0.05))
+    exchange = StalledClient("POST", CHAT, body=STREAM)
+    with anyio.fail_after(10):
+        async with started(app):
+            await exchange.run(app)
+    assert backend.exits == ["cancelled"]
+    assert backend.open_turns == 0
+    assert len(exchange.data_frames()) == 1
     assert not exchange.complete
 
 

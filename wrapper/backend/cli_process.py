@@ -6,8 +6,9 @@ then SIGKILL after a grace period) because closing the SDK iterator alone leaves
 the CLI generating.
 
 This is the only module that calls the SDK client, and every call runs under
-the one error boundary, :func:`~wrapper.backend.sdk_errors.sdk_failures`: what
-the SDK or the CLI raises leaves here as a WrapperError. It is also the only
+the one error boundary, :func:`~wrapper.backend.sdk_errors.sdk_failures` (or, on
+the per-message path, the :func:`~wrapper.backend.sdk_errors.classified_failure`
+it uses): what the SDK or the CLI raises leaves here as a WrapperError. It is also the only
 module that reaches into the SDK client's internals: the child's pid, exit code
 and signals (for stopping), and the query's message stream, read with a
 cancellation-safe ``receive()`` so that a turn abandoned mid-way (a deadline, a
@@ -33,7 +34,7 @@ from claude_agent_sdk._internal.message_parser import parse_message
 from claude_agent_sdk.types import Message as SdkMessage
 
 from wrapper.backend.prompt_file import system_prompt_file
-from wrapper.backend.sdk_errors import ProcessEndedError, sdk_failures
+from wrapper.backend.sdk_errors import ProcessEndedError, classified_failure, sdk_failures
 from wrapper.errors import WrapperError
 from wrapper.logging import get_logger
 
@@ -226,7 +227,9 @@ class CliProcess:
         A stream mid-answer has its messages queued; taking them without a wait
         spares each one a timeout scope.
         """
-        with sdk_failures(self, "read"):
+        # Called for every message of a turn: a failure is classified without a
+        # context manager on the path of the ones that succeed.
+        try:
             queue = self._queue()
             while True:
                 try:
@@ -238,6 +241,10 @@ class CliProcess:
                 message = self._take(data)
                 if message is not None:
                     return message
+        except WrapperError:
+            raise
+        except Exception as exc:
+            raise classified_failure(self, "read", exc) from exc
 
     def _queue(self) -> MemoryObjectReceiveStream[dict[str, Any]]:
         """The SDK's queue of the CLI's messages."""

@@ -177,16 +177,21 @@ def sdk_failures(process: Diagnosable, action: str) -> Iterator[None]:
     except WrapperError:
         raise
     except Exception as exc:
-        stderr = process.stderr_tail
-        error = error_for_exception(exc, stderr)
-        log.warning(
-            "backend.cli_failed",
-            action=action,
-            error_type=type(exc).__name__,
-            code=error.code,
-            pid=process.pid,
-            label=process.label,
-            exit_code=process.exit_code,
-            stderr_tail=stderr[-_STDERR_LOGGED:] or None,
-        )
-        raise error from exc
+        raise classified_failure(process, action, exc) from exc
+
+
+def classified_failure(process: Diagnosable, action: str, exc: Exception) -> WrapperError:
+    """What an SDK call that raised ``exc`` fails with, logged for the operator."""
+    stderr = process.stderr_tail
+    error = error_for_exception(exc, stderr)
+    log.warning(
+        "backend.cli_failed",
+        action=action,
+        error_type=type(exc).__name__,
+        code=error.code,
+        pid=process.pid,
+        label=process.label,
+        exit_code=process.exit_code,
+        stderr_tail=stderr[-_STDERR_LOGGED:] or None,
+    )
+    return error

@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Generic, Protocol, TypeVar
 
 import anyio
+import anyio.lowlevel
 from claude_agent_sdk.types import Message as SdkMessage
 
 from wrapper.backend.profile import Profile
@@ -161,16 +162,20 @@ async def _events(
     before_end: Callable[[TurnEnd], Awaitable[None]] | None,
 ) -> AsyncGenerator[AgentEvent, None]:
     while not reader.done:
-        # A message already queued is taken without a timeout scope. The deadline is
-        # still kept: the queue runs dry between the CLI's writes, and each wait for
-        # the next one is bounded by what remains.
         message = process.next_message_nowait()
         if message is None:
-            try:
-                with anyio.fail_after(deadline.remaining()):
-                    message = await process.next_message()
-            except TimeoutError:
-                raise deadline.expired_error() from None
+            # The SDK's reader hands over one line per turn of the event loop: a yield
+            # lets it queue the next one it has already read, which is then taken
+            # without a timeout scope (a scope costs about three yields).
+            await anyio.lowlevel.checkpoint()
+            message = process.next_message_nowait()
+        if message is None:
+            # The queue ran dry: the CLI has not written the next message yet. This
+            # wait, and every wait, is bounded by what remains of the deadline.
+            with anyio.CancelScope(deadline=deadline.at) as waiting:
+                message = await process.next_message()
+            if waiting.cancelled_caught or message is None:
+                raise deadline.expired_error()
         for event in reader.feed(message):
             if isinstance(event, TurnEnd) and before_end is not None:
                 with anyio.fail_after(max(deadline.remaining(), 5.0)):

@@ -11,7 +11,8 @@
   stream is idle.
 * A frame the client does not take within ``write_timeout`` (it stopped reading
   and the connection's buffers are full) ends the stream as a disconnect, so the
-  turn and its slot are freed long before the turn's own deadline.
+  turn and its slot are freed long before the turn's own deadline. One guard
+  task per stream times the writes (found within 1.25x ``write_timeout``).
 * The **watcher** waits on ``receive()`` for ``http.disconnect``. Hypercorn
   speaks ASGI 2.1, so ``send`` does not raise after a disconnect: the watcher is
   how the pump learns of it, and it cancels the group, which cancels the
@@ -26,6 +27,7 @@ from collections.abc import Callable
 import anyio
 import anyio.abc
 import anyio.lowlevel
+from anyio.streams.memory import MemoryObjectReceiveStream
 
 from wrapper.errors import InternalError, WrapperError
 from wrapper.events import SlotWait, watching_slot_wait
@@ -48,6 +50,22 @@ class _End:
 
 
 Item = bytes | WrapperError | _End
+
+
+def _queued(receiver: MemoryObjectReceiveStream[Item]) -> Item | None:
+    try:
+        return receiver.receive_nowait()
+    except anyio.WouldBlock:
+        return None
+
+
+class _Writes:
+    """When the frame being sent began to be sent (None between frames)."""
+
+    __slots__ = ("since",)
+
+    def __init__(self) -> None:
+        self.since: float | None = None
 
 
 class PumpOutcome:
@@ -102,13 +120,9 @@ async def pump_stream(
         started = False
 
         async def send_frame(frame: bytes) -> None:
-            with anyio.move_on_after(write_timeout):
-                await send(body_message(frame, more=True))
-                return
-            log.warning("stream.client_stopped_reading", write_timeout_s=write_timeout)
-            outcome.disconnected = True
-            group.cancel_scope.cancel()
-            await anyio.lowlevel.checkpoint()
+            writes.since = anyio.current_time()
+            await send(body_message(frame, more=True))
+            writes.since = None
 
         async def start(status: int = 200, extra: Headers | None = None) -> None:
             nonlocal started
@@ -119,11 +133,13 @@ async def pump_stream(
         async with receiver:
             while True:
                 item: Item | None
-                try:
-                    # A frame already queued needs no ping timer.
-                    item = receiver.receive_nowait()
-                except anyio.WouldBlock:
-                    item = None
+                item = _queued(receiver)
+                if item is None and started:
+                    # One yield lets the producer queue a frame whose message has
+                    # already arrived; a frame already queued needs no ping timer.
+                    await anyio.lowlevel.checkpoint()
+                    item = _queued(receiver)
+                if item is None:
                     with anyio.move_on_after(ping_interval if started else first_byte_deadline):
                         item = await receiver.receive()
                 if item is None:
@@ -160,6 +176,23 @@ async def pump_stream(
             await send(body_message(b""))
         group.cancel_scope.cancel()
 
+    async def guard_writes(group: anyio.abc.TaskGroup) -> None:
+        # One timer for the whole stream rather than a timeout scope per frame: a
+        # write still pending ``write_timeout`` after it began is found within a
+        # quarter of that again.
+        while True:
+            since = writes.since
+            now = anyio.current_time()
+            if since is not None and now - since >= write_timeout:
+                log.warning("stream.client_stopped_reading", write_timeout_s=write_timeout)
+                outcome.disconnected = True
+                group.cancel_scope.cancel()
+                return
+            wake = write_timeout / 4
+            if since is not None:
+                wake = min(wake, since + write_timeout - now)
+            await anyio.sleep(wake)
+
     async def watch(group: anyio.abc.TaskGroup) -> None:
         while True:
             message = await receive()
@@ -169,9 +202,12 @@ async def pump_stream(
                 return
 
     slot_wait = SlotWait()
+    writes = _Writes()
     async with anyio.create_task_group() as group:
         with watching_slot_wait(slot_wait):
             group.start_soon(produce)
         group.start_soon(write, group)
         group.start_soon(watch, group)
+        if math.isfinite(write_timeout):
+            group.start_soon(guard_writes, group)
     return outcome
