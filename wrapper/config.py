@@ -34,7 +34,7 @@ class PoolSettings(msgspec.Struct, frozen=True, kw_only=True):
     spares_per_profile: int = 1
     idle_timeout_s: float = 600.0
     affinity_ttl_s: float = 600.0
-    max_turns_per_process: int = 200
+    max_turns_per_process: int = 1000
     max_rss_bytes: int = 450 * _MIB
     park_timeout_s: float = 300.0
     maintenance_interval_s: float = 1.0
