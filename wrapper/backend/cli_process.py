@@ -8,12 +8,12 @@ the CLI generating.
 This is the only module that calls the SDK client, and every call runs under
 the one error boundary, :func:`~wrapper.backend.sdk_errors.sdk_failures` (or, on
 the per-message path, the :func:`~wrapper.backend.sdk_errors.classified_failure`
-it uses): what the SDK or the CLI raises leaves here as a WrapperError. It is also the only
-module that reaches into the SDK client's internals: the child's pid, exit code
-and signals (for stopping), and the query's message stream, read with a
-cancellation-safe ``receive()`` so that a turn abandoned mid-way (a deadline, a
-disconnect) leaves the process readable for a clean reset. The SDK version is
-pinned for that reason.
+it uses): what the SDK or the CLI raises leaves here as a WrapperError. It is
+also the only module that reaches into the SDK client's internals: the child's
+pid, exit code and signals (for stopping), and the query's message stream, read
+with a cancellation-safe ``receive()`` so that a turn abandoned mid-way (a
+deadline, a disconnect) leaves the process readable for a clean reset. The SDK
+version is pinned for that reason.
 """
 
 from __future__ import annotations
