@@ -171,10 +171,11 @@ async def _events(
             message = process.next_message_nowait()
         if message is None:
             # The queue ran dry: the CLI has not written the next message yet. This
-            # wait, and every wait, is bounded by what remains of the deadline.
-            with anyio.CancelScope(deadline=deadline.at) as waiting:
+            # wait, and every wait, is bounded by what remains of the deadline; only
+            # the deadline ending it leaves ``message`` unset.
+            with anyio.CancelScope(deadline=deadline.at):
                 message = await process.next_message()
-            if waiting.cancelled_caught or message is None:
+            if message is None:
                 raise deadline.expired_error()
         for event in reader.feed(message):
             if isinstance(event, TurnEnd) and before_end is not None:

@@ -132,8 +132,7 @@ async def pump_stream(
 
         async with receiver:
             while True:
-                item: Item | None
-                item = _queued(receiver)
+                item: Item | None = _queued(receiver)
                 if item is None and started:
                     # One yield lets the producer queue a frame whose message has
                     # already arrived; a frame already queued needs no ping timer.

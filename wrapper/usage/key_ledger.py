@@ -21,6 +21,7 @@ import anyio
 import msgspec
 import structlog
 
+from wrapper.usage.flusher import Flusher
 from wrapper.usage.store import Addition, UsageStore
 
 log = structlog.get_logger(__name__)
@@ -87,9 +88,10 @@ class KeyLedger:
     ) -> None:
         self.store = store
         self._clock = clock
-        self._flush_interval_s = flush_interval_s
         self._pending: dict[str, tuple[dict[str, float], float | None]] = {}
-        self._wake: anyio.Event | None = None
+        self._flusher = Flusher(
+            lambda: bool(self._pending), self.flush, interval_s=flush_interval_s
+        )
         # Writes and deletes of counters take turns, so a flush cannot land after a reset.
         self._writing = anyio.Lock()
 
@@ -111,8 +113,7 @@ class KeyLedger:
         total, day, month = self._keys(name)
         for key, ttl_s in ((total, None), (day, _DAY_TTL_S), (month, _MONTH_TTL_S)):
             self._merge(key, amounts, ttl_s)
-        if self._wake is not None:
-            self._wake.set()
+        self._flusher.poke()
 
     def add_request(self, name: str) -> None:
         self._add(name, {"requests": 1})
@@ -141,12 +142,7 @@ class KeyLedger:
 
     async def run_flusher(self) -> None:
         """Write additions out as they come (in the app's background task group)."""
-        while True:
-            self._wake = anyio.Event()
-            if not self._pending:
-                await self._wake.wait()
-            await self.flush()
-            await anyio.sleep(self._flush_interval_s)
+        await self._flusher.run()
 
     async def spend(self, name: str) -> KeySpend:
         await self.flush()

@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-import anyio
 import msgspec
 
 from wrapper.logging import get_logger
+from wrapper.usage.flusher import Flusher
 from wrapper.usage.store import UsageStore
 
 log = get_logger(__name__)
@@ -142,7 +142,7 @@ class PlanWindows:
         self._local: dict[str, WindowReading] = {}
         self._unsent: dict[str, WindowReading] = {}
         self._cached: dict[str, WindowReading] = {}
-        self._wake: anyio.Event | None = None
+        self._flusher = Flusher(lambda: bool(self._unsent), self.flush)
 
     @property
     def shared(self) -> bool:
@@ -153,8 +153,7 @@ class PlanWindows:
         for reading in readings_from(raw, self._clock()):
             self._local[reading.window] = reading
             self._unsent[reading.window] = reading
-        if self._wake is not None:
-            self._wake.set()
+        self._flusher.poke()
 
     async def flush(self) -> None:
         """Write the readings taken since the last flush to the store."""
@@ -171,11 +170,7 @@ class PlanWindows:
 
     async def run_flusher(self) -> None:
         """Write each new reading out as it comes (in the app's background task group)."""
-        while True:
-            self._wake = anyio.Event()
-            if not self._unsent:
-                await self._wake.wait()
-            await self.flush()
+        await self._flusher.run()
 
     async def latest(self) -> dict[str, WindowReading]:
         """The newest reading of each window, this replica's or another's."""
