@@ -180,6 +180,19 @@ class Client:
         messages = agent_history(AGENT_TURNS, uuid.uuid4().hex[:8])
         return (await self.post(messages, tools=AGENT_TOOLS))[0]
 
+    async def new_system(self) -> float:
+        """One user message under a system prompt no process has: a new app, or a
+        coding agent's new session (its prompt carries the date, directory, git state)."""
+        system = {"role": "system", "content": f"You are assistant {uuid.uuid4().hex[:8]}."}
+        return (await self.post([system, ask(f"Say hi {uuid.uuid4().hex[:8]}")]))[0]
+
+    async def new_agent(self) -> float:
+        """A coding agent's first call in a new session: its own system prompt, its
+        tools, and a history no process has seen."""
+        system = {"role": "system", "content": f"You are agent {uuid.uuid4().hex[:8]}."}
+        messages = [system, *agent_history(AGENT_TURNS, uuid.uuid4().hex[:8])]
+        return (await self.post(messages, tools=AGENT_TOOLS))[0]
+
     async def session_first(self) -> float:
         """The first turn of a new server-side session (a fresh ``session_id``)."""
         self.session, self.session_turns = str(uuid.uuid4()), 1
@@ -208,4 +221,6 @@ SCENARIOS: dict[str, Callable[[Client], Scenario]] = {
     "session-next": lambda c: c.session_next,
     **{f"unseen-{n}": _unseen(n) for n in LENGTHS},
     f"unseen-agent-{AGENT_TURNS}": lambda c: c.unseen_agent,
+    "new-system": lambda c: c.new_system,
+    f"new-agent-{AGENT_TURNS}": lambda c: c.new_agent,
 }

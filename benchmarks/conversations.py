@@ -13,6 +13,10 @@ pool can miss, side by side in one run against the same fake upstream:
   50, 200: the conversation-length curve);
 * ``unseen-agent-10`` — a coding agent's first call with a history of 10 user
   turns, tool calls and their results among them, and 2 function tools;
+* ``new-system`` — one user message under a system prompt no process has (a new
+  app, a coding agent's new session): a profile the pool holds no process of;
+* ``new-agent-10`` — ``unseen-agent-10`` under such a system prompt (a coding
+  agent's first call in a new session);
 
 each against ``pooled`` (the server as shipped) and ``cold`` (``POOL_ENABLED=false``:
 a CLI spawned per request, the model of the server this one replaces). Contenders

@@ -32,6 +32,7 @@ class PoolSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_processes: int = 8
     min_warm: int = 1
     spares_per_profile: int = 1
+    unbound_spares: int = 1
     idle_timeout_s: float = 600.0
     affinity_ttl_s: float = 600.0
     max_turns_per_process: int = 1000
@@ -393,6 +394,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("POOL_MAX_PROCESSES", "pool.max_processes", _parse_positive_int),
     ("POOL_MIN_WARM", "pool.min_warm", _parse_non_negative_int),
     ("POOL_SPARES_PER_PROFILE", "pool.spares_per_profile", _parse_non_negative_int),
+    ("POOL_UNBOUND_SPARES", "pool.unbound_spares", _parse_non_negative_int),
     ("POOL_IDLE_TIMEOUT_SECONDS", "pool.idle_timeout_s", _parse_positive_float),
     ("POOL_AFFINITY_TTL_SECONDS", "pool.affinity_ttl_s", _parse_positive_float),
     ("POOL_MAX_TURNS_PER_PROCESS", "pool.max_turns_per_process", _parse_positive_int),

@@ -2,8 +2,8 @@
 
 :class:`FakeProcesses` implements the pool's ``ProcessFactory`` and every
 process it makes implements ``PoolProcess``. Each await of a fake process is a
-named *step* (``start``, ``stop``, ``clear``, ``rewind``, ``seed``, ``set_model``,
-``send``, ``next``):
+named *step* (``start``, ``stop``, ``clear``, ``rewind``, ``seed``, ``bind``,
+``set_model``, ``send``, ``next``):
 a test can :meth:`~FakeProcesses.pause` a step, wait until some process
 :meth:`~FakeProcesses.reached` it, cancel the task that is awaiting it or
 :meth:`~FakeProcesses.resume` it, and make a step fail. So the pool's state
@@ -30,10 +30,10 @@ from wrapper.backend.profile import Profile
 from wrapper.backend.spawn import SessionStart
 from wrapper.backend.tool_gate import ToolGate
 from wrapper.backend.turns import Deadline
-from wrapper.events import Turn
+from wrapper.events import ToolSpec, Turn
 
 SESSION = "6f1c1f9e-0000-4000-8000-00000000f4ce"
-STEPS = ("start", "stop", "clear", "rewind", "seed", "set_model", "send", "next")
+STEPS = ("start", "stop", "clear", "rewind", "seed", "bind", "set_model", "send", "next")
 
 
 def _event(event: dict[str, Any]) -> StreamEvent:
@@ -100,6 +100,10 @@ class FakeProcess:
         self.rewind_ok = True
         self.seeded: list[list[tuple[str, list[dict[str, Any]]]]] = []
         self.seed_ok = True
+        # Set for a process the factory made unbound; then what binding gave it.
+        self.unbound = False
+        self.bound: tuple[str, tuple[str, ...]] | None = None
+        self.bind_ok = True
         self.ids = (f"user-{pid}-{n}" for n in itertools.count())
         self._user_ids: list[str] = []
         self._outbox: deque[SdkMessage] = deque()
@@ -162,6 +166,12 @@ class FakeProcess:
         self._user_ids.extend(next(self.ids) for role, _ in messages if role == "user")
         return not self.exited
 
+    async def bind(self, system_prompt: str, tools: Sequence[ToolSpec], gate: ToolGate) -> bool:
+        assert self.unbound and self.bound is None, "only an unbound spare is bound, once"
+        await self.factory.step("bind", self)
+        self.bound = (system_prompt, tuple(tool.name for tool in tools))
+        return self.bind_ok and not self.exited
+
     async def set_model(self, model: str) -> None:
         if model != self.model:
             await self.factory.step("set_model", self)
@@ -215,6 +225,11 @@ class FakeProcesses:
 
     def clean(self, profile: Profile, model: str) -> Launched:
         return Launched(self._make(model), ToolGate(refuse=profile.refuse_tool_calls))
+
+    def unbound(self, base: Profile, model: str) -> Launched:
+        process = self._make(model)
+        process.unbound = True
+        return Launched(process, ToolGate(refuse=base.refuse_tool_calls))
 
     async def spawn(
         self, turn: Turn, profile: Profile, deadline: Deadline, session: SessionStart | None

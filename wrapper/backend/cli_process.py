@@ -31,11 +31,15 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient, RateLimitEvent, ResultMessage
 from claude_agent_sdk._internal.message_parser import parse_message
+from claude_agent_sdk._internal.sdk_mcp_bridge import SdkMcpBridge
 from claude_agent_sdk.types import Message as SdkMessage
 
+from wrapper.backend.options import CLIENT_TOOL_SERVER
 from wrapper.backend.prompt_file import system_prompt_file
 from wrapper.backend.sdk_errors import ProcessEndedError, classified_failure, sdk_failures
+from wrapper.backend.tool_gate import ToolGate, client_tool_server
 from wrapper.errors import WrapperError
+from wrapper.events import ToolSpec
 from wrapper.logging import get_logger
 
 log = get_logger(__name__)
@@ -178,6 +182,41 @@ class CliProcess:
                 log.warning("backend.seed_refused", pid=self.pid, subtype=result.subtype)
                 return False
             self._user_ids.append(message_id)
+        return not self.exited
+
+    async def bind(self, system_prompt: str, tools: Sequence[ToolSpec], gate: ToolGate) -> bool:
+        """Bind a spare started unbound (``--await-claim``) to a profile: its system
+        prompt, and the client's ``tools`` as an in-process MCP server whose calls
+        park at ``gate``. A control request (``claim_session``, ~50 ms, no upstream
+        call) instead of a new process; the model then sees what a process started
+        with that profile would send it. False when the CLI refuses (the process
+        must not be used).
+
+        Raises:
+            WrapperError: the CLI failed (classified, and logged).
+        """
+        query = getattr(self._client, "_query", None)
+        if query is None:
+            return False
+        request: dict[str, Any] = {
+            "subtype": "claim_session",
+            "cwd": str(self.options.cwd),
+            "system_prompt": [system_prompt],
+        }
+        if tools:
+            config = client_tool_server(CLIENT_TOOL_SERVER, tools, gate)
+            # The SDK routes the CLI's MCP messages for a server through a bridge of
+            # its own, made at connect time for the servers it was given then.
+            query.sdk_mcp_servers[CLIENT_TOOL_SERVER] = config["instance"]
+            query._sdk_mcp_bridges[CLIENT_TOOL_SERVER] = SdkMcpBridge(
+                CLIENT_TOOL_SERVER, config["instance"]
+            )
+            request["sdk_mcp_servers"] = [CLIENT_TOOL_SERVER]
+        with sdk_failures(self, "bind"):
+            response = await query._send_control_request(request, timeout=_RESET_TIMEOUT_S)
+        if not isinstance(response, dict) or response.get("status") != "ok":
+            log.warning("backend.bind_refused", pid=self.pid)
+            return False
         return not self.exited
 
     async def rewind(self, to: str) -> bool:

@@ -168,8 +168,13 @@ def build_options(
     persist: bool = False,
     session_id: str | None = None,
     session_store: Any = None,
+    unbound: bool = False,
 ) -> ClaudeAgentOptions:
     """The SDK options of a process serving ``profile``.
+
+    With ``unbound``, the options of a spare that waits to be bound (``--await-claim``)
+    to a profile whose :attr:`~Profile.base` is ``profile``: the client's tools are
+    allowed, though the spare has none until binding gives it them.
 
     With ``resume``, the process loads that session; with ``answer_last`` too, a
     transcript that ends with a user message is answered at once (no new prompt
@@ -183,6 +188,7 @@ def build_options(
         mcp_servers[CLIENT_TOOL_SERVER] = client_tool_server(
             CLIENT_TOOL_SERVER, profile.tools, gate
         )
+    if profile.tools or unbound:
         allowed.append(f"mcp__{CLIENT_TOOL_SERVER}")
     if profile.server_tools:
         allowed.extend(profile.claude_tools)
@@ -192,6 +198,8 @@ def build_options(
     extra_args: dict[str, str | None] = {}
     if not persist:
         extra_args["no-session-persistence"] = None
+    if unbound:
+        extra_args["await-claim"] = None
     output_format = None
     if profile.output_schema is not None:
         output_format = {"type": "json_schema", "schema": profile.output_schema}

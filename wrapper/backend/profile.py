@@ -25,6 +25,7 @@ from typing import Any
 import msgspec
 
 from wrapper.agent.catalogue import DEFAULT_PERMISSION_MODE, DEFAULT_TOOLS, TOOL_NAMES
+from wrapper.backend.tool_gate import TOOL_SEARCH
 from wrapper.events import (
     AgentSettings,
     McpServer,
@@ -75,6 +76,17 @@ class Profile(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def tool_names(self) -> frozenset[str]:
         return frozenset(tool.name for tool in self.tools)
+
+    @property
+    def base(self) -> Profile | None:
+        """The profile of an unbound spare that can be bound to this one: all but the
+        system prompt and the client's tools, which binding sets on a running process.
+        None when binding cannot serve it: Claude Code's own tools (a workspace, MCP
+        servers and tool rules of their own) and the client's ToolSearch (an
+        environment switch) are fixed when a process starts."""
+        if self.server_tools or TOOL_SEARCH in self.tool_names:
+            return None
+        return msgspec.structs.replace(self, system_prompt="", tools=())
 
 
 def _history_uses_tools(turn: Turn) -> bool:

@@ -68,8 +68,11 @@ class Capacity:
         members.starting += 1
         return True
 
-    async def start(self, profile: Profile, model: str, deadline: Deadline | None) -> PooledProcess:
-        """Start a clean process into a reservation (uncounted here, however it ends).
+    async def start(
+        self, profile: Profile, model: str, deadline: Deadline | None, *, unbound: bool = False
+    ) -> PooledProcess:
+        """Start a clean process into a reservation (uncounted here, however it ends);
+        with ``unbound``, an unbound spare of base ``profile``.
 
         Raises:
             BackendTimeoutError: the deadline passed while starting.
@@ -79,7 +82,8 @@ class Capacity:
         members = self.members
         try:
             members.check_open()
-            process, gate, _ = self.processes.clean(profile, model)
+            make = self.processes.unbound if unbound else self.processes.clean
+            process, gate, _ = make(profile, model)
             try:
                 if deadline is None:
                     await process.start()
@@ -98,6 +102,7 @@ class Capacity:
             members.notify()
         members.counters.spawned += 1
         member = PooledProcess(process, gate, profile)
+        member.unbound = unbound
         if members.closed:  # closed while it was starting
             await self.stop(member)
             members.check_open()

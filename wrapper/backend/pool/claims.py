@@ -90,7 +90,8 @@ class Claims:
         Prefers the most recently used clean one; else waits for one being reset
         (a rewind, milliseconds: cheaper than a start, and the process stays warm);
         else has a held one of the profile cleared — the least recently used while
-        holding pays, else the one used last; else starts one (making room if needed).
+        holding pays, else the one used last; else binds an unbound spare to the
+        profile (~50 ms); else starts one (making room if needed).
 
         Raises:
             BackendUnavailableError: no process freed up before the deadline (503).
@@ -122,9 +123,41 @@ class Claims:
                 members.drop_held(clearing)
                 self.releasing.reset_soon(clearing)
                 continue
+            bound = await self._bound(profile, model)
+            if bound is not None:
+                return bound
             if self.capacity.reserve():
+                self.maintenance.missed(profile, model)
                 return await self._started(profile, model, deadline)
             await members.changed(deadline)
+
+    async def _bound(self, profile: Profile, model: str) -> PooledProcess | None:
+        """An unbound spare of ``profile``'s base, bound to ``profile`` and busy: the
+        newest; None when there is none, or when binding failed (the spare is
+        replaced, and the caller starts a process)."""
+        base = profile.base
+        if base is None:
+            return None
+        spares = [m for m in self.members.unbound_spares(base) if m.state is State.CLEAN]
+        if not spares:
+            return None
+        member = self.members.claim(max(spares, key=lambda m: m.since))
+        member.unbound = False
+        self.maintenance.keep_unbound(base, model)
+        try:
+            bound = await member.process.bind(profile.system_prompt, profile.tools, member.gate)
+        except Exception:  # noqa: BLE001 - logged by the process's boundary; start one instead
+            bound = False
+        except BaseException:
+            self.releasing.release(member, Release.DISCARD)
+            raise
+        if not bound:
+            self.releasing.release(member, Release.DISCARD)
+            return None
+        log.debug("pool.bound", pid=member.process.pid, profile=profile.key)
+        member.profile = profile
+        self.members.counters.bound_hits += 1
+        return member
 
     def _to_clear(self, profile: Profile) -> PooledProcess | None:
         """The held process of ``profile`` a new conversation takes: one holding a

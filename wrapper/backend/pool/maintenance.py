@@ -8,6 +8,11 @@
   started for one — nor while a turn of the profile runs, whose process becomes
   the spare when it is released: a process that works often stays warm, one
   that idles between turns wakes up costlier. Two top-ups at once start one spare.
+* Once a turn of a profile no process had (a system prompt or a set of client tools
+  not seen before) needed a new process, the base it shares with the profiles like it
+  keeps ``POOL_UNBOUND_SPARES`` unbound spares for a while (at the cap, in place of
+  an idle process): the next new profile of that base binds one (~50 ms) instead of
+  waiting for a start (~350 ms).
 * Held conversations expire after ``POOL_AFFINITY_TTL_SECONDS`` (their process
   is cleared; a session's is replaced), parked turns after
   ``POOL_TOOL_PARK_SECONDS``, idle clean processes after
@@ -56,6 +61,9 @@ class Maintenance:
         self._recent: dict[str, tuple[Profile, str, float]] = {}
         # Spares being started, per profile key (so that two top-ups start one).
         self._starting: dict[str, int] = {}
+        # The bases that keep unbound spares: base, model, when a new profile of it came.
+        self._bases: dict[str, tuple[Profile, str, float]] = {}
+        self._starting_unbound: dict[str, int] = {}
 
     def note_use(self, profile: Profile, model: str) -> None:
         """A turn of ``profile`` came in: keep a spare for it for a while."""
@@ -78,7 +86,9 @@ class Maintenance:
         thrifty = at_cap or not members.holding.worth_holding
         spares = (State.CLEAN, State.RESETTING, State.HELD) if thrifty else _CLEAN
         have = self._starting.get(profile.key, 0) + sum(
-            1 for m in members.all if m.profile == profile and m.state in spares and m.link is None
+            1
+            for m in members.all
+            if m.profile == profile and m.state in spares and m.link is None and not m.unbound
         )
         if have >= want or members.closed:
             return
@@ -98,6 +108,46 @@ class Maintenance:
             log.warning("pool.spare_failed", profile=profile.key)
         finally:
             self._starting[profile.key] -= 1
+
+    def missed(self, profile: Profile, model: str) -> None:
+        """A turn of ``profile`` is starting a process: when no process of the profile
+        existed (its system prompt or tools are new), keep unbound spares for the
+        next new profile of its base."""
+        base = profile.base
+        if base is None or base == profile or self.settings.unbound_spares == 0:
+            return
+        if any(m.profile == profile for m in self.members.all):
+            return  # a known profile out of clean processes: its own spares serve it
+        self.keep_unbound(base, model)
+
+    def keep_unbound(self, base: Profile, model: str) -> None:
+        """A profile of ``base`` was new (just now): keep its unbound spares a while longer."""
+        self._bases[base.key] = (base, model, time.monotonic())
+        self.members.spawn_soon(self.top_up_unbound, base)
+
+    async def top_up_unbound(self, base: Profile) -> None:
+        """Keep ``POOL_UNBOUND_SPARES`` unbound spares of ``base``. At the cap one is
+        started in place of an idle process (as a new profile's own start would
+        evict one, but off the path of its turn): each spare replaces one start on a
+        turn's path, so the pool starts no more processes than it would without."""
+        members = self.members
+        recent = self._bases.get(base.key)
+        if recent is None or members.closed:
+            return
+        have = self._starting_unbound.get(base.key, 0) + sum(
+            1 for m in members.unbound_spares(base) if m.state is State.CLEAN
+        )
+        if have >= self.settings.unbound_spares or not self.capacity.reserve():
+            return
+        self._starting_unbound[base.key] = self._starting_unbound.get(base.key, 0) + 1
+        try:
+            await self.capacity.start(base, recent[1], None, unbound=True)
+        except BackendUnavailableError:
+            return
+        except Exception:  # noqa: BLE001 - a failed spare is logged and retried later
+            log.warning("pool.unbound_spare_failed", base=base.key)
+        finally:
+            self._starting_unbound[base.key] -= 1
 
     def held(self, member: PooledProcess) -> None:
         """``member`` now holds its conversation: while holding does not pay, it may be
@@ -144,13 +194,20 @@ class Maintenance:
                 continue
             await self.top_up(profile)
         await self.top_up(self.default_profile)
+        for key, (base, _, missed) in list(self._bases.items()):
+            if now - missed > settings.idle_timeout_s:
+                del self._bases[key]
+                continue
+            await self.top_up_unbound(base)
 
     def _keep(self, member: PooledProcess) -> bool:
         """Whether an idle clean process is one of the default profile's warm minimum."""
-        if member.profile != self.default_profile:
+        if member.profile != self.default_profile or member.unbound:
             return False
         clean = [
-            m for m in self.members.all if m.profile == member.profile and m.state is State.CLEAN
+            m
+            for m in self.members.all
+            if m.profile == member.profile and m.state is State.CLEAN and not m.unbound
         ]
         clean.sort(key=lambda m: m.since, reverse=True)
         return member in clean[: self.settings.min_warm]

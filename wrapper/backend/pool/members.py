@@ -8,6 +8,12 @@ Each pooled process is in one state:
 * ``parked``  — idle in the middle of a turn, its client tool calls waiting at the
   tool gate for the client's results;
 * ``busy``    — claimed for a turn; ``starting`` / ``resetting`` — in transition.
+
+A clean process may be *unbound*: a spare started with no system prompt and no client
+tools, waiting (``--await-claim``) to be bound to any profile of its ``base``
+(:attr:`~wrapper.backend.profile.Profile.base`) by a control request, where that
+profile would otherwise need a new process. Its ``profile`` is the base until then,
+and no lookup by profile finds it.
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ class PooledProcess:
         "since",
         "state",
         "transcript",
+        "unbound",
     )
 
     def __init__(self, process: PoolProcess, gate: ToolGate, profile: Profile) -> None:
@@ -93,6 +100,8 @@ class PooledProcess:
         # For a process holding a client session the server keeps (``kept_sessions``):
         # the id of the last transcript entry written for it.
         self.session_tail: str | None = None
+        # A spare not bound to a profile yet (see the module docstring).
+        self.unbound = False
 
     def prefix_target(self, digest: str) -> str | None:
         """The id of the user message that follows conversation ``digest`` here."""
@@ -115,6 +124,7 @@ class Counters:
     __slots__ = (
         "abandoned_untold",
         "affinity_hits",
+        "bound_hits",
         "discarded",
         "kept_session_hits",
         "parked_hits",
@@ -134,6 +144,10 @@ class Counters:
         # Turns of server-kept client sessions (``kept_sessions``) served by a warm
         # process: the one holding the session, or a clean one it was appended to.
         self.kept_session_hits = 0
+        # Turns of a profile no clean process had, served by binding an unbound spare
+        # to it (its system prompt and tools set on the running process) instead of a
+        # spawn.
+        self.bound_hits = 0
         # Processes taken out of the pool to be stopped (abandoned or failed turns,
         # worn, evicted or expired ones), not counting the stop of all at shutdown.
         self.discarded = 0
@@ -201,12 +215,17 @@ class Members:
             for m in self.all
             if m.state is state
             and m.profile == profile
+            and not m.unbound
             and (pinned is None or (m.link is not None) == pinned)
         ]
         if not matching:
             return None
         choose = max if newest else min
         return choose(matching, key=lambda m: m.since)
+
+    def unbound_spares(self, base: Profile) -> list[PooledProcess]:
+        """The unbound spares of ``base``, started or being started."""
+        return [m for m in self.all if m.unbound and m.profile == base]
 
     def claim(self, member: PooledProcess) -> PooledProcess:
         """Make an idle ``member`` busy, remembering where it came from."""

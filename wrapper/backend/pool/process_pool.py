@@ -80,11 +80,13 @@ class ProcessPool:
         counters = self.members.counters
         counts["starting"] += self.members.starting
         counts["total"] = len(self.members.all) + self.members.starting
+        counts["unbound"] = sum(1 for m in self.members.all if m.unbound)
         counts["spawned"] = counters.spawned
         counts["affinity_hits"] = counters.affinity_hits
         counts["parked_hits"] = counters.parked_hits
         counts["prefix_hits"] = counters.prefix_hits
         counts["seeded_hits"] = counters.seeded_hits
+        counts["bound_hits"] = counters.bound_hits
         counts["kept_session_hits"] = counters.kept_session_hits
         counts["discarded"] = counters.discarded
         counts["abandoned_untold"] = counters.abandoned_untold

@@ -20,7 +20,7 @@ from wrapper.backend.profile import Profile
 from wrapper.backend.spawn import SessionStart, spawn
 from wrapper.backend.tool_gate import ToolGate
 from wrapper.backend.turns import Deadline
-from wrapper.events import Turn
+from wrapper.events import ToolSpec, Turn
 
 
 class PoolProcess(Protocol):
@@ -64,6 +64,10 @@ class PoolProcess(Protocol):
         """Append earlier messages (role, content blocks) to the idle conversation with
         no turn; False when the CLI did not take them (the process is then unusable)."""
 
+    async def bind(self, system_prompt: str, tools: Sequence[ToolSpec], gate: ToolGate) -> bool:
+        """Give a spare started unbound its profile's system prompt and client tools
+        (their calls park at ``gate``); False when the CLI refuses (then unusable)."""
+
     async def rewind(self, to: str) -> bool:
         """Cut the idle conversation back to just before user message ``to``; False
         when that cannot be done (the conversation is then as it was, or the process
@@ -93,6 +97,10 @@ class ProcessFactory(Protocol):
     def clean(self, profile: Profile, model: str) -> Launched:
         """A process of ``profile`` with an empty conversation, not started yet."""
 
+    def unbound(self, base: Profile, model: str) -> Launched:
+        """A spare that can be bound to any profile whose ``base`` is ``base``, not
+        started yet."""
+
     async def spawn(
         self, turn: Turn, profile: Profile, deadline: Deadline, session: SessionStart | None
     ) -> Launched:
@@ -115,6 +123,14 @@ class CliProcesses:
         gate = ToolGate(refuse=profile.refuse_tool_calls)
         options = build_options(self.runtime, profile, model=model, gate=gate)
         process = CliProcess(options, label="pool", on_rate_limit=self.runtime.on_rate_limit)
+        return Launched(process, gate)
+
+    def unbound(self, base: Profile, model: str) -> Launched:
+        gate = ToolGate(refuse=base.refuse_tool_calls)
+        options = build_options(self.runtime, base, model=model, gate=gate, unbound=True)
+        process = CliProcess(
+            options, label="pool-unbound", on_rate_limit=self.runtime.on_rate_limit
+        )
         return Launched(process, gate)
 
     async def spawn(
