@@ -127,8 +127,10 @@ class Claims:
             if bound is not None:
                 return bound
             if self.capacity.reserve():
-                self.maintenance.missed(profile, model)
-                return await self._started(profile, model, deadline)
+                refill = self.maintenance.missed(profile, model)
+                started = await self._started(profile, model, deadline)
+                started.refill = refill
+                return started
             await members.changed(deadline)
 
     async def _bound(self, profile: Profile, model: str) -> PooledProcess | None:
@@ -143,6 +145,7 @@ class Claims:
             return None
         member = self.members.claim(max(spares, key=lambda m: m.since))
         member.unbound = False
+        member.refill = base
         self.maintenance.keep_unbound(base, model)
         try:
             bound = await member.process.bind(profile.system_prompt, profile.tools, member.gate)

@@ -11,8 +11,8 @@
 * Once a turn of a profile no process had (a system prompt or a set of client tools
   not seen before) needed a new process, the base it shares with the profiles like it
   keeps ``POOL_UNBOUND_SPARES`` unbound spares for a while (at the cap, in place of
-  an idle process): the next new profile of that base binds one (~50 ms) instead of
-  waiting for a start (~350 ms).
+  an idle process), started as that turn ends: the next new profile of that base
+  binds one (~50 ms) instead of waiting for a start (~350 ms).
 * Held conversations expire after ``POOL_AFFINITY_TTL_SECONDS`` (their process
   is cleared; a session's is replaced), parked turns after
   ``POOL_TOOL_PARK_SECONDS``, idle clean processes after
@@ -109,20 +109,27 @@ class Maintenance:
         finally:
             self._starting[profile.key] -= 1
 
-    def missed(self, profile: Profile, model: str) -> None:
+    def missed(self, profile: Profile, model: str) -> Profile | None:
         """A turn of ``profile`` is starting a process: when no process of the profile
         existed (its system prompt or tools are new), keep unbound spares for the
-        next new profile of its base."""
+        next new profile of its base. Returns that base (to refill once the turn is
+        over), else None."""
         base = profile.base
         if base is None or base == profile or self.settings.unbound_spares == 0:
-            return
+            return None
         if any(m.profile == profile for m in self.members.all):
-            return  # a known profile out of clean processes: its own spares serve it
+            return None  # a known profile out of clean processes: its own spares serve it
         self.keep_unbound(base, model)
+        return base
 
     def keep_unbound(self, base: Profile, model: str) -> None:
         """A profile of ``base`` was new (just now): keep its unbound spares a while longer."""
         self._bases[base.key] = (base, model, time.monotonic())
+
+    def refill(self, base: Profile) -> None:
+        """The turn of a new profile of ``base`` is over: start the spares it lacks now.
+        Not while the turn ran: a start takes most of a core for ~350 ms, which that
+        turn would have shared."""
         self.members.spawn_soon(self.top_up_unbound, base)
 
     async def top_up_unbound(self, base: Profile) -> None:
@@ -197,8 +204,8 @@ class Maintenance:
         for key, (base, _, missed) in list(self._bases.items()):
             if now - missed > settings.idle_timeout_s:
                 del self._bases[key]
-                continue
-            await self.top_up_unbound(base)
+            elif not any(m.refill == base for m in self.members.all):
+                await self.top_up_unbound(base)  # else it is refilled as that turn ends
 
     def _keep(self, member: PooledProcess) -> bool:
         """Whether an idle clean process is one of the default profile's warm minimum."""

@@ -68,6 +68,7 @@ class PooledProcess:
         "prefixes",
         "process",
         "profile",
+        "refill",
         "rewind_to",
         "session_tail",
         "since",
@@ -102,6 +103,9 @@ class PooledProcess:
         self.session_tail: str | None = None
         # A spare not bound to a profile yet (see the module docstring).
         self.unbound = False
+        # Set for the turn of a new profile: the base whose unbound spares are topped
+        # up once the turn is over.
+        self.refill: Profile | None = None
 
     def prefix_target(self, digest: str) -> str | None:
         """The id of the user message that follows conversation ``digest`` here."""

@@ -45,6 +45,7 @@ class ProcessPool:
             default_model=default_model,
         )
         self.releasing.on_held = self.maintenance.held
+        self.releasing.on_refill = self.maintenance.refill
         self.claims = Claims(self.members, self.capacity, self.releasing, self.maintenance, factory)
 
     @property

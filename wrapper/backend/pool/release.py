@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from wrapper.backend.pool.capacity import Capacity
 from wrapper.backend.pool.members import Members, PooledProcess, Release, State
+from wrapper.backend.profile import Profile
 from wrapper.backend.spawn import remove_file
 from wrapper.config import PoolSettings
 from wrapper.logging import get_logger
@@ -29,6 +30,8 @@ class Releasing:
         self.settings = settings
         # Told of every process that starts holding a conversation (housekeeping).
         self.on_held: Callable[[PooledProcess], None] | None = None
+        # Told, as the turn of a new profile ends, of the base to start spares of.
+        self.on_refill: Callable[[Profile], None] | None = None
 
     def release(
         self,
@@ -41,6 +44,9 @@ class Releasing:
         log.debug("pool.release", pid=member.process.pid, how=how.value)
         if member not in self.members.all or member.state is not State.BUSY:
             return
+        if member.refill is not None and self.on_refill is not None:
+            self.on_refill(member.refill)
+        member.refill = None
         worn = self.worn(member)
         if how is Release.HOLD and digest is not None and not worn:
             member.digest = digest

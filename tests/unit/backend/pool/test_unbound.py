@@ -18,7 +18,7 @@ from tests.unit.backend.pool.running import (
     running,
     turn,
 )
-from wrapper.backend.pool import PooledProcess, State
+from wrapper.backend.pool import PooledProcess, Release, State
 from wrapper.backend.profile import Profile
 from wrapper.events import ToolSpec
 
@@ -38,10 +38,24 @@ def unbound(run: Running) -> list[PooledProcess]:
     return [m for m in run.members if m.unbound]
 
 
+async def settled(run: Running) -> None:
+    """Let the background work started so far (a refill) run to its end."""
+    for _ in range(10):
+        await anyio.lowlevel.checkpoint()
+    await run.until(lambda: run.pool.members.starting == 0)
+
+
+async def new_profile_turn(run: Running, profile: Profile = OTHER) -> PooledProcess:
+    """A turn of ``profile`` taken and over (its process holds the conversation)."""
+    member = await run.pool.take_clean(turn("hi"), profile, deadline())
+    run.pool.release(member, Release.HOLD, digest=f"conv-{member.process.pid}")
+    await settled(run)
+    return member
+
+
 async def test_a_new_profile_that_misses_keeps_an_unbound_spare_of_its_base() -> None:
     async with running(UNBOUND) as run:
-        taken = await run.pool.take_clean(turn("hi"), OTHER, deadline())
-        await run.until(lambda: len(unbound(run)) == 1)
+        taken = await new_profile_turn(run)
         spare = unbound(run)[0]
         assert spare.profile == DEFAULT  # OTHER's base: no system prompt, no tools
         assert spare.state is State.CLEAN
@@ -51,8 +65,7 @@ async def test_a_new_profile_that_misses_keeps_an_unbound_spare_of_its_base() ->
 
 async def test_the_next_new_profile_of_the_base_binds_the_spare_instead_of_a_start() -> None:
     async with running(UNBOUND) as run:
-        await run.pool.take_clean(turn("hi"), OTHER, deadline())
-        await run.until(lambda: len(unbound(run)) == 1)
+        await new_profile_turn(run)
         spare = unbound(run)[0]
         started = len(run.processes.made)
         taken = await run.pool.take_clean(turn("bonjour"), THIRD, deadline())
@@ -60,25 +73,36 @@ async def test_the_next_new_profile_of_the_base_binds_the_spare_instead_of_a_sta
         assert taken.profile == THIRD and not taken.unbound
         assert fake(taken).bound == ("answer in French", ("lookup",))
         assert run.pool.stats()["bound_hits"] == 1
-        # Its replacement is started in the background, into free room.
-        await run.until(lambda: len(unbound(run)) == 1)
-        assert len(run.processes.made) == started + 1
+        # Its replacement is started once the bound turn is over.
         assert await run.pool.begin_turn(taken, turn("bonjour"))
+        run.pool.release(taken, Release.HOLD, digest="conv-b")
+        await settled(run)
+        assert len(run.processes.made) == started + 1
+
+
+async def test_the_spare_is_replaced_when_the_bound_turn_is_over_not_while_it_runs() -> None:
+    async with running(UNBOUND) as run:
+        await new_profile_turn(run)
+        assert len(unbound(run)) == 1
+        taken = await run.pool.take_clean(turn("bonjour"), THIRD, deadline())
+        await settled(run)
+        assert unbound(run) == []  # not while the bound turn runs
+        run.pool.release(taken, Release.HOLD, digest="conv-1")
+        await settled(run)
+        assert len(unbound(run)) == 1
+        assert taken.state is State.HELD
 
 
 async def test_a_known_profile_out_of_clean_processes_keeps_no_unbound_spare() -> None:
     async with running(UNBOUND) as run:
         await run.answered(OTHER)  # OTHER is known: it has a (busy) process
-        await run.pool.take_clean(turn("hi"), OTHER, deadline())
-        for _ in range(5):
-            await anyio.lowlevel.checkpoint()
+        await new_profile_turn(run)
         assert unbound(run) == []
 
 
 async def test_a_default_turn_with_no_clean_process_binds_an_unbound_spare_too() -> None:
     async with running(UNBOUND) as run:
-        await run.pool.take_clean(turn("hi"), OTHER, deadline())
-        await run.until(lambda: len(unbound(run)) == 1)
+        await new_profile_turn(run)
         spare = unbound(run)[0]
         taken = await run.pool.take_clean(turn("hi"), DEFAULT, deadline())
         assert taken is spare
@@ -87,8 +111,7 @@ async def test_a_default_turn_with_no_clean_process_binds_an_unbound_spare_too()
 
 async def test_a_refused_binding_replaces_the_spare_and_starts_a_process() -> None:
     async with running(UNBOUND) as run:
-        await run.pool.take_clean(turn("hi"), OTHER, deadline())
-        await run.until(lambda: len(unbound(run)) == 1)
+        await new_profile_turn(run)
         spare = unbound(run)[0]
         fake(spare).bind_ok = False
         taken = await run.pool.take_clean(turn("bonjour"), THIRD, deadline())
@@ -100,8 +123,7 @@ async def test_a_refused_binding_replaces_the_spare_and_starts_a_process() -> No
 
 async def test_a_claim_given_up_while_binding_replaces_the_spare() -> None:
     async with running(UNBOUND) as run:
-        await run.pool.take_clean(turn("hi"), OTHER, deadline())
-        await run.until(lambda: len(unbound(run)) == 1)
+        await new_profile_turn(run)
         spare = unbound(run)[0]
         run.processes.pause("bind")
         async with anyio.create_task_group() as group:
@@ -116,18 +138,15 @@ async def test_claude_codes_own_tools_are_never_served_by_binding() -> None:
     agent = Profile(system_prompt="x", server_tools=True, claude_tools=("Read",))
     assert agent.base is None
     async with running(UNBOUND) as run:
-        await run.pool.take_clean(turn("hi"), agent, deadline())
-        for _ in range(5):
-            await anyio.lowlevel.checkpoint()
+        await new_profile_turn(run, agent)
         assert unbound(run) == []
 
 
 async def test_with_every_process_busy_no_unbound_spare_is_started() -> None:
     settings = msgspec.structs.replace(UNBOUND, max_processes=1)
     async with running(settings) as run:
-        await run.pool.take_clean(turn("hi"), OTHER, deadline())
-        for _ in range(5):
-            await anyio.lowlevel.checkpoint()
+        await run.pool.take_clean(turn("hi"), OTHER, deadline())  # still running
+        await run.pool.maintenance.top_up_unbound(DEFAULT)
         assert unbound(run) == []
         assert len(run.processes.made) == 1
 
@@ -136,8 +155,7 @@ async def test_at_the_cap_an_unbound_spare_takes_the_place_of_an_idle_process() 
     settings = msgspec.structs.replace(UNBOUND, max_processes=2)
     async with running(settings) as run:
         held = await run.held("conv-1")
-        await run.pool.take_clean(turn("hi"), OTHER, deadline())
-        await run.until(lambda: len(unbound(run)) == 1)
+        await new_profile_turn(run)
         assert held not in run.members
         assert len(run.members) == 2
 
@@ -147,8 +165,7 @@ async def test_an_unbound_spare_is_not_the_default_profiles_warm_process() -> No
     async with running(settings) as run:
         await run.until(lambda: run.count(State.CLEAN) == 1)  # the default profile's
         run.pool.members.holding.rate = 1.0
-        await run.pool.take_clean(turn("hi"), OTHER, deadline())
-        await run.until(lambda: len(unbound(run)) == 1)
+        await new_profile_turn(run)
         await run.pool.take_clean(turn("hi"), DEFAULT, deadline())  # the warm one
         await run.pool.maintenance.once()
         warm = [m for m in run.members if m.state is State.CLEAN and not m.unbound]
@@ -157,8 +174,7 @@ async def test_an_unbound_spare_is_not_the_default_profiles_warm_process() -> No
 
 async def test_a_base_no_new_profile_came_for_a_while_keeps_no_spares() -> None:
     async with running(UNBOUND) as run:
-        await run.pool.take_clean(turn("hi"), OTHER, deadline())
-        await run.until(lambda: len(unbound(run)) == 1)
+        await new_profile_turn(run)
         spare = unbound(run)[0]
         bases = run.pool.maintenance._bases
         base, model, came = bases[DEFAULT.key]
