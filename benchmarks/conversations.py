@@ -46,7 +46,7 @@ import httpx
 from benchmarks import after_restart
 from benchmarks.contenders import MODEL, ServerContender
 from benchmarks.conversation_scenarios import SCENARIOS, Client
-from benchmarks.run import RESULTS, loopback_environment, machine
+from benchmarks.run import RESULTS, loopback_environment, machine, parse_variant
 from benchmarks.stats import ratio, summary
 from benchmarks.upstream import UpstreamProcess
 from tests.e2e.harness import ServerProcess
@@ -73,7 +73,8 @@ async def scenarios(clients: list[Client], rounds: int, size: int) -> dict[str, 
     for round_ in range(rounds):
         order = names[round_ % len(names) :] + names[: round_ % len(names)]
         for scenario in order:
-            for client in clients[round_ % 2 :] + clients[: round_ % 2]:
+            shift = round_ % len(clients)
+            for client in clients[shift:] + clients[:shift]:
                 latencies, cpu = await batch(client, scenario, size)
                 entry = found.setdefault(scenario, {}).setdefault(
                     client.contender.name, {"latency_s": [], "cpu_s": []}
@@ -168,6 +169,20 @@ def report(result: dict[str, Any]) -> str:
             f"| {cold['p50_s'] * 1000:.0f} ms | {cold['cpu_s_per_request']:.3f} "
             f"| {_x(ratio(cold['p50_s'], pooled['p50_s']))} |"
         )
+    variants = [name for name in table["one-shot"] if name not in ("pooled", "cold")]
+    for name in variants:
+        rows += [
+            "",
+            f"| request | {name} p50 | {name} CPU-s | {name} / pooled (latency / CPU) |",
+            "|---|---|---|---|",
+        ]
+        for scenario, by in table.items():
+            pooled, other = by["pooled"], by[name]
+            rows.append(
+                f"| {scenario} | {other['p50_s'] * 1000:.0f} ms | "
+                f"{other['cpu_s_per_request']:.3f} | {_x(ratio(other['p50_s'], pooled['p50_s']))}"
+                f" / {_x(ratio(other['cpu_s_per_request'], pooled['cpu_s_per_request']))} |"
+            )
     rows += ["", "| concurrency | req/s | p50 | p90 | CPU-s/req |", "|---|---|---|---|---|"]
     for level, entry in result["concurrency"].items():
         rows.append(
@@ -198,7 +213,7 @@ async def measure(
     for name, server in servers.items():
         assert server.process is not None
         pid = server.process.pid
-        clients.append(Client(ServerContender(name, server.url, pid, pooled=name == "pooled")))
+        clients.append(Client(ServerContender(name, server.url, pid, pooled=name != "cold")))
     try:
         for client in clients:  # warm up, off the record
             await client.one_shot()
@@ -233,6 +248,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="a smoke run: 1 round of 2, 8 per level, c1/4/16"
     )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME:VAR=VALUE[,VAR=VALUE]",
+        help="an extra pooled server with these settings, alive beside the others and "
+        "measured in the same rotation (repeatable), e.g. 'no-unbound:POOL_UNBOUND_SPARES=0'",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     if args.quick:
@@ -252,7 +275,11 @@ def main(argv: list[str] | None = None) -> int:
             name: stack.enter_context(
                 ServerProcess(upstream.url, env={"DEFAULT_MODEL": MODEL, **extra})
             )
-            for name, extra in (("pooled", {}), ("cold", {"POOL_ENABLED": "false"}))
+            for name, extra in (
+                ("pooled", {}),
+                ("cold", {"POOL_ENABLED": "false"}),
+                *(parse_variant(text) for text in args.variant),
+            )
         }
         httpx.get(f"{servers['pooled'].url}/health", timeout=30).raise_for_status()
         document.update(anyio.run(measure, servers, upstream.url, args, backend="asyncio"))

@@ -12,6 +12,8 @@ none waits for a change and looks again, until its deadline (503
 
 from __future__ import annotations
 
+import time
+
 import anyio
 
 from wrapper.backend.pool.members import Members, PooledProcess, State
@@ -23,6 +25,10 @@ from wrapper.config import PoolSettings
 
 # A held process whose conversation is longer than one exchange ranks one later.
 _EVICTION_ORDER = {State.CLEAN: 0, State.HELD: 1, State.PARKED: 2}
+SPARE_MAY_EVICT_AFTER_S = 60.0
+"""How long a longer conversation (or a parked turn) must have been idle before a spare
+may take its place. A burst of new profiles would otherwise evict the conversations
+that are still going on, for spares that the burst uses up faster than they start."""
 
 
 class Capacity:
@@ -36,18 +42,30 @@ class Capacity:
     def has_room(self) -> bool:
         return self.members.live() < self.settings.max_processes
 
-    def victim(self) -> PooledProcess | None:
-        """The idle process to evict first (see the module docstring)."""
-        candidates = [m for m in self.members.all if m.state in _EVICTION_ORDER]
-        if not candidates:
-            return None
-        return min(
-            candidates,
-            key=lambda m: (_EVICTION_ORDER[m.state] + (len(m.prefixes) > 1), m.since),
-        )
+    def victim(
+        self, *, spare: bool = False, keep: PooledProcess | None = None
+    ) -> PooledProcess | None:
+        """The idle process to evict first (see the module docstring), never ``keep``.
+        With ``spare`` (room for a spare rather than for a turn), only a clean one, one
+        holding a single exchange, or one unused for ``SPARE_MAY_EVICT_AFTER_S``."""
+        now = time.monotonic()
+        ranked = [
+            (_EVICTION_ORDER[m.state] + (len(m.prefixes) > 1), m.since, n, m)
+            for n, m in enumerate(self.members.all)
+            if m.state in _EVICTION_ORDER and m is not keep
+        ]
+        if spare:
+            ranked = [
+                entry
+                for entry in ranked
+                if entry[0] <= _EVICTION_ORDER[State.HELD]
+                or now - entry[1] >= SPARE_MAY_EVICT_AFTER_S
+            ]
+        return min(ranked)[3] if ranked else None
 
-    def reserve(self) -> bool:
-        """Reserve room for one more process, evicting an idle one if needed.
+    def reserve(self, *, spare: bool = False, keep: PooledProcess | None = None) -> bool:
+        """Reserve room for one more process, evicting an idle one if needed (one
+        :meth:`victim` picks with ``spare`` and ``keep``).
 
         True with the reservation counted in ``members.starting``: the caller must
         start a process into it (:meth:`start` or the factory's ``spawn``) and
@@ -60,7 +78,7 @@ class Capacity:
         members = self.members
         members.check_open()
         if not self.has_room():
-            victim = self.victim()
+            victim = self.victim(spare=spare, keep=keep)
             if victim is None:
                 return False
             members.drop_held(victim)

@@ -91,7 +91,8 @@ class Claims:
         (a rewind, milliseconds: cheaper than a start, and the process stays warm);
         else has a held one of the profile cleared — the least recently used while
         holding pays, else the one used last; else binds an unbound spare to the
-        profile (~50 ms); else starts one (making room if needed).
+        profile (~50 ms), waiting for one being started; else starts one (making
+        room if needed).
 
         Raises:
             BackendUnavailableError: no process freed up before the deadline (503).
@@ -126,6 +127,10 @@ class Claims:
             bound = await self._bound(profile, model)
             if bound is not None:
                 return bound
+            if self.maintenance.unbound_starting(profile.base):
+                # It is ready sooner than a process started now would be.
+                await members.changed(deadline)
+                continue
             if self.capacity.reserve():
                 refill = self.maintenance.missed(profile, model)
                 started = await self._started(profile, model, deadline)

@@ -11,8 +11,10 @@
 * Once a turn of a profile no process had (a system prompt or a set of client tools
   not seen before) needed a new process, the base it shares with the profiles like it
   keeps ``POOL_UNBOUND_SPARES`` unbound spares for a while (at the cap, in place of
-  an idle process), started as that turn ends: the next new profile of that base
-  binds one (~50 ms) instead of waiting for a start (~350 ms).
+  an idle process that holds at most one exchange or has idled a minute), started
+  as that turn ends: the next new profile of that base binds one (~50 ms) instead
+  of waiting for a start (~350 ms), and waits for one being started rather than
+  start another.
 * Held conversations expire after ``POOL_AFFINITY_TTL_SECONDS`` (their process
   is cleared; a session's is replaced), parked turns after
   ``POOL_TOOL_PARK_SECONDS``, idle clean processes after
@@ -126,17 +128,25 @@ class Maintenance:
         """A profile of ``base`` was new (just now): keep its unbound spares a while longer."""
         self._bases[base.key] = (base, model, time.monotonic())
 
-    def refill(self, base: Profile) -> None:
-        """The turn of a new profile of ``base`` is over: start the spares it lacks now.
-        Not while the turn ran: a start takes most of a core for ~350 ms, which that
-        turn would have shared."""
-        self.members.spawn_soon(self.top_up_unbound, base)
+    def unbound_starting(self, base: Profile | None) -> bool:
+        """Whether an unbound spare of ``base`` is being started."""
+        return base is not None and self._starting_unbound.get(base.key, 0) > 0
 
-    async def top_up_unbound(self, base: Profile) -> None:
+    def refill(self, base: Profile, member: PooledProcess) -> None:
+        """The turn of a new profile of ``base`` on ``member`` is over: start the spares
+        it lacks now, never in place of ``member`` (its conversation's follow-up, or
+        the next conversation of its profile, will want it). Not while the turn ran:
+        a start takes most of a core for ~350 ms, which that turn would have shared."""
+        self.members.spawn_soon(self.top_up_unbound, base, member)
+
+    async def top_up_unbound(
+        self, base: Profile, keep: PooledProcess | None = None, *, evict: bool = True
+    ) -> None:
         """Keep ``POOL_UNBOUND_SPARES`` unbound spares of ``base``. At the cap one is
-        started in place of an idle process (as a new profile's own start would
-        evict one, but off the path of its turn): each spare replaces one start on a
-        turn's path, so the pool starts no more processes than it would without."""
+        started in place of an idle process (as a new profile's own start would evict
+        one, but off the path of its turn): a clean one, one holding a single exchange,
+        or a longer conversation idle for a minute (``Capacity.victim``), never
+        ``keep``; without ``evict``, only into free room."""
         members = self.members
         recent = self._bases.get(base.key)
         if recent is None or members.closed:
@@ -144,7 +154,9 @@ class Maintenance:
         have = self._starting_unbound.get(base.key, 0) + sum(
             1 for m in members.unbound_spares(base) if m.state is State.CLEAN
         )
-        if have >= self.settings.unbound_spares or not self.capacity.reserve():
+        if have >= self.settings.unbound_spares or (not evict and not self.capacity.has_room()):
+            return
+        if not self.capacity.reserve(spare=True, keep=keep):
             return
         self._starting_unbound[base.key] = self._starting_unbound.get(base.key, 0) + 1
         try:
@@ -205,7 +217,9 @@ class Maintenance:
             if now - missed > settings.idle_timeout_s:
                 del self._bases[key]
             elif not any(m.refill == base for m in self.members.all):
-                await self.top_up_unbound(base)  # else it is refilled as that turn ends
+                # A backstop (a refill that failed): into free room only, since it
+                # cannot tell which idle process the last new profile will want.
+                await self.top_up_unbound(base, evict=False)
 
     def _keep(self, member: PooledProcess) -> bool:
         """Whether an idle clean process is one of the default profile's warm minimum."""

@@ -30,8 +30,9 @@ class Releasing:
         self.settings = settings
         # Told of every process that starts holding a conversation (housekeeping).
         self.on_held: Callable[[PooledProcess], None] | None = None
-        # Told, as the turn of a new profile ends, of the base to start spares of.
-        self.on_refill: Callable[[Profile], None] | None = None
+        # Told, as the turn of a new profile ends, of the base to start spares of
+        # (and the process that ran it).
+        self.on_refill: Callable[[Profile, PooledProcess], None] | None = None
 
     def release(
         self,
@@ -45,7 +46,7 @@ class Releasing:
         if member not in self.members.all or member.state is not State.BUSY:
             return
         if member.refill is not None and self.on_refill is not None:
-            self.on_refill(member.refill)
+            self.on_refill(member.refill, member)
         member.refill = None
         worn = self.worn(member)
         if how is Release.HOLD and digest is not None and not worn:

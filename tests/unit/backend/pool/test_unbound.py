@@ -27,6 +27,7 @@ pytestmark = pytest.mark.anyio
 UNBOUND = msgspec.structs.replace(QUIET, unbound_spares=1)
 TOOL = ToolSpec(name="lookup", description="Look it up", input_schema={"type": "object"})
 THIRD = Profile(system_prompt="answer in French", tools=(TOOL,))
+FOURTH = Profile(system_prompt="answer in German")
 
 
 def fake(member: PooledProcess) -> FakeProcess:
@@ -36,6 +37,11 @@ def fake(member: PooledProcess) -> FakeProcess:
 
 def unbound(run: Running) -> list[PooledProcess]:
     return [m for m in run.members if m.unbound]
+
+
+async def settled_steps() -> None:
+    for _ in range(10):
+        await anyio.lowlevel.checkpoint()
 
 
 async def settled(run: Running) -> None:
@@ -91,6 +97,25 @@ async def test_the_spare_is_replaced_when_the_bound_turn_is_over_not_while_it_ru
         await settled(run)
         assert len(unbound(run)) == 1
         assert taken.state is State.HELD
+
+
+async def test_a_new_profile_waits_for_an_unbound_spare_being_started_rather_than_start_one() -> (
+    None
+):
+    async with running(UNBOUND) as run:
+        await new_profile_turn(run)
+        fourth = await run.pool.take_clean(turn("hallo"), FOURTH, deadline())  # binds it
+        run.processes.pause("start")
+        run.pool.release(fourth, Release.HOLD, digest="conv-4")  # its refill starts now
+        spare = await run.processes.reached("start")
+        async with anyio.create_task_group() as group:
+            made = len(run.processes.made)
+            group.start_soon(run.pool.take_clean, turn("bonjour"), THIRD, deadline())
+            await settled_steps()
+            assert len(run.processes.made) == made  # it waits, starting nothing
+            run.processes.resume("start")
+        assert run.member_of(spare).profile == THIRD
+        assert run.pool.stats()["bound_hits"] == 2
 
 
 async def test_a_known_profile_out_of_clean_processes_keeps_no_unbound_spare() -> None:
@@ -158,6 +183,37 @@ async def test_at_the_cap_an_unbound_spare_takes_the_place_of_an_idle_process() 
         await new_profile_turn(run)
         assert held not in run.members
         assert len(run.members) == 2
+
+
+async def test_an_unbound_spare_never_takes_the_place_of_the_process_that_missed() -> None:
+    settings = msgspec.structs.replace(UNBOUND, max_processes=1)
+    async with running(settings) as run:
+        member = await new_profile_turn(run)  # its follow-up will want it
+        await run.pool.maintenance.once()
+        assert member in run.members and member.state is State.HELD
+        assert unbound(run) == []
+
+
+async def test_an_unbound_spare_never_takes_the_place_of_a_longer_conversation() -> None:
+    settings = msgspec.structs.replace(UNBOUND, max_processes=2)
+    async with running(settings) as run:
+        held = await run.held("conv-1")
+        held.prefixes.append(("conv-0", "user-0"))  # two exchanges: a prefix may serve
+        await run.pool.take_clean(turn("hi"), OTHER, deadline())
+        await run.pool.maintenance.top_up_unbound(DEFAULT)
+        assert held in run.members
+        assert unbound(run) == []
+
+
+async def test_a_longer_conversation_idle_for_a_minute_may_make_room_for_a_spare() -> None:
+    settings = msgspec.structs.replace(UNBOUND, max_processes=2)
+    async with running(settings) as run:
+        held = await run.held("conv-1")
+        held.prefixes.append(("conv-0", "user-0"))
+        held.since -= 61.0
+        await new_profile_turn(run)
+        assert held not in run.members
+        assert len(unbound(run)) == 1
 
 
 async def test_an_unbound_spare_is_not_the_default_profiles_warm_process() -> None:
