@@ -32,6 +32,10 @@ from wrapper.logging import get_logger
 
 log = get_logger(__name__)
 
+SPARE_WAIT_S = 2.0
+"""How long a claim waits for an unbound spare being started (~0.35 s when all is
+well) before it starts a process of its own."""
+
 
 class _Handoff:
     """A clean process being started in the background for one claim."""
@@ -108,6 +112,7 @@ class Claims:
     async def _clean(self, profile: Profile, model: str, deadline: Deadline) -> PooledProcess:
         members = self.members
         clearing: PooledProcess | None = None
+        waited = False
         while True:
             members.check_open()
             member = members.pick(profile, State.CLEAN, pinned=False, newest=True)
@@ -127,9 +132,13 @@ class Claims:
             bound = await self._bound(profile, model)
             if bound is not None:
                 return bound
-            if self.maintenance.unbound_starting(profile.base):
-                # It is ready sooner than a process started now would be.
-                await members.changed(deadline)
+            if not waited and self.maintenance.unbound_starting(profile.base):
+                # It is ready sooner than a process started now would be; but a start
+                # that hangs must not hold up the turn for long.
+                waited = True
+                with anyio.move_on_after(SPARE_WAIT_S):
+                    while self.maintenance.unbound_starting(profile.base):
+                        await members.changed(deadline)
                 continue
             if self.capacity.reserve():
                 refill = self.maintenance.missed(profile, model)

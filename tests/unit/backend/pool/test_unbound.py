@@ -18,7 +18,7 @@ from tests.unit.backend.pool.running import (
     running,
     turn,
 )
-from wrapper.backend.pool import PooledProcess, Release, State
+from wrapper.backend.pool import PooledProcess, Release, State, claims
 from wrapper.backend.profile import Profile
 from wrapper.events import ToolSpec
 
@@ -116,6 +116,23 @@ async def test_a_new_profile_waits_for_an_unbound_spare_being_started_rather_tha
             run.processes.resume("start")
         assert run.member_of(spare).profile == THIRD
         assert run.pool.stats()["bound_hits"] == 2
+
+
+async def test_a_spare_start_that_hangs_holds_a_new_profile_up_only_briefly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(claims, "SPARE_WAIT_S", 0.01)
+    async with running(UNBOUND) as run:
+        await new_profile_turn(run)
+        fourth = await run.pool.take_clean(turn("hallo"), FOURTH, deadline())  # binds it
+        run.processes.pause("start")  # every start from now on hangs
+        run.pool.release(fourth, Release.HOLD, digest="conv-4")
+        await run.processes.reached("start")
+        async with anyio.create_task_group() as group:
+            group.start_soon(run.pool.take_clean, turn("bonjour"), THIRD, deadline())
+            await run.until(lambda: len(run.processes.waiting("start")) == 2)  # its own
+            run.processes.resume("start")
+        assert run.pool.stats()["bound_hits"] == 1
 
 
 async def test_a_known_profile_out_of_clean_processes_keeps_no_unbound_spare() -> None:
