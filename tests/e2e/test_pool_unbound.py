@@ -193,6 +193,11 @@ def test_an_anthropic_client_with_a_new_system_prompt_is_served_by_binding(
     assert reply.content[0].type == "text" and reply.content[0].text == f"ok {second}"
     assert counts(server)["bound_hits"] == before["bound_hits"] + 1
     sent = upstream.recorded(second)[-1].body
-    assert sent["max_tokens"] == upstream.recorded(first)[-1].body["max_tokens"]
+    started = upstream.recorded(first)[-1].body
+    assert sent["max_tokens"] == started["max_tokens"]
+    # No tools on either: the spare's standing permission for the client's tools
+    # offers the model nothing.
+    assert sent.get("tools") == started.get("tools")
+    assert sent.get("tool_choice") == started.get("tool_choice")
     assert f"Session two {second}" in json.dumps(sent["system"])
     assert f"Session one {first}" not in json.dumps(sent["system"])
