@@ -154,7 +154,7 @@ class Claims:
         base = profile.base
         if base is None:
             return None
-        spares = [m for m in self.members.unbound_spares(base) if m.state is State.CLEAN]
+        spares = self.members.unbound_spares(base)
         if not spares:
             return None
         member = self.members.claim(max(spares, key=lambda m: m.since))

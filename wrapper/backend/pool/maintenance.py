@@ -101,15 +101,23 @@ class Maintenance:
         recent = self._recent.get(profile.key)
         model = recent[1] if recent else self.default_model
         members.starting += 1
-        self._starting[profile.key] = self._starting.get(profile.key, 0) + 1
+        await self._start_spare(self._starting, profile, model, unbound=False)
+
+    async def _start_spare(
+        self, starting: dict[str, int], profile: Profile, model: str, *, unbound: bool
+    ) -> None:
+        """Start a spare into a reservation, counted in ``starting`` by profile key
+        meanwhile (so that two top-ups start one); a failure is logged, and the next
+        housekeeping pass tries again."""
+        starting[profile.key] = starting.get(profile.key, 0) + 1
         try:
-            await self.capacity.start(profile, model, None)
+            await self.capacity.start(profile, model, None, unbound=unbound)
         except BackendUnavailableError:
             return
         except Exception:  # noqa: BLE001 - a failed spare is logged and retried later
-            log.warning("pool.spare_failed", profile=profile.key)
+            log.warning("pool.spare_failed", profile=profile.key, unbound=unbound)
         finally:
-            self._starting[profile.key] -= 1
+            starting[profile.key] -= 1
 
     def missed(self, profile: Profile, model: str) -> Profile | None:
         """A turn of ``profile`` is starting a process: when no process of the profile
@@ -151,22 +159,12 @@ class Maintenance:
         recent = self._bases.get(base.key)
         if recent is None or members.closed:
             return
-        have = self._starting_unbound.get(base.key, 0) + sum(
-            1 for m in members.unbound_spares(base) if m.state is State.CLEAN
-        )
+        have = self._starting_unbound.get(base.key, 0) + len(members.unbound_spares(base))
         if have >= self.settings.unbound_spares or (not evict and not self.capacity.has_room()):
             return
         if not self.capacity.reserve(spare=True, keep=keep):
             return
-        self._starting_unbound[base.key] = self._starting_unbound.get(base.key, 0) + 1
-        try:
-            await self.capacity.start(base, recent[1], None, unbound=True)
-        except BackendUnavailableError:
-            return
-        except Exception:  # noqa: BLE001 - a failed spare is logged and retried later
-            log.warning("pool.unbound_spare_failed", base=base.key)
-        finally:
-            self._starting_unbound[base.key] -= 1
+        await self._start_spare(self._starting_unbound, base, recent[1], unbound=True)
 
     def held(self, member: PooledProcess) -> None:
         """``member`` now holds its conversation: while holding does not pay, it may be

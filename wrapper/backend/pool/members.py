@@ -228,7 +228,7 @@ class Members:
         return choose(matching, key=lambda m: m.since)
 
     def unbound_spares(self, base: Profile) -> list[PooledProcess]:
-        """The unbound spares of ``base``, started or being started."""
+        """The unbound spares of ``base`` (all clean: a claim clears ``unbound``)."""
         return [m for m in self.all if m.unbound and m.profile == base]
 
     def claim(self, member: PooledProcess) -> PooledProcess:
