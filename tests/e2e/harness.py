@@ -21,13 +21,26 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 import httpx
+from openai.types.chat import ChatCompletionFunctionToolParam
 
 from wrapper.config import documented_variables
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE_KEY = "sk-ant-fake-test-key"
+# One client function tool, for the tests of tool calls that park and resume.
+LOOKUP_TOOLS: list[ChatCompletionFunctionToolParam] = [
+    {
+        "type": "function",
+        "function": {
+            "name": "lookup",
+            "description": "Look something up",
+            "parameters": {"type": "object", "properties": {"q": {"type": "string"}}},
+        },
+    }
+]
 
 
 def free_port() -> int:
@@ -211,6 +224,12 @@ def stream_chat(url: str, text: str) -> AbstractContextManager[httpx.Response]:
         json={"stream": True, "messages": [{"role": "user", "content": text}]},
         timeout=60,
     )
+
+
+def pool_counts(server: ServerProcess) -> dict[str, Any]:
+    """The ``processes`` figures of the server's ``GET /v1/pool/status``."""
+    result: dict[str, Any] = httpx.get(f"{server.url}/v1/pool/status", timeout=10).json()
+    return dict(result["processes"])
 
 
 def wait_until(

@@ -14,26 +14,14 @@ import httpx
 import openai
 import pytest
 from openai.types.chat import (
-    ChatCompletionFunctionToolParam,
     ChatCompletionMessageParam,
     ChatCompletionMessageToolCallUnionParam,
 )
 
-from tests.e2e.harness import ServerProcess, cli_processes, wait_until
+from tests.e2e.harness import LOOKUP_TOOLS, ServerProcess, cli_processes, wait_until
 from tests.fakes.anthropic_upstream import FakeUpstream, Reply, Text, ToolUse
 
 pytestmark = pytest.mark.e2e
-
-TOOLS: list[ChatCompletionFunctionToolParam] = [
-    {
-        "type": "function",
-        "function": {
-            "name": "lookup",
-            "description": "Look something up",
-            "parameters": {"type": "object", "properties": {"q": {"type": "string"}}},
-        },
-    }
-]
 
 
 def marker() -> str:
@@ -151,7 +139,7 @@ def test_a_parked_tool_turn_continues_on_the_same_process(
         Reply.text("The answer is 42."),
     )
     messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": f"Find {tag}"}]
-    call = client.chat.completions.create(model="m", messages=messages, tools=TOOLS)
+    call = client.chat.completions.create(model="m", messages=messages, tools=LOOKUP_TOOLS)
     tool_calls = call.choices[0].message.tool_calls or []
     assert [c.id for c in tool_calls] == ["toolu_park1"]
     assert status(pooled)["processes"]["parked"] >= 1
@@ -171,7 +159,7 @@ def test_a_parked_tool_turn_continues_on_the_same_process(
         },
         {"role": "tool", "tool_call_id": "toolu_park1", "content": "42"},
     ]
-    answer = client.chat.completions.create(model="m", messages=messages, tools=TOOLS)
+    answer = client.chat.completions.create(model="m", messages=messages, tools=LOOKUP_TOOLS)
     assert answer.choices[0].message.content == "The answer is 42."
     assert status(pooled)["processes"]["parked_hits"] == parked_hits + 1
     assert status(pooled)["processes"]["spawned"] == spawned

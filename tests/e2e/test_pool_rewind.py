@@ -9,12 +9,11 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
-from tests.e2e.harness import ServerProcess, wait_until
+from tests.e2e.harness import ServerProcess, pool_counts, wait_until
 from tests.fakes.anthropic_upstream import FakeUpstream
 
 pytestmark = pytest.mark.e2e
@@ -22,11 +21,6 @@ pytestmark = pytest.mark.e2e
 
 def marker() -> str:
     return f"R{uuid.uuid4().hex[:10]}"
-
-
-def counts(proc: ServerProcess) -> dict[str, Any]:
-    result: dict[str, Any] = httpx.get(f"{proc.url}/v1/pool/status", timeout=10).json()
-    return dict(result["processes"])
 
 
 def turns(body: dict[str, Any]) -> list[tuple[str, str]]:
@@ -49,7 +43,7 @@ def one_process(upstream: FakeUpstream) -> Iterator[ServerProcess]:
     # One process only: every request must be served by it, rewound or reset.
     env = {"POOL_MAX_PROCESSES": "1", "POOL_MIN_WARM": "1"}
     with ServerProcess(upstream.url, env=env) as proc:
-        assert wait_until(lambda: counts(proc)["clean"] >= 1, timeout=30)
+        assert wait_until(lambda: pool_counts(proc)["clean"] >= 1, timeout=30)
         yield proc
 
 
@@ -74,7 +68,7 @@ def test_a_few_shot_prompt_is_answered_by_rewinding_the_process_holding_its_exam
         {"role": "user", "content": f"question one {tag}"},
     ]
     client.chat.completions.create(model="m", messages=first)
-    before = counts(one_process)
+    before = pool_counts(one_process)
     for n in ("two", "three"):
         question = f"question {n} {tag}"
         reply = client.chat.completions.create(
@@ -89,7 +83,7 @@ def test_a_few_shot_prompt_is_answered_by_rewinding_the_process_holding_its_exam
             ("assistant", "negative"),
             ("user", question),
         ]
-    after = counts(one_process)
+    after = pool_counts(one_process)
     assert after["spawned"] == before["spawned"]
     assert after["prefix_hits"] == before["prefix_hits"] + 2
 
@@ -104,7 +98,7 @@ def test_a_regenerated_last_message_is_answered_on_the_same_process(
     client.chat.completions.create(
         model="m", messages=[*history, {"role": "user", "content": f"first try {tag}"}]
     )
-    before = counts(one_process)
+    before = pool_counts(one_process)
     retry = f"second try {tag}"
     client.chat.completions.create(
         model="m", messages=[*history, {"role": "user", "content": retry}]
@@ -114,7 +108,7 @@ def test_a_regenerated_last_message_is_answered_on_the_same_process(
         ("assistant", f"You said: hello {tag}"),
         ("user", retry),
     ]
-    after = counts(one_process)
+    after = pool_counts(one_process)
     assert after["spawned"] == before["spawned"]
     assert after["prefix_hits"] == before["prefix_hits"] + 1
 
@@ -124,11 +118,11 @@ def test_a_reset_process_shows_the_next_conversation_nothing_of_the_last(
 ) -> None:
     secret, fresh = marker(), marker()
     client.chat.completions.create(model="m", messages=[{"role": "user", "content": secret}])
-    spawned = counts(one_process)["spawned"]
+    spawned = pool_counts(one_process)["spawned"]
     client.chat.completions.create(model="m", messages=[{"role": "user", "content": fresh}])
     body = upstream.recorded(fresh)[-1].body
     assert turns(body) == [("user", fresh)]
     sent = json.dumps(body["messages"])
     assert secret not in sent
     assert "/clear" not in sent  # a rewind leaves no note of a command behind
-    assert counts(one_process)["spawned"] == spawned
+    assert pool_counts(one_process)["spawned"] == spawned

@@ -14,12 +14,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import anthropic
-import httpx
 import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
-from tests.e2e.harness import ServerProcess, wait_until
+from tests.e2e.harness import ServerProcess, pool_counts, wait_until
 from tests.fakes.anthropic_upstream import FakeUpstream
 
 pytestmark = pytest.mark.e2e
@@ -32,11 +31,6 @@ PIXEL = (
 
 def marker() -> str:
     return f"S{uuid.uuid4().hex[:10]}"
-
-
-def counts(proc: ServerProcess) -> dict[str, Any]:
-    result: dict[str, Any] = httpx.get(f"{proc.url}/v1/pool/status", timeout=10).json()
-    return dict(result["processes"])
 
 
 def conversation(body: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -56,13 +50,15 @@ def one_process(upstream: FakeUpstream) -> Iterator[ServerProcess]:
     # One process only: a spawn would have to replace it, which the counters show.
     env = {"POOL_MAX_PROCESSES": "1", "POOL_MIN_WARM": "1"}
     with ServerProcess(upstream.url, env=env) as proc:
-        assert wait_until(lambda: counts(proc)["clean"] >= 1, timeout=30)
+        assert wait_until(lambda: pool_counts(proc)["clean"] >= 1, timeout=30)
         yield proc
 
 
 def settled(proc: ServerProcess) -> dict[str, Any]:
-    assert wait_until(lambda: counts(proc)["busy"] == 0 and counts(proc)["resetting"] == 0)
-    return counts(proc)
+    assert wait_until(
+        lambda: pool_counts(proc)["busy"] == 0 and pool_counts(proc)["resetting"] == 0
+    )
+    return pool_counts(proc)
 
 
 def test_an_unseen_chat_history_with_tool_calls_is_answered_by_a_warm_process(

@@ -17,46 +17,28 @@ from collections.abc import Iterator
 from typing import Any, cast
 
 import anthropic
-import httpx
 import openai
 import pytest
 from openai.types.chat import (
-    ChatCompletionFunctionToolParam,
     ChatCompletionMessageParam,
     ChatCompletionMessageToolCallUnionParam,
 )
 
-from tests.e2e.harness import ServerProcess, wait_until
+from tests.e2e.harness import LOOKUP_TOOLS, ServerProcess, pool_counts, wait_until
 from tests.fakes.anthropic_upstream import FakeUpstream, Recorded, Reply, Text, ToolUse
 
 pytestmark = pytest.mark.e2e
-
-TOOLS: list[ChatCompletionFunctionToolParam] = [
-    {
-        "type": "function",
-        "function": {
-            "name": "lookup",
-            "description": "Look something up",
-            "parameters": {"type": "object", "properties": {"q": {"type": "string"}}},
-        },
-    }
-]
 
 
 def marker() -> str:
     return f"U{uuid.uuid4().hex[:10]}"
 
 
-def counts(proc: ServerProcess) -> dict[str, Any]:
-    result: dict[str, Any] = httpx.get(f"{proc.url}/v1/pool/status", timeout=10).json()
-    return dict(result["processes"])
-
-
 @pytest.fixture(scope="module")
 def server(upstream: FakeUpstream) -> Iterator[ServerProcess]:
     env = {"POOL_MAX_PROCESSES": "4", "POOL_UNBOUND_SPARES": "1"}
     with ServerProcess(upstream.url, env=env) as proc:
-        assert wait_until(lambda: counts(proc)["clean"] >= 1, timeout=30)
+        assert wait_until(lambda: pool_counts(proc)["clean"] >= 1, timeout=30)
         yield proc
 
 
@@ -64,9 +46,9 @@ def ready(proc: ServerProcess) -> dict[str, Any]:
     """The pool's counts once nothing is starting and an unbound spare is waiting (the
     tests before may have left one of another base too: ``bound_hits`` tells)."""
     assert wait_until(
-        lambda: counts(proc)["unbound"] >= 1 and counts(proc)["starting"] == 0, timeout=30
+        lambda: pool_counts(proc)["unbound"] >= 1 and pool_counts(proc)["starting"] == 0, timeout=30
     )
-    return counts(proc)
+    return pool_counts(proc)
 
 
 def shape(request: Recorded, prompt: str) -> dict[str, Any]:
@@ -94,7 +76,7 @@ def test_a_new_system_prompt_and_tools_bind_a_spare_and_the_model_sees_them_as_a
     client.chat.completions.create(
         model="m",
         messages=[{"role": "system", "content": started_for}, {"role": "user", "content": first}],
-        tools=TOOLS,
+        tools=LOOKUP_TOOLS,
     )
     before = ready(server)
 
@@ -102,10 +84,10 @@ def test_a_new_system_prompt_and_tools_bind_a_spare_and_the_model_sees_them_as_a
     answer = client.chat.completions.create(
         model="m",
         messages=[{"role": "system", "content": bound_to}, {"role": "user", "content": second}],
-        tools=TOOLS,
+        tools=LOOKUP_TOOLS,
     )
     assert answer.choices[0].message.content == f"ok {second}"
-    after = counts(server)
+    after = pool_counts(server)
     assert after["bound_hits"] == before["bound_hits"] + 1
     # Binding used the spare: the only process started since is its replacement.
     assert after["spawned"] <= before["spawned"] + 1
@@ -138,8 +120,8 @@ def test_a_bound_process_runs_the_clients_tools_and_continues_the_parked_turn(
         {"role": "system", "content": f"You look things up {tag}."},
         {"role": "user", "content": f"Find {tag}"},
     ]
-    call = client.chat.completions.create(model="m", messages=messages, tools=TOOLS)
-    assert counts(server)["bound_hits"] == before["bound_hits"] + 1
+    call = client.chat.completions.create(model="m", messages=messages, tools=LOOKUP_TOOLS)
+    assert pool_counts(server)["bound_hits"] == before["bound_hits"] + 1
     tool_calls = call.choices[0].message.tool_calls or []
     assert [c.id for c in tool_calls] == ["toolu_bound1"]
     messages += [
@@ -153,10 +135,10 @@ def test_a_bound_process_runs_the_clients_tools_and_continues_the_parked_turn(
         },
         {"role": "tool", "tool_call_id": "toolu_bound1", "content": "42"},
     ]
-    parked_hits = counts(server)["parked_hits"]
-    answer = client.chat.completions.create(model="m", messages=messages, tools=TOOLS)
+    parked_hits = pool_counts(server)["parked_hits"]
+    answer = client.chat.completions.create(model="m", messages=messages, tools=LOOKUP_TOOLS)
     assert answer.choices[0].message.content == "The answer is 42."
-    assert counts(server)["parked_hits"] == parked_hits + 1
+    assert pool_counts(server)["parked_hits"] == parked_hits + 1
     last = upstream.recorded(tag)[-1].body["messages"]
     result = next(
         block
@@ -191,7 +173,7 @@ def test_an_anthropic_client_with_a_new_system_prompt_is_served_by_binding(
         messages=[{"role": "user", "content": second}],
     )
     assert reply.content[0].type == "text" and reply.content[0].text == f"ok {second}"
-    assert counts(server)["bound_hits"] == before["bound_hits"] + 1
+    assert pool_counts(server)["bound_hits"] == before["bound_hits"] + 1
     sent = upstream.recorded(second)[-1].body
     started = upstream.recorded(first)[-1].body
     assert sent["max_tokens"] == started["max_tokens"]
