@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP_FLAGS ?= --disable-pip-version-check --quiet
 
-.PHONY: run test test-unit test-e2e lint format typecheck bench bench-conversations install install-dev clean
+.PHONY: run test test-unit test-e2e lint format typecheck bench bench-conversations bench-idle install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ bench: install-dev
 ## spawn per request, then one-shot traffic on a freshly restarted server.
 bench-conversations: install-dev
 	$(BIN)/python -m benchmarks.conversations $(BENCH_ARGS)
+
+## A pooled server's CPU while nobody talks to it, and its next turns after the quiet spell,
+## against the same server with no idle process frozen.
+bench-idle: install-dev
+	$(BIN)/python -m benchmarks.idle $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

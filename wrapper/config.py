@@ -38,6 +38,7 @@ class PoolSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_turns_per_process: int = 1000
     max_rss_bytes: int = 450 * _MIB
     park_timeout_s: float = 300.0
+    freeze_after_s: float = 10.0
     maintenance_interval_s: float = 1.0
     # "clear": a process is reused for a new conversation after /clear (fast; the CLI
     # then shows the next conversation a short record that /clear ran). "replace": a
@@ -400,6 +401,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("POOL_MAX_TURNS_PER_PROCESS", "pool.max_turns_per_process", _parse_positive_int),
     ("POOL_MAX_RSS_MB", "pool.max_rss_bytes", _parse_megabytes),
     ("POOL_TOOL_PARK_SECONDS", "pool.park_timeout_s", _parse_positive_float),
+    ("POOL_FREEZE_IDLE_SECONDS", "pool.freeze_after_s", _parse_non_negative_float),
     ("POOL_RESET", "pool.reset", _parse_choice("clear", "replace")),
     ("MAX_CONCURRENT_TURNS", "queue.max_concurrent_turns", _parse_positive_int),
     ("MAX_QUEUED_TURNS", "queue.max_queued_turns", _parse_non_negative_int),

@@ -104,6 +104,10 @@ class FakeProcess:
         self.unbound = False
         self.bound: tuple[str, tuple[str, ...]] | None = None
         self.bind_ok = True
+        # As a real process: frozen only while idle, continued by the next command.
+        self.freezable = True
+        self.frozen = False
+        self.freezes = 0
         self.ids = (f"user-{pid}-{n}" for n in itertools.count())
         self._user_ids: list[str] = []
         self._outbox: deque[SdkMessage] = deque()
@@ -127,6 +131,12 @@ class FakeProcess:
 
     def loaded(self, user_ids: Sequence[str]) -> None:
         self._user_ids = list(user_ids)
+
+    def freeze(self) -> bool:
+        if self.freezable and not self.exited and not self.frozen:
+            self.frozen = True
+            self.freezes += 1
+        return self.frozen
 
     async def start(self) -> None:
         await self.factory.step("start", self)
@@ -192,6 +202,7 @@ class FakeProcess:
         self._mail.set()
 
     async def next_message(self) -> SdkMessage:
+        assert not self.frozen, "a frozen process is never read: nothing was sent to it"
         await self.factory.step("next", self)
         while not self._outbox:
             self._mail = anyio.Event()
@@ -281,6 +292,8 @@ class FakeProcesses:
         return self._waiting[step][0]
 
     async def step(self, step: str, process: FakeProcess) -> None:
+        if step != "next":
+            process.frozen = False  # whatever the process is told continues it first
         paused = self._paused.get(step)
         if paused is not None:
             self._waiting[step].append(process)

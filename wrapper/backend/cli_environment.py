@@ -11,13 +11,21 @@ The SDK always merges its process's environment under the one it is given, so
 the allow-list is enforced by a tiny launcher the SDK runs as its CLI: it keeps
 the variables the SDK was told to keep (``KEEP_VARIABLE``) and ``exec``\\ s the
 real CLI with only those (``env -i``), so the CLI keeps the launcher's pid.
+
+Where util-linux's ``setpriv`` can, the launcher also arms a parent-death signal,
+SIGCONT: a CLI the pool froze while idle (SIGSTOP) is continued when the server
+dies however it dies, and then exits as a running one does once its stdin closes.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
+import shutil
+import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 # Host variables Claude Code and the commands it runs need.
 HOST_NAMES = frozenset(
@@ -78,7 +86,7 @@ for name in $CLAUDE_WRAPPER_ENV_KEEP; do
     set -- "$name=$value" "$@"
   fi
 done
-exec env -i "$@"
+exec {death_signal}env -i "$@"
 """
 
 LAUNCHER_NAME = "claude-env-launcher"
@@ -100,15 +108,39 @@ def host_environment(environ: Mapping[str, str], extra: Iterable[str] = ()) -> d
     }
 
 
-def install_launcher(directory: Path) -> Path:
-    """Write the launcher into ``directory`` (owner-only) and return its path."""
+class Launcher(NamedTuple):
+    """The installed launcher, and whether it continues the CLI when the server dies."""
+
+    path: Path
+    continues_on_parent_death: bool
+
+
+def _death_signal_prefix() -> str:
+    """``setpriv --pdeathsig CONT`` for the launcher's exec line, when this machine's
+    ``setpriv`` takes it (Linux, util-linux 2.33 or newer); else nothing."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return ""
+    try:
+        probe = subprocess.run(  # noqa: S603 - fixed arguments; the path is which()'s
+            [setpriv, "--pdeathsig", "CONT", "true"], capture_output=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return f"{shlex.quote(setpriv)} --pdeathsig CONT " if probe.returncode == 0 else ""
+
+
+def install_launcher(directory: Path) -> Launcher:
+    """Write the launcher into ``directory`` (owner-only)."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / LAUNCHER_NAME
     staged = directory / f".{LAUNCHER_NAME}.tmp"
-    staged.write_text(_LAUNCHER, encoding="utf-8")
+    death_signal = _death_signal_prefix()
+    # str.replace, not format: the script is full of shell braces.
+    staged.write_text(_LAUNCHER.replace("{death_signal}", death_signal), encoding="utf-8")
     staged.chmod(0o700)
     staged.replace(path)
-    return path
+    return Launcher(path, bool(death_signal))
 
 
 def launched(env: Mapping[str, str], cli: str) -> dict[str, str]:

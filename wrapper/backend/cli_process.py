@@ -58,6 +58,7 @@ class CliProcess:
         *,
         label: str = "",
         on_rate_limit: Callable[[dict[str, Any]], None] | None = None,
+        freezable: bool = False,
     ) -> None:
         self._stderr: deque[str] = deque(maxlen=_STDERR_LINES)
         # Every rate-limit reading the CLI reports, whichever turn (or reset) it came in.
@@ -73,6 +74,11 @@ class CliProcess:
         self.model: str | None = options.model
         self.total_cost_usd = 0.0
         self._stopped = False
+        # Whether the CLI may be stopped (SIGSTOP) while idle: only when the launcher
+        # arms a SIGCONT for the parent's death, so that a server that dies never
+        # leaves a stopped CLI behind (a running one exits once its stdin closes).
+        self._freezable = freezable
+        self.frozen = False
         # The user messages of the conversation whose ids we chose (the ones we sent,
         # and the ones of a transcript it resumed), in order: rewind targets.
         self._user_ids: list[str] = []
@@ -105,6 +111,31 @@ class CliProcess:
         returncode = getattr(self._os_process(), "returncode", None)
         return returncode if isinstance(returncode, int) else None
 
+    def freeze(self) -> bool:
+        """Stop the CLI of an idle process (SIGSTOP) until the next thing it is told,
+        which continues it first: an idle CLI runs timers of its own (~10 ms of CPU a
+        second) that nothing here needs. False when it may not be frozen (see
+        ``freezable``) or has exited."""
+        process = self._os_process()
+        if self.frozen or not self._freezable or process is None or process.returncode is not None:
+            return self.frozen
+        try:
+            process.send_signal(signal.SIGSTOP)
+        except ProcessLookupError:
+            return False
+        self.frozen = True
+        return True
+
+    def _thaw(self) -> None:
+        """Continue a frozen CLI (before anything is written to it)."""
+        if not self.frozen:
+            return
+        self.frozen = False
+        process = self._os_process()
+        if process is not None and process.returncode is None:
+            with suppress(ProcessLookupError):
+                process.send_signal(signal.SIGCONT)
+
     async def start(self) -> None:
         """Spawn the CLI and complete the SDK's initialize handshake.
 
@@ -127,6 +158,7 @@ class CliProcess:
         Raises:
             WrapperError: the message could not be sent (classified, and logged).
         """
+        self._thaw()
         message_id = str(uuid.uuid4())
         message = {
             "type": "user",
@@ -156,6 +188,7 @@ class CliProcess:
         Raises:
             WrapperError: the CLI failed (classified, and logged).
         """
+        self._thaw()
         for role, content in messages:
             message_id = str(uuid.uuid4())
             frame: dict[str, Any] = {
@@ -195,6 +228,7 @@ class CliProcess:
         Raises:
             WrapperError: the CLI failed (classified, and logged).
         """
+        self._thaw()
         query = getattr(self._client, "_query", None)
         if query is None:
             return False
@@ -230,6 +264,7 @@ class CliProcess:
         """
         if to not in self._user_ids:
             return False
+        self._thaw()
         request = {
             "subtype": "rewind_conversation",
             "target_message_uuid": to,
@@ -332,6 +367,7 @@ class CliProcess:
     async def set_model(self, model: str) -> None:
         """Switch the model of the live process (applies to its next turn)."""
         if model != self.model:
+            self._thaw()
             with sdk_failures(self, "set_model"):
                 await self._client.set_model(model)
             self.model = model
@@ -343,6 +379,7 @@ class CliProcess:
         if self._user_ids and await self.rewind(self._user_ids[0]):
             return True
         self._user_ids = []
+        self._thaw()
         with anyio.move_on_after(_RESET_TIMEOUT_S):
             try:
                 with sdk_failures(self, "clear"):
@@ -395,6 +432,8 @@ class CliProcess:
             if process is not None and process.returncode is None:
                 with suppress(ProcessLookupError):
                     process.send_signal(signal.SIGTERM)
+                # A stopped process keeps the SIGTERM pending until it runs again.
+                self._thaw()
                 with anyio.move_on_after(_TERMINATE_GRACE_S):
                     await process.wait()
                 if process.returncode is None:

@@ -91,6 +91,9 @@ class CliRuntime(msgspec.Struct, frozen=True, kw_only=True):
     host_env: dict[str, str] = {}
     launcher: str | None = None
     cli: str | None = None
+    # Whether idle pooled CLIs may be frozen: the launcher continues them if the
+    # server dies (``cli_environment.py``).
+    freeze_idle: bool = False
     # Names this server upstream (the SDK's ``client_app``; sent with a subscription login).
     client_app: str | None = None
     # Receives every rate-limit reading a process reports (the CLI's raw JSON object).

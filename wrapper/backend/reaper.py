@@ -66,6 +66,8 @@ async def stop_leftover_cli_processes(
         return []
     log.info("backend.leftover_cli_processes", pids=found)
     _signal(found, signal.SIGTERM)
+    # A CLI frozen while idle keeps the SIGTERM pending until it runs again.
+    _signal(found, signal.SIGCONT)
     with anyio.move_on_after(grace_s):
         # Polling /proc: their owner lost them, so there is no handle to wait on.
         while cli_children(cli_path):  # noqa: ASYNC110

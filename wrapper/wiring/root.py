@@ -189,7 +189,8 @@ async def build_context(
         host_env=host_environment(
             settings.environ, (*upstream_auth.variables, *settings.cli_env_passthrough)
         ),
-        launcher=str(launcher),
+        launcher=str(launcher.path),
+        freeze_idle=launcher.continues_on_parent_death,
         cli=claude_cli_path(),
         client_app=CLIENT_APP,
         on_rate_limit=plan.observe,

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from wrapper.backend.cli_environment import (
     KEEP_VARIABLE,
@@ -41,7 +45,7 @@ def test_the_host_environment_keeps_only_the_allow_list_and_listed_names() -> No
 
 
 def test_the_launcher_runs_the_cli_with_only_the_kept_names(tmp_path: Path) -> None:
-    launcher = install_launcher(tmp_path / "bin")
+    launcher = install_launcher(tmp_path / "bin").path
     assert launcher.stat().st_mode & 0o777 == 0o700
     printer = shutil.which("env")
     assert printer is not None
@@ -53,6 +57,29 @@ def test_the_launcher_runs_the_cli_with_only_the_kept_names(tmp_path: Path) -> N
     seen = dict(item.split("=", 1) for item in out.split("\0") if item)
     seen.pop("PWD", None)  # the shell sets it; the SDK sets it too (kept)
     assert seen == wanted
+
+
+_PRINT_DEATH_SIGNAL = (
+    "import ctypes, sys; sig = ctypes.c_int(); "
+    "ctypes.CDLL(None).prctl(2, ctypes.byref(sig), 0, 0, 0); print(sig.value)"
+)
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="no setpriv on this platform")
+def test_the_launcher_continues_the_cli_when_its_parent_dies(tmp_path: Path) -> None:
+    launcher = install_launcher(tmp_path / "bin")
+    assert launcher.continues_on_parent_death
+    env = {**HOST, **launched({"PATH": "/usr/bin:/bin"}, sys.executable)}
+    out = subprocess.run(
+        [str(launcher.path), "-c", _PRINT_DEATH_SIGNAL],
+        env=env,
+        capture_output=True,
+        check=True,
+        timeout=10,
+    ).stdout.decode()
+    # PR_GET_PDEATHSIG in the CLI's place: a CLI frozen while idle runs again (and
+    # exits, its stdin closed) when the server dies, however it dies.
+    assert int(out) == signal.SIGCONT
 
 
 def test_options_name_the_launcher_and_the_kept_names() -> None:

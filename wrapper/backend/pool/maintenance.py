@@ -15,6 +15,12 @@
   as that turn ends: the next new profile of that base binds one (~50 ms) instead
   of waiting for a start (~350 ms), and waits for one being started rather than
   start another.
+* An idle CLI runs timers of its own, ~10 ms of CPU a second. A process idle for
+  ``POOL_FREEZE_IDLE_SECONDS`` (clean, holding a conversation, or an unbound spare)
+  is frozen (SIGSTOP) until it is next told something, which continues it first
+  (its next turn then starts ~10 ms later). Never the clean process of a profile
+  that its next new conversation takes (the newest), never a busy, parked or
+  resetting one.
 * Held conversations expire after ``POOL_AFFINITY_TTL_SECONDS`` (their process
   is cleared; a session's is replaced), parked turns after
   ``POOL_TOOL_PARK_SECONDS``, idle clean processes after
@@ -39,6 +45,7 @@ from wrapper.logging import get_logger
 log = get_logger(__name__)
 
 _CLEAN = (State.CLEAN, State.RESETTING)
+_FREEZABLE = (State.CLEAN, State.HELD)
 
 
 class Maintenance:
@@ -205,6 +212,7 @@ class Maintenance:
                 or (idle > settings.idle_timeout_s and not self._keep(member))
             ):
                 await self.capacity.discard(member)
+        self._freeze_idle(now)
         for key, (profile, _, used) in list(self._recent.items()):
             if now - used > settings.idle_timeout_s and profile != self.default_profile:
                 del self._recent[key]
@@ -218,6 +226,28 @@ class Maintenance:
                 # A backstop (a refill that failed): into free room only, since it
                 # cannot tell which idle process the last new profile will want.
                 await self.top_up_unbound(base, evict=False)
+
+    def _freeze_idle(self, now: float) -> None:
+        """Freeze the processes idle for ``POOL_FREEZE_IDLE_SECONDS`` but the clean
+        one of each profile that its next new conversation will take."""
+        after = self.settings.freeze_after_s
+        if after <= 0:
+            return
+        next_up: dict[str, PooledProcess] = {}
+        for member in self.members.all:
+            if member.state is State.CLEAN and not member.unbound and member.link is None:
+                newest = next_up.get(member.profile.key)
+                if newest is None or member.since > newest.since:
+                    next_up[member.profile.key] = member
+        awake = set(map(id, next_up.values()))
+        for member in self.members.all:
+            if (
+                member.state in _FREEZABLE
+                and now - member.since > after
+                and not member.process.frozen
+                and id(member) not in awake
+            ):
+                member.process.freeze()
 
     def _keep(self, member: PooledProcess) -> bool:
         """Whether an idle clean process is one of the default profile's warm minimum."""

@@ -82,6 +82,7 @@ class ProcessPool:
         counts["starting"] += self.members.starting
         counts["total"] = len(self.members.all) + self.members.starting
         counts["unbound"] = sum(1 for m in self.members.all if m.unbound)
+        counts["frozen"] = sum(1 for m in self.members.all if m.process.frozen)
         counts["spawned"] = counters.spawned
         counts["affinity_hits"] = counters.affinity_hits
         counts["parked_hits"] = counters.parked_hits

@@ -30,6 +30,7 @@ class PoolProcess(Protocol):
     alive: bool
     model: str | None
     total_cost_usd: float
+    frozen: bool
 
     @property
     def pid(self) -> int | None: ...
@@ -53,6 +54,10 @@ class PoolProcess(Protocol):
 
     async def clear(self) -> bool:
         """Empty the conversation of an idle process; False when it cannot be reused."""
+
+    def freeze(self) -> bool:
+        """Stop an idle process's CPU use until the next thing it is told (which
+        continues it first); False when it may not be frozen."""
 
     async def set_model(self, model: str) -> None:
         """Switch the model for the next turn; writes nothing when it is already ``model``."""
@@ -122,14 +127,22 @@ class CliProcesses:
     def clean(self, profile: Profile, model: str) -> Launched:
         gate = ToolGate(refuse=profile.refuse_tool_calls)
         options = build_options(self.runtime, profile, model=model, gate=gate)
-        process = CliProcess(options, label="pool", on_rate_limit=self.runtime.on_rate_limit)
+        process = CliProcess(
+            options,
+            label="pool",
+            on_rate_limit=self.runtime.on_rate_limit,
+            freezable=self.runtime.freeze_idle,
+        )
         return Launched(process, gate)
 
     def unbound(self, base: Profile, model: str) -> Launched:
         gate = ToolGate(refuse=base.refuse_tool_calls)
         options = build_options(self.runtime, base, model=model, gate=gate, unbound=True)
         process = CliProcess(
-            options, label="pool-unbound", on_rate_limit=self.runtime.on_rate_limit
+            options,
+            label="pool-unbound",
+            on_rate_limit=self.runtime.on_rate_limit,
+            freezable=self.runtime.freeze_idle,
         )
         return Launched(process, gate)
 

@@ -21,7 +21,12 @@ OTHER = Profile(system_prompt="be brief")
 MODEL = "claude-test"
 # No spares and no housekeeping unless a test asks for them.
 QUIET = PoolSettings(
-    max_processes=3, min_warm=0, spares_per_profile=0, unbound_spares=0, maintenance_interval_s=3600
+    max_processes=3,
+    min_warm=0,
+    spares_per_profile=0,
+    unbound_spares=0,
+    freeze_after_s=0,
+    maintenance_interval_s=3600,
 )
 
 
