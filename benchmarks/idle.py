@@ -39,8 +39,9 @@ from benchmarks.run import RESULTS, loopback_environment, machine
 from benchmarks.stats import ratio, summary
 from benchmarks.upstream import UpstreamProcess
 from tests.e2e.harness import ServerProcess
+from wrapper.config import PoolSettings
 
-FREEZE_AFTER_S = 10.0
+FREEZE_AFTER_S = PoolSettings().freeze_after_s
 # Past the freeze limit, with a maintenance interval (1 s) to spare.
 IDLE_BEFORE_S = FREEZE_AFTER_S + 2.5
 SERVERS = {"pooled": {}, "awake": {"POOL_FREEZE_IDLE_SECONDS": "0"}}

@@ -18,9 +18,9 @@
 * An idle CLI runs timers of its own, ~10 ms of CPU a second. A process idle for
   ``POOL_FREEZE_IDLE_SECONDS`` (clean, holding a conversation, or an unbound spare)
   is frozen (SIGSTOP) until it is next told something, which continues it first
-  (its next turn then starts ~10 ms later). Never the clean process of a profile
-  that its next new conversation takes (the newest), never a busy, parked or
-  resetting one.
+  (its next turn, after a quiet spell, then starts ~25 ms later). Never the clean
+  process of a profile that its next new conversation takes (the newest), never a
+  busy, parked or resetting one.
 * Held conversations expire after ``POOL_AFFINITY_TTL_SECONDS`` (their process
   is cleared; a session's is replaced), parked turns after
   ``POOL_TOOL_PARK_SECONDS``, idle clean processes after
