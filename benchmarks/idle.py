@@ -7,9 +7,10 @@ gets the same team-like traffic: ``--conversations`` stateless conversations at
 once, each a first turn and a follow-up, so that its pool holds that many
 conversations. Then, each round:
 
-* both servers settle, and are left alone for longer than the freeze limit;
-* over one shared ``--window`` of seconds, the CPU of each server's process tree
-  (its Python and its CLIs, from ``/proc``) is read: the idle cost, side by side;
+* both servers settle and are left alone for ``--idle`` seconds; over that quiet
+  spell the CPU of each server's process tree (its Python and its CLIs, from
+  ``/proc``) is read every ``--bucket`` seconds, in the same windows for both:
+  the idle cost as a curve of the time since the last turn;
 * each server then gets the next turn of every conversation, one after another,
   in an order that alternates by round: the latency of a turn on a process that
   was frozen (pooled) or idle and awake.
@@ -36,14 +37,12 @@ from benchmarks import proctree
 from benchmarks.contenders import MODEL, ServerContender
 from benchmarks.conversation_scenarios import Client, Messages, ask
 from benchmarks.run import RESULTS, loopback_environment, machine
-from benchmarks.stats import ratio, summary
+from benchmarks.stats import summary
 from benchmarks.upstream import UpstreamProcess
 from tests.e2e.harness import ServerProcess
 from wrapper.config import PoolSettings
 
 FREEZE_AFTER_S = PoolSettings().freeze_after_s
-# Past the freeze limit, with a maintenance interval (1 s) to spare.
-IDLE_BEFORE_S = FREEZE_AFTER_S + 2.5
 SERVERS = {"pooled": {}, "awake": {"POOL_FREEZE_IDLE_SECONDS": "0"}}
 
 
@@ -72,6 +71,34 @@ async def _counts(contender: ServerContender) -> dict[str, Any]:
     return processes
 
 
+async def _quiet_spell(
+    contenders: dict[str, ServerContender], args: argparse.Namespace
+) -> dict[str, list[dict[str, Any]]]:
+    """Each server's CPU, bucket by bucket, over ``--idle`` seconds of no traffic."""
+    curves: dict[str, list[dict[str, Any]]] = {name: [] for name in contenders}
+    last = {name: c.cpu_seconds() for name, c in contenders.items()}
+    began = time.perf_counter()
+    while (elapsed := time.perf_counter() - began) < args.idle - 1e-6:
+        mark = time.perf_counter()
+        await anyio.sleep(min(args.bucket, args.idle - elapsed))
+        seconds = time.perf_counter() - mark
+        for name, contender in contenders.items():
+            now = contender.cpu_seconds()
+            python, cli = now[0] - last[name][0], now[1] - last[name][1]
+            last[name] = now
+            counts = await _counts(contender)
+            curves[name].append(
+                {
+                    "until_s": time.perf_counter() - began,
+                    "python_ms_per_s": 1000 * python / seconds,
+                    "cli_ms_per_s": 1000 * cli / seconds,
+                    "clis": len(proctree.cli_pids(contender.pid)),
+                    "frozen": counts.get("frozen", 0),
+                }
+            )
+    return curves
+
+
 async def measure(servers: dict[str, ServerProcess], args: argparse.Namespace) -> dict[str, Any]:
     contenders = {}
     for name, server in servers.items():
@@ -87,25 +114,8 @@ async def measure(servers: dict[str, ServerProcess], args: argparse.Namespace) -
     for number in range(args.rounds):
         for contender in contenders.values():
             await contender.settle()
-        await anyio.sleep(IDLE_BEFORE_S)
-        before = {name: c.cpu_seconds() for name, c in contenders.items()}
-        started = time.perf_counter()
-        await anyio.sleep(args.window)
-        seconds = time.perf_counter() - started
-        after = {name: c.cpu_seconds() for name, c in contenders.items()}
-        row: dict[str, Any] = {"window_s": seconds, "servers": {}}
-        for name, contender in contenders.items():
-            python = after[name][0] - before[name][0]
-            cli = after[name][1] - before[name][1]
-            counts = await _counts(contender)
-            row["servers"][name] = {
-                "cpu_ms_per_s": 1000 * (python + cli) / seconds,
-                "python_ms_per_s": 1000 * python / seconds,
-                "cli_ms_per_s": 1000 * cli / seconds,
-                "clis": len(proctree.cli_pids(contender.pid)),
-                "frozen": counts.get("frozen", 0),
-                "held": counts.get("held", 0),
-            }
+        curves = await _quiet_spell(contenders, args)
+        row: dict[str, Any] = {name: {"idle": curve} for name, curve in curves.items()}
         order = list(contenders) if number % 2 == 0 else list(reversed(contenders))
         for name in order:
             hits = (await _counts(contenders[name]))["affinity_hits"]
@@ -114,9 +124,9 @@ async def measure(servers: dict[str, ServerProcess], args: argparse.Namespace) -
                 for n, messages in enumerate(conversations[name])
             ]
             served = (await _counts(contenders[name]))["affinity_hits"] - hits
-            row["servers"][name].update(next_turn_s=latencies, next_turn_affinity_hits=served)
+            row[name].update(next_turn_s=latencies, next_turn_affinity_hits=served)
         rounds.append(row)
-        print(f"round {number + 1}: {json.dumps(row['servers'], default=str)[:400]}", flush=True)
+        print(f"round {number + 1} done", flush=True)
     for contender in contenders.values():
         await contender.aclose()
     return {"rounds": rounds}
@@ -124,47 +134,67 @@ async def measure(servers: dict[str, ServerProcess], args: argparse.Namespace) -
 
 def report(document: dict[str, Any]) -> str:
     rounds = document["rounds"]
+    args = document["args"]
+    buckets = len(rounds[0]["pooled"]["idle"])
+    heads = [f"{rounds[0]['pooled']['idle'][n]['until_s']:.0f} s" for n in range(buckets)]
     lines = [
-        f"Idle: {document['args']['conversations']} conversations per server, "
-        f"{document['args']['rounds']} rounds of {document['args']['window']:.0f} s",
+        f"Idle: {args['conversations']} conversations per server, {args['rounds']} rounds; "
+        f"freeze after {args['freeze_after_s']:.0f} s (pooled). Tree CPU in ms per second, the mean "
+        "of the rounds, by time since the last turn (CLI part in brackets):",
         "",
-        "| server | idle CPU ms/s (per round) | of which CLI | CLIs | frozen "
-        "| next turn p50 / p90 | next turns on their process |",
-        "|---|---|---|---|---|---|---|",
+        "| server | " + " | ".join(heads) + " | CLIs | frozen at the end |",
+        "|---|" + "---|" * (buckets + 2),
     ]
-    totals: dict[str, float] = {}
     for name in SERVERS:
-        rows = [r["servers"][name] for r in rounds]
-        cpu = [r["cpu_ms_per_s"] for r in rows]
-        totals[name] = sum(cpu) / len(cpu)
-        latency = summary([s for r in rows for s in r["next_turn_s"]])
-        hits = sum(r["next_turn_affinity_hits"] for r in rows)
-        turns = sum(len(r["next_turn_s"]) for r in rows)
-        cpu_text = " / ".join(f"{v:.1f}" for v in cpu)
-        cli_text = " / ".join(f"{r['cli_ms_per_s']:.1f}" for r in rows)
+        cells = []
+        for n in range(buckets):
+            points = [r[name]["idle"][n] for r in rounds]
+            cli = sum(p["cli_ms_per_s"] for p in points) / len(points)
+            total = cli + sum(p["python_ms_per_s"] for p in points) / len(points)
+            cells.append(f"{total:.1f} ({cli:.1f})")
+        clis = max(p["clis"] for r in rounds for p in r[name]["idle"])
+        frozen = min(r[name]["idle"][-1]["frozen"] for r in rounds)
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {clis} | {frozen} |")
+    lines += [
+        "",
+        "| server | next turn after the quiet spell, p50 / p90 | on the process holding it |",
+        "|---|---|---|",
+    ]
+    for name in SERVERS:
+        latency = summary([s for r in rounds for s in r[name]["next_turn_s"]])
+        hits = sum(r[name]["next_turn_affinity_hits"] for r in rounds)
+        turns = sum(len(r[name]["next_turn_s"]) for r in rounds)
         lines.append(
-            f"| {name} | {cpu_text} | {cli_text} | "
-            f"{max(r['clis'] for r in rows)} | {max(r['frozen'] for r in rows)} | "
-            f"{latency['p50'] * 1000:.0f} / {latency['p90'] * 1000:.0f} ms | {hits} of {turns} |"
+            f"| {name} | {latency['p50'] * 1000:.0f} / {latency['p90'] * 1000:.0f} ms "
+            f"| {hits} of {turns} |"
         )
-    share = ratio(totals["pooled"], totals["awake"])
-    lines += ["", f"idle CPU, pooled / awake: {'n/a' if share is None else f'{share:.2f}'}"]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--window", type=float, default=20.0, help="seconds of idle CPU")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--idle", type=float, default=FREEZE_AFTER_S + 30, help="seconds of each quiet spell"
+    )
+    parser.add_argument("--bucket", type=float, default=5.0, help="seconds per CPU reading")
     parser.add_argument("--conversations", type=int, default=8)
-    parser.add_argument("--quick", action="store_true", help="1 round of 5 s")
+    parser.add_argument("--quick", action="store_true", help="1 round of 12 s, freezing after 3 s")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
+    freeze = {}
     if args.quick:
-        args.rounds, args.window = 1, 5.0
+        args.rounds, args.idle, args.bucket = 1, 12.0, 4.0
+        freeze = {"POOL_FREEZE_IDLE_SECONDS": "3"}
+    document_args = {
+        "freeze_after_s": float(freeze.get("POOL_FREEZE_IDLE_SECONDS", FREEZE_AFTER_S))
+    }
     document: dict[str, Any] = {
         "machine": machine(),
-        "args": {k: getattr(args, k) for k in ("rounds", "window", "conversations", "quick")},
+        "args": {
+            **{k: getattr(args, k) for k in ("rounds", "idle", "bucket", "conversations", "quick")},
+            **document_args,
+        },
     }
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, contextlib.ExitStack() as stack:
         home = Path(tmp) / "home"
@@ -175,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update(loopback_environment(upstream.url, str(home)))
         common = {"DEFAULT_MODEL": MODEL, "POOL_MAX_PROCESSES": str(args.conversations + 1)}
         servers = {
-            name: stack.enter_context(ServerProcess(upstream.url, env={**common, **extra}))
+            name: stack.enter_context(
+                ServerProcess(upstream.url, env={**common, **freeze, **extra})
+            )
             for name, extra in SERVERS.items()
         }
         for server in servers.values():

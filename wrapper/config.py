@@ -38,7 +38,7 @@ class PoolSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_turns_per_process: int = 1000
     max_rss_bytes: int = 450 * _MIB
     park_timeout_s: float = 300.0
-    freeze_after_s: float = 30.0
+    freeze_after_s: float = 5.0
     maintenance_interval_s: float = 1.0
     # "clear": a process is reused for a new conversation after /clear (fast; the CLI
     # then shows the next conversation a short record that /clear ran). "replace": a

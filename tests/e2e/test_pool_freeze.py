@@ -1,6 +1,6 @@
 """Idle pooled CLIs are frozen, serve their next turn as before, and never outlive the server.
 
-An idle CLI runs timers of its own (~10 ms of CPU a second each); the pool stops
+An awake idle CLI keeps collecting garbage and running timers; the pool stops
 (SIGSTOP) a process idle for ``POOL_FREEZE_IDLE_SECONDS`` and continues it before it
 is next told anything. A frozen process holding a conversation answers its
 follow-up, the model seeing the whole conversation. The launcher arms SIGCONT as

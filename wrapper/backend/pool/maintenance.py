@@ -15,12 +15,13 @@
   as that turn ends: the next new profile of that base binds one (~50 ms) instead
   of waiting for a start (~350 ms), and waits for one being started rather than
   start another.
-* An idle CLI runs timers of its own, ~10 ms of CPU a second. A process idle for
+* An awake CLI keeps working after a turn (garbage collection, timers of its own):
+  ~100-350 ms of CPU over the next 40 s. A process idle for
   ``POOL_FREEZE_IDLE_SECONDS`` (clean, holding a conversation, or an unbound spare)
-  is frozen (SIGSTOP) until it is next told something, which continues it first
-  (its next turn, after a quiet spell, then starts ~25 ms later). Never the clean
-  process of a profile that its next new conversation takes (the newest), never a
-  busy, parked or resetting one.
+  is frozen (SIGSTOP) until it is next told something, which continues it first;
+  the work it would have done is not done later either. Never the clean process of
+  a profile that its next new conversation takes (the newest), never a busy, parked
+  or resetting one.
 * Held conversations expire after ``POOL_AFFINITY_TTL_SECONDS`` (their process
   is cleared; a session's is replaced), parked turns after
   ``POOL_TOOL_PARK_SECONDS``, idle clean processes after
