@@ -139,8 +139,8 @@ def report(document: dict[str, Any]) -> str:
     heads = [f"{rounds[0]['pooled']['idle'][n]['until_s']:.0f} s" for n in range(buckets)]
     lines = [
         f"Idle: {args['conversations']} conversations per server, {args['rounds']} rounds; "
-        f"freeze after {args['freeze_after_s']:.0f} s (pooled). Tree CPU in ms per second, the mean "
-        "of the rounds, by time since the last turn (CLI part in brackets):",
+        f"freeze after {args['freeze_after_s']:.0f} s (pooled). Tree CPU in ms per second, "
+        "the mean of the rounds, by time since the last turn (CLI part in brackets):",
         "",
         "| server | " + " | ".join(heads) + " | CLIs | frozen at the end |",
         "|---|" + "---|" * (buckets + 2),

@@ -113,9 +113,9 @@ class CliProcess:
 
     def freeze(self) -> bool:
         """Stop the CLI of an idle process (SIGSTOP) until the next thing it is told,
-        which continues it first: an idle CLI keeps collecting garbage and running timers
-        of its own (~100-350 ms of CPU in the 40 s after a turn) that nothing here needs. False when it may not be frozen (see
-        ``freezable``) or has exited."""
+        which continues it first: an idle CLI keeps collecting garbage and running
+        timers of its own (~100-350 ms of CPU in the 40 s after a turn) that nothing
+        here needs. False when it may not be frozen (see ``freezable``) or has exited."""
         process = self._os_process()
         if self.frozen or not self._freezable or process is None or process.returncode is not None:
             return self.frozen
