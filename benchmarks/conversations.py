@@ -55,16 +55,27 @@ CONCURRENCY = (1, 4, 16, 32, 64)
 QUICK_CONCURRENCY = (1, 4, 16)
 
 
-async def batch(client: Client, scenario: str, size: int) -> tuple[list[float], float]:
-    """``size`` requests of ``scenario`` one after another; latencies and CPU-s per request."""
+async def _spawned(contender: ServerContender) -> int:
+    """CLI processes the pooled server has started so far (0 for the cold one)."""
+    if not contender.pooled:
+        return 0
+    return int((await contender.status())["processes"]["spawned"])
+
+
+async def batch(client: Client, scenario: str, size: int) -> tuple[list[float], float, int]:
+    """``size`` requests of ``scenario`` one after another: latencies, CPU-s per request,
+    and the CLI processes the pool started meanwhile (a start is ~0.4 CPU-s, counted
+    in the batch's CPU: what most of a batch's CPU beyond its turns' is made of)."""
     contender = client.contender
     await client.prepare(scenario, size)  # a conversation to continue, off the record
     await contender.settle()
+    spawned = await _spawned(contender)
     cpu_before = sum(contender.cpu_seconds())
     run = SCENARIOS[scenario](client)
     latencies = [await run() for _ in range(size)]
     await contender.settle()
-    return latencies, (sum(contender.cpu_seconds()) - cpu_before) / size
+    cpu = (sum(contender.cpu_seconds()) - cpu_before) / size
+    return latencies, cpu, await _spawned(contender) - spawned
 
 
 async def scenarios(clients: list[Client], rounds: int, size: int) -> dict[str, Any]:
@@ -75,12 +86,13 @@ async def scenarios(clients: list[Client], rounds: int, size: int) -> dict[str, 
         for scenario in order:
             shift = round_ % len(clients)
             for client in clients[shift:] + clients[:shift]:
-                latencies, cpu = await batch(client, scenario, size)
+                latencies, cpu, spawned = await batch(client, scenario, size)
                 entry = found.setdefault(scenario, {}).setdefault(
-                    client.contender.name, {"latency_s": [], "cpu_s": []}
+                    client.contender.name, {"latency_s": [], "cpu_s": [], "spawned": []}
                 )
                 entry["latency_s"] += latencies
                 entry["cpu_s"].append(cpu)
+                entry["spawned"].append(spawned)
         print(f"   round {round_ + 1}/{rounds} done", flush=True)
     return {
         scenario: {
@@ -89,6 +101,7 @@ async def scenarios(clients: list[Client], rounds: int, size: int) -> dict[str, 
                 "p90_s": summary(entry["latency_s"])["p90"],
                 "cpu_s_per_request": sum(entry["cpu_s"]) / len(entry["cpu_s"]),
                 "samples": len(entry["latency_s"]),
+                "spawned": sum(entry["spawned"]),
             }
             for name, entry in by_contender.items()
         }
@@ -109,6 +122,7 @@ async def concurrency(client: Client, levels: tuple[int, ...], per_level: int) -
         total = max(per_level, 2 * level)
         latencies: list[float] = []
         await contender.settle()
+        spawned = await _spawned(contender)
         cpu_before = sum(contender.cpu_seconds())
         started = time.perf_counter()
         todo = [total]
@@ -125,6 +139,7 @@ async def concurrency(client: Client, levels: tuple[int, ...], per_level: int) -
             "p90_s": stats["p90"],
             "requests_per_s": total / wall,
             "cpu_s_per_request": cpu / total,
+            "spawned": await _spawned(contender) - spawned,
         }
         print(f"   c{level}: {total / wall:.1f} req/s", flush=True)
     return results
@@ -154,9 +169,9 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 def report(result: dict[str, Any]) -> str:
     rows = [
-        "| request | pooled p50 | pooled CPU-s | vs pool hit (latency / CPU) "
+        "| request | pooled p50 | pooled CPU-s | vs pool hit (latency / CPU) | pool starts "
         "| cold p50 | cold CPU-s | cold / pooled |",
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|",
     ]
     table = result["scenarios"]
     hit = table["one-shot"]["pooled"]
@@ -166,6 +181,7 @@ def report(result: dict[str, Any]) -> str:
             f"| {scenario} | {pooled['p50_s'] * 1000:.0f} ms | {pooled['cpu_s_per_request']:.3f} "
             f"| {_x(ratio(pooled['p50_s'], hit['p50_s']))} / "
             f"{_x(ratio(pooled['cpu_s_per_request'], hit['cpu_s_per_request']))} "
+            f"| {pooled.get('spawned', 0)} of {pooled['samples']} "
             f"| {cold['p50_s'] * 1000:.0f} ms | {cold['cpu_s_per_request']:.3f} "
             f"| {_x(ratio(cold['p50_s'], pooled['p50_s']))} |"
         )
@@ -183,11 +199,16 @@ def report(result: dict[str, Any]) -> str:
                 f"{other['cpu_s_per_request']:.3f} | {_x(ratio(other['p50_s'], pooled['p50_s']))}"
                 f" / {_x(ratio(other['cpu_s_per_request'], pooled['cpu_s_per_request']))} |"
             )
-    rows += ["", "| concurrency | req/s | p50 | p90 | CPU-s/req |", "|---|---|---|---|---|"]
+    rows += [
+        "",
+        "| concurrency | req/s | p50 | p90 | CPU-s/req | pool starts |",
+        "|---|---|---|---|---|---|",
+    ]
     for level, entry in result["concurrency"].items():
         rows.append(
             f"| {level} | {entry['requests_per_s']:.1f} | {entry['p50_s'] * 1000:.0f} ms "
-            f"| {entry['p90_s'] * 1000:.0f} ms | {entry['cpu_s_per_request']:.3f} |"
+            f"| {entry['p90_s'] * 1000:.0f} ms | {entry['cpu_s_per_request']:.3f} "
+            f"| {entry.get('spawned', 0)} |"
         )
     rows += ["", "| target (x a pool hit) | latency | CPU | met |", "|---|---|---|---|"]
     for target in targets(result):
