@@ -234,20 +234,15 @@ class Maintenance:
         after = self.settings.freeze_after_s
         if after <= 0:
             return
-        next_up: dict[str, PooledProcess] = {}
-        for member in self.members.all:
-            if member.state is State.CLEAN and not member.unbound and member.link is None:
-                newest = next_up.get(member.profile.key)
-                if newest is None or member.since > newest.since:
-                    next_up[member.profile.key] = member
-        awake = set(map(id, next_up.values()))
-        for member in self.members.all:
-            if (
-                member.state in _FREEZABLE
-                and now - member.since > after
-                and not member.process.frozen
-                and id(member) not in awake
-            ):
+        members = self.members
+        # As a claim picks it (``Claims``): the newest clean, unpinned, bound process.
+        next_up = {
+            members.pick(m.profile, State.CLEAN, pinned=False, newest=True)
+            for m in members.all
+            if m.state is State.CLEAN
+        }
+        for member in members.all:
+            if member.state in _FREEZABLE and now - member.since > after and member not in next_up:
                 member.process.freeze()
 
     def _keep(self, member: PooledProcess) -> bool:
