@@ -34,7 +34,7 @@ from claude_agent_sdk._internal.message_parser import parse_message
 from claude_agent_sdk._internal.sdk_mcp_bridge import SdkMcpBridge
 from claude_agent_sdk.types import Message as SdkMessage
 
-from wrapper.backend.options import CLIENT_TOOL_SERVER
+from wrapper.backend.options import CLIENT_TOOL_SERVER, CliRuntime
 from wrapper.backend.prompt_file import system_prompt_file
 from wrapper.backend.sdk_errors import ProcessEndedError, classified_failure, sdk_failures
 from wrapper.backend.tool_gate import ToolGate, client_tool_server
@@ -82,6 +82,17 @@ class CliProcess:
         # The user messages of the conversation whose ids we chose (the ones we sent,
         # and the ones of a transcript it resumed), in order: rewind targets.
         self._user_ids: list[str] = []
+
+    @classmethod
+    def of(cls, runtime: CliRuntime, options: ClaudeAgentOptions, *, label: str) -> CliProcess:
+        """A process of ``runtime``'s server: its rate-limit readings go where the
+        runtime says, and it may be frozen while idle where the launcher allows."""
+        return cls(
+            options,
+            label=label,
+            on_rate_limit=runtime.on_rate_limit,
+            freezable=runtime.freeze_idle,
+        )
 
     @property
     def user_ids(self) -> Sequence[str]:

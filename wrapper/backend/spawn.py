@@ -95,12 +95,7 @@ async def spawn(
         else:
             launch, send_last = {}, True
         options = build_options(runtime, profile, model=turn.model, gate=gate, **launch)
-        process = CliProcess(
-            options,
-            label=label,
-            on_rate_limit=runtime.on_rate_limit,
-            freezable=runtime.freeze_idle,
-        )
+        process = CliProcess.of(runtime, options, label=label)
         process.loaded(user_ids)
         with anyio.fail_after(deadline.remaining()):
             await process.start()

@@ -127,24 +127,12 @@ class CliProcesses:
     def clean(self, profile: Profile, model: str) -> Launched:
         gate = ToolGate(refuse=profile.refuse_tool_calls)
         options = build_options(self.runtime, profile, model=model, gate=gate)
-        process = CliProcess(
-            options,
-            label="pool",
-            on_rate_limit=self.runtime.on_rate_limit,
-            freezable=self.runtime.freeze_idle,
-        )
-        return Launched(process, gate)
+        return Launched(CliProcess.of(self.runtime, options, label="pool"), gate)
 
     def unbound(self, base: Profile, model: str) -> Launched:
         gate = ToolGate(refuse=base.refuse_tool_calls)
         options = build_options(self.runtime, base, model=model, gate=gate, unbound=True)
-        process = CliProcess(
-            options,
-            label="pool-unbound",
-            on_rate_limit=self.runtime.on_rate_limit,
-            freezable=self.runtime.freeze_idle,
-        )
-        return Launched(process, gate)
+        return Launched(CliProcess.of(self.runtime, options, label="pool-unbound"), gate)
 
     async def spawn(
         self, turn: Turn, profile: Profile, deadline: Deadline, session: SessionStart | None
