@@ -43,6 +43,17 @@ def deadline(seconds: float = 5.0) -> Deadline:
     return Deadline(seconds)
 
 
+def fake(member: PooledProcess) -> FakeProcess:
+    """The fake process behind ``member``."""
+    assert isinstance(member.process, FakeProcess)
+    return member.process
+
+
+def age(member: PooledProcess, seconds: float = 10_000.0) -> None:
+    """Make ``member`` look as if it entered its state ``seconds`` earlier."""
+    member.since -= seconds
+
+
 class Running:
     """The pool under test, its fake factory, and ways to look at both."""
 

@@ -6,19 +6,14 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from tests.fakes.pool_process import FakeProcess, StepFailedError
-from tests.unit.backend.pool.running import DEFAULT, Running, deadline, running, turn
-from wrapper.backend.pool import PooledProcess, State
+from tests.fakes.pool_process import StepFailedError
+from tests.unit.backend.pool.running import DEFAULT, Running, deadline, fake, running, turn
+from wrapper.backend.pool import State
 from wrapper.errors import BackendUnavailableError
 
 pytestmark = pytest.mark.anyio
 
 OTHER_MODEL = "claude-other"
-
-
-def fake(member: PooledProcess) -> FakeProcess:
-    assert isinstance(member.process, FakeProcess)
-    return member.process
 
 
 async def cancel_at(run: Running, step: str, claim: object) -> None:

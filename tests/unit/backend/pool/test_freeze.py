@@ -5,13 +5,14 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from tests.fakes.pool_process import FakeProcess
 from tests.unit.backend.pool.running import (
     DEFAULT,
     OTHER,
     QUIET,
     Running,
+    age,
     deadline,
+    fake,
     running,
     turn,
 )
@@ -22,13 +23,13 @@ pytestmark = pytest.mark.anyio
 FREEZING = msgspec.structs.replace(QUIET, max_processes=6, freeze_after_s=10.0)
 
 
-def fake(member: PooledProcess) -> FakeProcess:
-    assert isinstance(member.process, FakeProcess)
-    return member.process
-
-
-def age(member: PooledProcess, seconds: float) -> None:
-    member.since -= seconds
+async def frozen_held(run: Running) -> PooledProcess:
+    """A process holding conversation ``conv-1``, idle past the limit and frozen."""
+    held = await run.held("conv-1")
+    age(held, 60)
+    await run.pool.maintenance.once()
+    assert fake(held).frozen
+    return held
 
 
 def frozen(run: Running) -> list[PooledProcess]:
@@ -89,10 +90,7 @@ async def test_busy_parked_and_resetting_processes_are_never_frozen() -> None:
 
 async def test_a_frozen_held_conversation_is_continued_by_its_follow_up() -> None:
     async with running(FREEZING) as run:
-        held = await run.held("conv-1")
-        age(held, 60)
-        await run.pool.maintenance.once()
-        assert fake(held).frozen
+        held = await frozen_held(run)
         member = run.pool.take_affine("conv-1")
         assert member is held
         await run.pool.begin_turn(member, turn("first", "reply", "second"))
@@ -118,10 +116,7 @@ async def test_a_frozen_clean_process_serves_a_new_conversation() -> None:
 
 async def test_a_frozen_held_process_is_continued_to_be_cleared_when_it_expires() -> None:
     async with running(msgspec.structs.replace(FREEZING, affinity_ttl_s=100.0)) as run:
-        held = await run.held("conv-1")
-        age(held, 60)
-        await run.pool.maintenance.once()
-        assert fake(held).frozen
+        held = await frozen_held(run)
         age(held, 60)
         await run.pool.maintenance.once()  # the conversation expires: it is cleared
         await run.until(lambda: held.state is State.CLEAN)
@@ -141,9 +136,6 @@ async def test_a_process_that_may_not_be_frozen_stays_as_it_is() -> None:
 
 async def test_closing_the_pool_stops_frozen_processes() -> None:
     async with running(FREEZING) as run:
-        held = await run.held("conv-1")
-        age(held, 60)
-        await run.pool.maintenance.once()
-        assert fake(held).frozen
+        held = await frozen_held(run)
         process = fake(held)
     assert process.stopped and not process.frozen

@@ -7,23 +7,22 @@ import anyio.lowlevel
 import msgspec
 import pytest
 
-from tests.fakes.pool_process import FakeProcess
-from tests.unit.backend.pool.running import DEFAULT, OTHER, QUIET, deadline, running, turn
-from wrapper.backend.pool import PooledProcess, Release, State
+from tests.unit.backend.pool.running import (
+    DEFAULT,
+    OTHER,
+    QUIET,
+    age,
+    deadline,
+    fake,
+    running,
+    turn,
+)
+from wrapper.backend.pool import Release, State
 from wrapper.config import PoolSettings
 
 pytestmark = pytest.mark.anyio
 
 SPARE = msgspec.structs.replace(QUIET, spares_per_profile=1)
-
-
-def fake(member: PooledProcess) -> FakeProcess:
-    assert isinstance(member.process, FakeProcess)
-    return member.process
-
-
-def age(member: PooledProcess, seconds: float = 10_000.0) -> None:
-    member.since -= seconds
 
 
 async def test_the_default_profile_is_kept_warm_from_the_start() -> None:

@@ -5,16 +5,10 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from tests.fakes.pool_process import FakeProcess
-from tests.unit.backend.pool.running import QUIET, Running, running, turn
+from tests.unit.backend.pool.running import QUIET, Running, fake, running, turn
 from wrapper.backend.pool import PooledProcess, Release, State
 
 pytestmark = pytest.mark.anyio
-
-
-def fake(member: PooledProcess) -> FakeProcess:
-    assert isinstance(member.process, FakeProcess)
-    return member.process
 
 
 async def test_hold_keeps_the_conversation_for_its_follow_up() -> None:

@@ -7,7 +7,6 @@ import anyio.lowlevel
 import msgspec
 import pytest
 
-from tests.fakes.pool_process import FakeProcess
 from tests.unit.backend.pool.running import (
     DEFAULT,
     MODEL,
@@ -15,6 +14,7 @@ from tests.unit.backend.pool.running import (
     QUIET,
     Running,
     deadline,
+    fake,
     running,
     turn,
 )
@@ -28,11 +28,6 @@ UNBOUND = msgspec.structs.replace(QUIET, unbound_spares=1)
 TOOL = ToolSpec(name="lookup", description="Look it up", input_schema={"type": "object"})
 THIRD = Profile(system_prompt="answer in French", tools=(TOOL,))
 FOURTH = Profile(system_prompt="answer in German")
-
-
-def fake(member: PooledProcess) -> FakeProcess:
-    assert isinstance(member.process, FakeProcess)
-    return member.process
 
 
 def unbound(run: Running) -> list[PooledProcess]:
