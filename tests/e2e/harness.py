@@ -21,10 +21,15 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
-from openai.types.chat import ChatCompletionFunctionToolParam
+from openai.types.chat import (
+    ChatCompletionFunctionToolParam,
+    ChatCompletionMessage,
+    ChatCompletionMessageParam,
+    ChatCompletionMessageToolCallUnionParam,
+)
 
 from wrapper.config import documented_variables
 
@@ -41,6 +46,21 @@ LOOKUP_TOOLS: list[ChatCompletionFunctionToolParam] = [
         },
     }
 ]
+
+
+def tool_round_trip(
+    reply: ChatCompletionMessage, call_id: str, result: str
+) -> list[ChatCompletionMessageParam]:
+    """The assistant's tool-call turn as a client sends it back (its calls dumped as
+    valid tool-call params on the wire), then the result of call ``call_id``."""
+    calls = cast(
+        "list[ChatCompletionMessageToolCallUnionParam]",
+        [call.model_dump() for call in reply.tool_calls or []],
+    )
+    return [
+        {"role": "assistant", "content": reply.content, "tool_calls": calls},
+        {"role": "tool", "tool_call_id": call_id, "content": result},
+    ]
 
 
 def free_port() -> int:

@@ -8,17 +8,22 @@ import signal
 import threading
 import uuid
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import openai
 import pytest
 from openai.types.chat import (
     ChatCompletionMessageParam,
-    ChatCompletionMessageToolCallUnionParam,
 )
 
-from tests.e2e.harness import LOOKUP_TOOLS, ServerProcess, cli_processes, wait_until
+from tests.e2e.harness import (
+    LOOKUP_TOOLS,
+    ServerProcess,
+    cli_processes,
+    tool_round_trip,
+    wait_until,
+)
 from tests.fakes.anthropic_upstream import FakeUpstream, Reply, Text, ToolUse
 
 pytestmark = pytest.mark.e2e
@@ -147,18 +152,7 @@ def test_a_parked_tool_turn_continues_on_the_same_process(
     assert wait_until(lambda: status(pooled)["processes"]["starting"] == 0, timeout=30)
     parked_hits = status(pooled)["processes"]["parked_hits"]
     spawned = status(pooled)["processes"]["spawned"]
-    messages += [
-        {
-            "role": "assistant",
-            "content": call.choices[0].message.content,
-            # Dumped back as clients replay them: valid tool-call params on the wire.
-            "tool_calls": cast(
-                "list[ChatCompletionMessageToolCallUnionParam]",
-                [tc.model_dump() for tc in tool_calls],
-            ),
-        },
-        {"role": "tool", "tool_call_id": "toolu_park1", "content": "42"},
-    ]
+    messages += tool_round_trip(call.choices[0].message, "toolu_park1", "42")
     answer = client.chat.completions.create(model="m", messages=messages, tools=LOOKUP_TOOLS)
     assert answer.choices[0].message.content == "The answer is 42."
     assert status(pooled)["processes"]["parked_hits"] == parked_hits + 1

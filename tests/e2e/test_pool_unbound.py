@@ -14,17 +14,16 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
 import anthropic
 import openai
 import pytest
 from openai.types.chat import (
     ChatCompletionMessageParam,
-    ChatCompletionMessageToolCallUnionParam,
 )
 
-from tests.e2e.harness import LOOKUP_TOOLS, ServerProcess, pool_counts, wait_until
+from tests.e2e.harness import LOOKUP_TOOLS, ServerProcess, pool_counts, tool_round_trip, wait_until
 from tests.fakes.anthropic_upstream import FakeUpstream, Recorded, Reply, Text, ToolUse
 
 pytestmark = pytest.mark.e2e
@@ -124,17 +123,7 @@ def test_a_bound_process_runs_the_clients_tools_and_continues_the_parked_turn(
     assert pool_counts(server)["bound_hits"] == before["bound_hits"] + 1
     tool_calls = call.choices[0].message.tool_calls or []
     assert [c.id for c in tool_calls] == ["toolu_bound1"]
-    messages += [
-        {
-            "role": "assistant",
-            "content": call.choices[0].message.content,
-            "tool_calls": cast(
-                "list[ChatCompletionMessageToolCallUnionParam]",
-                [tc.model_dump() for tc in tool_calls],
-            ),
-        },
-        {"role": "tool", "tool_call_id": "toolu_bound1", "content": "42"},
-    ]
+    messages += tool_round_trip(call.choices[0].message, "toolu_bound1", "42")
     parked_hits = pool_counts(server)["parked_hits"]
     answer = client.chat.completions.create(model="m", messages=messages, tools=LOOKUP_TOOLS)
     assert answer.choices[0].message.content == "The answer is 42."
