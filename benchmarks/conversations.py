@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 import tempfile
@@ -46,9 +45,8 @@ import httpx
 from benchmarks import after_restart
 from benchmarks.contenders import MODEL, ServerContender
 from benchmarks.conversation_scenarios import SCENARIOS, Client
-from benchmarks.run import RESULTS, loopback_environment, machine, parse_variant
+from benchmarks.run import loopback_upstream, machine, parse_variant, write_results
 from benchmarks.stats import ratio, summary
-from benchmarks.upstream import UpstreamProcess
 from tests.e2e.harness import ServerProcess
 
 CONCURRENCY = (1, 4, 16, 32, 64)
@@ -288,10 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, contextlib.ExitStack() as stack:
         home = Path(tmp) / "home"
         home.mkdir()
-        os.environ.clear()
-        os.environ.update(loopback_environment("http://127.0.0.1:9", str(home)))
-        upstream = stack.enter_context(UpstreamProcess(dict(os.environ)))
-        os.environ.update(loopback_environment(upstream.url, str(home)))
+        upstream = loopback_upstream(stack, home)
         servers = {
             name: stack.enter_context(
                 ServerProcess(upstream.url, env={"DEFAULT_MODEL": MODEL, **extra})
@@ -308,10 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     document["targets"] = targets(document)
     print(report(document), flush=True)
     print(f"load average: start {document['machine']['loadavg_start']}, end {os.getloadavg()}")
-    out = args.out or RESULTS / f"conversations-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(document, indent=2))
-    print(f"-- results: {out}", flush=True)
+    print(f"-- results: {write_results(document, 'conversations', args.out)}", flush=True)
     return 0
 
 

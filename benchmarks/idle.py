@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 import tempfile
@@ -36,9 +35,8 @@ import httpx
 from benchmarks import proctree
 from benchmarks.contenders import MODEL, ServerContender
 from benchmarks.conversation_scenarios import Client, Messages, ask
-from benchmarks.run import RESULTS, loopback_environment, machine
+from benchmarks.run import loopback_upstream, machine, write_results
 from benchmarks.stats import summary
-from benchmarks.upstream import UpstreamProcess
 from tests.e2e.harness import ServerProcess
 from wrapper.config import PoolSettings
 
@@ -199,10 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, contextlib.ExitStack() as stack:
         home = Path(tmp) / "home"
         home.mkdir()
-        os.environ.clear()
-        os.environ.update(loopback_environment("http://127.0.0.1:9", str(home)))
-        upstream = stack.enter_context(UpstreamProcess(dict(os.environ)))
-        os.environ.update(loopback_environment(upstream.url, str(home)))
+        upstream = loopback_upstream(stack, home)
         common = {"DEFAULT_MODEL": MODEL, "POOL_MAX_PROCESSES": str(args.conversations + 1)}
         servers = {
             name: stack.enter_context(
@@ -216,10 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     document["machine"]["loadavg_end"] = os.getloadavg()
     print(report(document), flush=True)
     print(f"load average: start {document['machine']['loadavg_start']}, end {os.getloadavg()}")
-    out = args.out or RESULTS / f"idle-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(document, indent=2))
-    print(f"-- results: {out}", flush=True)
+    print(f"-- results: {write_results(document, 'idle', args.out)}", flush=True)
     return 0
 
 

@@ -150,6 +150,31 @@ def loopback_environment(upstream_url: str, home: str) -> dict[str, str]:
     return clean_env(upstream_url, home)
 
 
+def loopback_only(home: Path) -> None:
+    """Reduce this process's environment to loopback only: everything started after
+    this (servers, the fake, the floor's CLI) sees nothing else."""
+    os.environ.clear()
+    os.environ.update(loopback_environment("http://127.0.0.1:9", str(home)))
+
+
+def loopback_upstream(stack: contextlib.ExitStack, home: Path) -> UpstreamProcess:
+    """:func:`loopback_only`, then the fake upstream started in ``stack`` and the
+    environment pointed at it."""
+    loopback_only(home)
+    upstream = stack.enter_context(UpstreamProcess(dict(os.environ)))
+    os.environ.update(loopback_environment(upstream.url, str(home)))
+    return upstream
+
+
+def write_results(document: dict[str, Any], prefix: str, out: Path | None) -> Path:
+    """Write ``document`` as strict JSON to ``out``, by default to a new
+    ``results/<prefix>-<time>.json``; returns where."""
+    out = out or RESULTS / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(_finite(document), indent=2, default=_jsonable))
+    return out
+
+
 def _git(*args: str) -> str:
     try:
         done = subprocess.run(
@@ -301,12 +326,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, contextlib.ExitStack() as stack:
         home = Path(tmp) / "home"
         home.mkdir()
-        # Everything below (servers, the fake, the floor's CLI) sees loopback only.
-        os.environ.clear()
-        os.environ.update(loopback_environment("http://127.0.0.1:9", str(home)))
-        if not (args.skip_timing and args.skip_health):
-            upstream = stack.enter_context(UpstreamProcess(dict(os.environ)))
-            os.environ.update(loopback_environment(upstream.url, str(home)))
+        if args.skip_timing and args.skip_health:
+            loopback_only(home)  # the cost phase starts servers and fakes of its own
+        else:
+            upstream = loopback_upstream(stack, home)
             servers: dict[str, Any] = {}
             variants = [("pooled", {}), ("pool-off", {"POOL_ENABLED": "false"})]
             variants += [parse_variant(text) for text in args.variant]
@@ -324,9 +347,7 @@ def main(argv: list[str] | None = None) -> int:
             print(report.cost_text(cost), flush=True)
     document["machine"]["loadavg_end"] = os.getloadavg()
     document["seconds"] = time.monotonic() - started
-    out = args.out or RESULTS / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(_finite(document), indent=2, default=_jsonable))
+    out = write_results(document, "bench", args.out)
     print(f"-- done in {document['seconds']:.0f} s; results: {out}", flush=True)
     return 0
 
