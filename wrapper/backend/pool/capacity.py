@@ -102,6 +102,7 @@ class Capacity:
             members.check_open()
             make = self.processes.unbound if unbound else self.processes.clean
             process, gate, _ = make(profile, model)
+            began = time.monotonic()
             try:
                 if deadline is None:
                     await process.start()
@@ -119,6 +120,7 @@ class Capacity:
             members.starting -= 1
             members.notify()
         members.counters.spawned += 1
+        members.starts.started(time.monotonic() - began)
         member = PooledProcess(process, gate, profile)
         member.unbound = unbound
         if members.closed:  # closed while it was starting

@@ -12,6 +12,7 @@ never trusted to leave it clean.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import anyio
@@ -95,8 +96,9 @@ class Claims:
         (a rewind, milliseconds: cheaper than a start, and the process stays warm);
         else has a held one of the profile cleared — the least recently used while
         holding pays, else the one used last; else binds an unbound spare to the
-        profile (~50 ms), waiting for one being started; else starts one (making
-        room if needed).
+        profile (~50 ms), waiting for one being started; else, while a busy process
+        of the profile should be free sooner than a start would be ready, waits for
+        it (``start_policy.py``); else starts one (making room if needed).
 
         Raises:
             BackendUnavailableError: no process freed up before the deadline (503).
@@ -113,6 +115,7 @@ class Claims:
         members = self.members
         clearing: PooledProcess | None = None
         waited = False
+        first_wait: float | None = None
         while True:
             members.check_open()
             member = members.pick(profile, State.CLEAN, pinned=False, newest=True)
@@ -140,12 +143,43 @@ class Claims:
                     while self.maintenance.unbound_starting(profile.base):
                         await members.changed(deadline)
                 continue
+            now = time.monotonic()
+            pause = self._busy_wait(profile, 0.0 if first_wait is None else now - first_wait)
+            if pause > 0:
+                if first_wait is None:
+                    first_wait = now
+                    members.counters.busy_waits += 1
+                await self._wait_for_busy(profile, pause, deadline)
+                continue
             if self.capacity.reserve():
                 refill = self.maintenance.missed(profile, model)
                 started = await self._started(profile, model, deadline)
                 started.refill = refill
                 return started
             await members.changed(deadline)
+
+    def _busy_wait(self, profile: Profile, waited: float) -> float:
+        """How long to wait for a busy process of ``profile`` rather than start one
+        (0: start one); see ``start_policy.py``."""
+        now = time.monotonic()
+        busy_for = [
+            now - m.since
+            for m in self.members.all
+            if m.state is State.BUSY and m.profile == profile and m.link is None
+        ]
+        starts = self.members.starts
+        return starts.wait_s(busy_for, starts.waiting.get(profile.key, 0), waited)
+
+    async def _wait_for_busy(self, profile: Profile, pause: float, deadline: Deadline) -> None:
+        waiting = self.members.starts.waiting
+        waiting[profile.key] = waiting.get(profile.key, 0) + 1
+        try:
+            with anyio.move_on_after(pause):
+                await self.members.changed(deadline)
+        finally:
+            waiting[profile.key] -= 1
+            if not waiting[profile.key]:
+                del waiting[profile.key]
 
     async def _bound(self, profile: Profile, model: str) -> PooledProcess | None:
         """An unbound spare of ``profile``'s base, bound to ``profile`` and busy: the

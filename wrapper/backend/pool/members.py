@@ -29,6 +29,7 @@ import anyio.abc
 
 from wrapper.backend.pool.hold_policy import HoldPolicy
 from wrapper.backend.pool.processes import PoolProcess
+from wrapper.backend.pool.start_policy import StartPolicy
 from wrapper.backend.profile import Profile
 from wrapper.backend.session_link import SessionLink
 from wrapper.backend.tool_gate import ToolGate
@@ -129,6 +130,7 @@ class Counters:
         "abandoned_untold",
         "affinity_hits",
         "bound_hits",
+        "busy_waits",
         "discarded",
         "kept_session_hits",
         "parked_hits",
@@ -152,6 +154,9 @@ class Counters:
         # to it (its system prompt and tools set on the running process) instead of a
         # spawn.
         self.bound_hits = 0
+        # Claims that found no idle process of their profile and waited for a busy one
+        # to finish, as it was due sooner than a start would be ready (start_policy.py).
+        self.busy_waits = 0
         # Processes taken out of the pool to be stopped (abandoned or failed turns,
         # worn, evicted or expired ones), not counting the stop of all at shutdown.
         self.discarded = 0
@@ -171,6 +176,7 @@ class Members:
         self.closed = False
         self.counters = Counters()
         self.holding = HoldPolicy()
+        self.starts = StartPolicy()
         self.group: anyio.abc.TaskGroup | None = None
         self._changed = anyio.Event()
 

@@ -93,6 +93,10 @@ class ProcessPool:
         counts["discarded"] = counters.discarded
         counts["abandoned_untold"] = counters.abandoned_untold
         counts["hold_claim_rate_pct"] = round(self.members.holding.rate * 100)
+        counts["busy_waits"] = counters.busy_waits
+        starts = self.members.starts
+        counts["mean_turn_ms"] = round((starts.turn_s or 0.0) * 1000)
+        counts["mean_start_ms"] = round(starts.start_s * 1000)
         return counts
 
     def pids(self) -> list[int]:

@@ -9,6 +9,7 @@ and a process never serves two conversations without a reset in between.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from wrapper.backend.pool.capacity import Capacity
@@ -45,6 +46,7 @@ class Releasing:
         log.debug("pool.release", pid=member.process.pid, how=how.value)
         if member not in self.members.all or member.state is not State.BUSY:
             return
+        self.members.starts.turn_ended(time.monotonic() - member.since)
         if member.refill is not None and self.on_refill is not None:
             self.on_refill(member.refill, member)
         member.refill = None

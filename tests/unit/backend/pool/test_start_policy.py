@@ -1,0 +1,117 @@
+"""Starting a process for a claim, or waiting for a busy one to finish."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from tests.unit.backend.pool.running import (
+    DEFAULT,
+    OTHER,
+    Running,
+    age,
+    deadline,
+    running,
+    turn,
+)
+from wrapper.backend.pool import PooledProcess, Release, State
+from wrapper.backend.pool.start_policy import FIRST_START_S, StartPolicy
+
+pytestmark = pytest.mark.anyio
+
+
+def test_with_no_turn_seen_a_claim_starts_at_once() -> None:
+    policy = StartPolicy()
+    assert policy.start_s == FIRST_START_S
+    assert policy.wait_s([0.01], ahead=0, waited=0.0) == 0.0
+
+
+def test_short_turns_are_waited_for_and_shared_among_the_waiting_claims() -> None:
+    policy = StartPolicy()
+    policy.turn_ended(0.05)
+    assert policy.wait_s([0.01, 0.02], ahead=0, waited=0.0) == pytest.approx(0.05)
+    assert policy.wait_s([0.01, 0.02], ahead=3, waited=0.0) == pytest.approx(0.10)
+    # Past what a start takes, starting is sooner.
+    assert policy.wait_s([0.01], ahead=9, waited=0.0) == 0.0
+
+
+def test_long_turns_a_stuck_turn_or_a_long_wait_mean_a_start() -> None:
+    policy = StartPolicy()
+    policy.turn_ended(3.0)
+    assert policy.wait_s([0.1], ahead=0, waited=0.0) == 0.0
+    policy = StartPolicy()
+    policy.turn_ended(0.05)
+    assert policy.wait_s([0.2], ahead=0, waited=0.0) == 0.0  # busy for 4 turns' time
+    assert policy.wait_s([], ahead=0, waited=0.0) == 0.0
+    assert policy.wait_s([0.01], ahead=0, waited=0.48) == 0.0
+
+
+def test_the_means_follow_what_is_measured() -> None:
+    policy = StartPolicy()
+    policy.turn_ended(1.0)
+    assert policy.turn_s == 1.0
+    for _ in range(40):
+        policy.turn_ended(0.1)
+        policy.started(2.0)
+    assert policy.turn_s == pytest.approx(0.1, abs=1e-3)
+    assert policy.start_s == pytest.approx(2.0, abs=1e-3)
+
+
+async def take(run: Running, taken: list[PooledProcess]) -> None:
+    taken.append(await run.pool.take_clean(turn("new"), DEFAULT, deadline()))
+
+
+async def test_a_claim_waits_for_a_busy_process_that_frees_sooner_than_a_start() -> None:
+    async with running() as run:
+        starts = run.pool.members.starts
+        starts.turn_ended(5.0)
+        starts.start_s = 100.0
+        first = await run.pool.take_clean(turn("one"), DEFAULT, deadline())
+        await run.pool.begin_turn(first, turn("one"))
+        taken: list[PooledProcess] = []
+        async with anyio.create_task_group() as group:
+            group.start_soon(take, run, taken)
+            await run.until(lambda: starts.waiting.get(DEFAULT.key) == 1)
+            assert len(run.processes.made) == 1  # nothing started meanwhile
+            run.pool.release(first, Release.CLEAR)
+        assert taken == [first]
+        assert first.state is State.BUSY
+        stats = run.pool.stats()
+        assert stats["spawned"] == 1
+        assert stats["busy_waits"] == 1
+        assert stats["mean_turn_ms"] < 5000  # the first turn's span counted in
+        assert starts.waiting == {}
+
+
+async def test_a_claim_starts_a_process_when_turns_take_longer_than_a_start() -> None:
+    async with running() as run:
+        starts = run.pool.members.starts
+        starts.turn_ended(5.0)
+        starts.start_s = 0.5
+        first = await run.pool.take_clean(turn("one"), DEFAULT, deadline())
+        second = await run.pool.take_clean(turn("two"), DEFAULT, deadline())
+        assert second is not first
+        assert run.pool.stats()["spawned"] == 2
+
+
+async def test_a_claim_starts_a_process_when_the_busy_one_is_overdue() -> None:
+    async with running() as run:
+        starts = run.pool.members.starts
+        starts.turn_ended(5.0)
+        starts.start_s = 100.0
+        first = await run.pool.take_clean(turn("one"), DEFAULT, deadline())
+        age(first, 11.0)
+        second = await run.pool.take_clean(turn("two"), DEFAULT, deadline())
+        assert second is not first
+        assert run.pool.stats()["spawned"] == 2
+
+
+async def test_another_profiles_busy_process_is_not_waited_for() -> None:
+    async with running() as run:
+        starts = run.pool.members.starts
+        starts.turn_ended(5.0)
+        starts.start_s = 100.0
+        await run.pool.take_clean(turn("one"), OTHER, deadline())
+        mine = await run.pool.take_clean(turn("two"), DEFAULT, deadline())
+        assert mine.profile == DEFAULT
+        assert run.pool.stats()["spawned"] == 2
