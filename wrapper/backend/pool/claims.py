@@ -96,9 +96,11 @@ class Claims:
         (a rewind, milliseconds: cheaper than a start, and the process stays warm);
         else has a held one of the profile cleared — the least recently used while
         holding pays, else the one used last; else binds an unbound spare to the
-        profile (~50 ms), waiting for one being started; else, while a busy process
-        of the profile should be free sooner than a start would be ready, waits for
-        it (``start_policy.py``); else starts one (making room if needed).
+        profile (~50 ms), waiting for one being started; else waits for a clean
+        spare of the profile being started (at start-up, or to replace one a turn
+        took) that no other claim waits for; else, while a busy process of the
+        profile should be free sooner than a start would be ready, waits for it
+        (``start_policy.py``); else starts one (making room if needed).
 
         Raises:
             BackendUnavailableError: no process freed up before the deadline (503).
@@ -114,7 +116,7 @@ class Claims:
     async def _clean(self, profile: Profile, model: str, deadline: Deadline) -> PooledProcess:
         members = self.members
         clearing: PooledProcess | None = None
-        waited = False
+        waited = waited_spare = False
         first_wait: float | None = None
         while True:
             members.check_open()
@@ -143,6 +145,13 @@ class Claims:
                     while self.maintenance.unbound_starting(profile.base):
                         await members.changed(deadline)
                 continue
+            if not waited_spare and self._spare_is_sooner(profile):
+                # A spare started before this claim (at start-up, or to replace one a
+                # turn took) is ready sooner than one started now, and a second start
+                # beside it would slow both down.
+                waited_spare = True
+                await self._wait_for_spare(profile, deadline)
+                continue
             now = time.monotonic()
             pause = self._busy_wait(profile, 0.0 if first_wait is None else now - first_wait)
             if pause > 0:
@@ -157,6 +166,30 @@ class Claims:
                 started.refill = refill
                 return started
             await members.changed(deadline)
+
+    def _spare_is_sooner(self, profile: Profile) -> bool:
+        """Whether a clean spare of ``profile`` is being started that no other claim
+        is waiting for already."""
+        waiting = self.members.starts.waiting_for_spare.get(profile.key, 0)
+        return self.maintenance.spares_starting(profile) > waiting
+
+    async def _wait_for_spare(self, profile: Profile, deadline: Deadline) -> None:
+        """Wait until a clean process of ``profile`` is there or no spare of it is being
+        started (at most ``SPARE_WAIT_S``: a start that hangs must not hold the turn)."""
+        members = self.members
+        waiting = members.starts.waiting_for_spare
+        waiting[profile.key] = waiting.get(profile.key, 0) + 1
+        try:
+            with anyio.move_on_after(SPARE_WAIT_S):
+                while (
+                    self.maintenance.spares_starting(profile)
+                    and members.pick(profile, State.CLEAN, pinned=False) is None
+                ):
+                    await members.changed(deadline)
+        finally:
+            waiting[profile.key] -= 1
+            if not waiting[profile.key]:
+                del waiting[profile.key]
 
     def _busy_wait(self, profile: Profile, waited: float) -> float:
         """How long to wait for a busy process of ``profile`` rather than start one

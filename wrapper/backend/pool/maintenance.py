@@ -144,6 +144,10 @@ class Maintenance:
         """A profile of ``base`` was new (just now): keep its unbound spares a while longer."""
         self._bases[base.key] = (base, model, time.monotonic())
 
+    def spares_starting(self, profile: Profile) -> int:
+        """How many clean spares of ``profile`` are being started."""
+        return self._starting.get(profile.key, 0)
+
     def unbound_starting(self, base: Profile | None) -> bool:
         """Whether an unbound spare of ``base`` is being started."""
         return base is not None and self._starting_unbound.get(base.key, 0) > 0

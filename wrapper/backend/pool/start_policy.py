@@ -28,13 +28,15 @@ FIRST_START_S = 0.5
 class StartPolicy:
     """Exponentially weighted turn and start durations, and the waiting claims."""
 
-    __slots__ = ("start_s", "turn_s", "waiting")
+    __slots__ = ("start_s", "turn_s", "waiting", "waiting_for_spare")
 
     def __init__(self) -> None:
         self.turn_s: float | None = None
         self.start_s = FIRST_START_S
         # Claims of each profile (by key) waiting for a busy process.
         self.waiting: dict[str, int] = {}
+        # Claims of each profile waiting for a clean spare being started.
+        self.waiting_for_spare: dict[str, int] = {}
 
     def turn_ended(self, seconds: float) -> None:
         """A process was busy for ``seconds`` (a claim to its release)."""

@@ -1,23 +1,28 @@
-"""Starting a process for a claim, or waiting for a busy one to finish."""
+"""Starting a process for a claim, or waiting for a busy one to finish or a spare being
+started."""
 
 from __future__ import annotations
 
 import anyio
+import msgspec
 import pytest
 
 from tests.unit.backend.pool.running import (
     DEFAULT,
     OTHER,
+    QUIET,
     Running,
     age,
     deadline,
     running,
     turn,
 )
-from wrapper.backend.pool import PooledProcess, Release, State
+from wrapper.backend.pool import PooledProcess, Release, State, claims
 from wrapper.backend.pool.start_policy import FIRST_START_S, StartPolicy
 
 pytestmark = pytest.mark.anyio
+
+WARM = msgspec.structs.replace(QUIET, min_warm=1)
 
 
 def test_with_no_turn_seen_a_claim_starts_at_once() -> None:
@@ -114,4 +119,34 @@ async def test_another_profiles_busy_process_is_not_waited_for() -> None:
         await run.pool.take_clean(turn("one"), OTHER, deadline())
         mine = await run.pool.take_clean(turn("two"), DEFAULT, deadline())
         assert mine.profile == DEFAULT
+        assert run.pool.stats()["spawned"] == 2
+
+
+async def test_a_claim_takes_the_spare_being_started_rather_than_start_another() -> None:
+    async with running(WARM) as run:
+        run.processes.pause("start")
+        taken: list[PooledProcess] = []
+        async with anyio.create_task_group() as group:
+            group.start_soon(run.pool.maintenance.top_up, DEFAULT)  # the warm minimum
+            spare = await run.processes.reached("start")
+            group.start_soon(take, run, taken)
+            await run.until(lambda: run.pool.members.starts.waiting_for_spare == {DEFAULT.key: 1})
+            assert run.processes.made == [spare]  # it waits, starting nothing
+            run.processes.resume("start")
+        assert [member.process for member in taken] == [spare]
+        assert run.pool.stats()["spawned"] == 1
+
+
+async def test_a_spare_start_that_hangs_holds_a_claim_up_only_briefly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(claims, "SPARE_WAIT_S", 0.01)
+    async with running(WARM) as run:
+        run.processes.pause("start")  # every start from now on hangs
+        async with anyio.create_task_group() as group:
+            group.start_soon(run.pool.maintenance.top_up, DEFAULT)
+            await run.processes.reached("start")
+            group.start_soon(take, run, [])
+            await run.until(lambda: len(run.processes.waiting("start")) == 2)  # its own
+            run.processes.resume("start")
         assert run.pool.stats()["spawned"] == 2
