@@ -25,6 +25,7 @@ from wrapper.backend.pool.maintenance import Maintenance
 from wrapper.backend.pool.members import Members, PooledProcess, Release, State
 from wrapper.backend.pool.processes import ProcessFactory
 from wrapper.backend.pool.release import Releasing
+from wrapper.backend.pool.start_policy import counted
 from wrapper.backend.profile import Profile
 from wrapper.backend.spawn import SessionStart
 from wrapper.backend.turns import Deadline
@@ -177,19 +178,13 @@ class Claims:
         """Wait until a clean process of ``profile`` is there or no spare of it is being
         started (at most ``SPARE_WAIT_S``: a start that hangs must not hold the turn)."""
         members = self.members
-        waiting = members.starts.waiting_for_spare
-        waiting[profile.key] = waiting.get(profile.key, 0) + 1
-        try:
+        with counted(members.starts.waiting_for_spare, profile.key):
             with anyio.move_on_after(SPARE_WAIT_S):
                 while (
                     self.maintenance.spares_starting(profile)
                     and members.pick(profile, State.CLEAN, pinned=False) is None
                 ):
                     await members.changed(deadline)
-        finally:
-            waiting[profile.key] -= 1
-            if not waiting[profile.key]:
-                del waiting[profile.key]
 
     def _busy_wait(self, profile: Profile, waited: float) -> float:
         """How long to wait for a busy process of ``profile`` rather than start one
@@ -204,15 +199,8 @@ class Claims:
         return starts.wait_s(busy_for, starts.waiting.get(profile.key, 0), waited)
 
     async def _wait_for_busy(self, profile: Profile, pause: float, deadline: Deadline) -> None:
-        waiting = self.members.starts.waiting
-        waiting[profile.key] = waiting.get(profile.key, 0) + 1
-        try:
-            with anyio.move_on_after(pause):
-                await self.members.changed(deadline)
-        finally:
-            waiting[profile.key] -= 1
-            if not waiting[profile.key]:
-                del waiting[profile.key]
+        with counted(self.members.starts.waiting, profile.key), anyio.move_on_after(pause):
+            await self.members.changed(deadline)
 
     async def _bound(self, profile: Profile, model: str) -> PooledProcess | None:
         """An unbound spare of ``profile``'s base, bound to ``profile`` and busy: the

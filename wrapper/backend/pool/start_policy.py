@@ -18,7 +18,8 @@ yet (after a restart) it starts, as before.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 _WEIGHT = 0.2
 FIRST_START_S = 0.5
@@ -64,6 +65,18 @@ class StartPolicy:
         if expected >= self.start_s or waited + expected > self.start_s:
             return 0.0
         return expected
+
+
+@contextmanager
+def counted(waiting: dict[str, int], key: str) -> Iterator[None]:
+    """Count a claim in ``waiting`` under ``key`` while it waits."""
+    waiting[key] = waiting.get(key, 0) + 1
+    try:
+        yield
+    finally:
+        waiting[key] -= 1
+        if not waiting[key]:
+            del waiting[key]
 
 
 def _mean(mean: float, value: float) -> float:
