@@ -94,6 +94,8 @@ class FakeProcess:
         self.stopped = False
         self.clear_ok = True
         self.rss: int | None = 100
+        # CPU seconds it has used, as /proc would report them (tests move it on).
+        self.cpu = 0.0
         self.sent: list[Any] = []
         self.clears = 0
         self.rewinds: list[str] = []
@@ -215,6 +217,9 @@ class FakeProcess:
 
     def rss_bytes(self) -> int | None:
         return self.rss
+
+    def cpu_seconds(self) -> float | None:
+        return self.cpu
 
 
 class FakeProcesses:

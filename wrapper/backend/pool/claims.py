@@ -190,13 +190,11 @@ class Claims:
         """How long to wait for a busy process of ``profile`` rather than start one
         (0: start one); see ``start_policy.py``."""
         now = time.monotonic()
-        busy_for = [
-            now - m.since
-            for m in self.members.all
-            if m.state is State.BUSY and m.profile == profile and m.link is None
-        ]
+        busy = [m for m in self.members.all if m.state is State.BUSY]
+        busy_for = [now - m.since for m in busy if m.profile == profile and m.link is None]
         starts = self.members.starts
-        return starts.wait_s(busy_for, starts.waiting.get(profile.key, 0), waited)
+        ahead = starts.waiting.get(profile.key, 0)
+        return starts.wait_s(busy_for, ahead, waited, busy=len(busy))
 
     async def _wait_for_busy(self, profile: Profile, pause: float, deadline: Deadline) -> None:
         with counted(self.members.starts.waiting, profile.key), anyio.move_on_after(pause):

@@ -61,6 +61,7 @@ class PooledProcess:
     """A CLI process and its place in the pool."""
 
     __slots__ = (
+        "busy_cpu",
         "claimed_from",
         "digest",
         "gate",
@@ -93,6 +94,8 @@ class PooledProcess:
         # The state it was claimed from: a turn given up before the CLI was told
         # anything puts it back there, conversation and all.
         self.claimed_from = State.CLEAN
+        # The CPU time its CLI had used when it was claimed (the busy span's share).
+        self.busy_cpu: float | None = None
         # For each user message it holds that it can be rewound to: the digest of
         # the conversation before that message, and the message's id. A request
         # whose earlier messages are one of these prefixes is served by a rewind.
@@ -240,6 +243,7 @@ class Members:
     def claim(self, member: PooledProcess) -> PooledProcess:
         """Make an idle ``member`` busy, remembering where it came from."""
         member.claimed_from = member.state
+        member.busy_cpu = member.process.cpu_seconds()
         member.enter(State.BUSY)
         return member
 

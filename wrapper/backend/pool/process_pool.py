@@ -96,6 +96,7 @@ class ProcessPool:
         counts["busy_waits"] = counters.busy_waits
         starts = self.members.starts
         counts["mean_turn_ms"] = round((starts.turn_s or 0.0) * 1000)
+        counts["mean_turn_cpu_pct"] = round((starts.cpu_share or 0.0) * 100)
         counts["mean_start_ms"] = round(starts.start_s * 1000)
         return counts
 

@@ -55,6 +55,9 @@ class PoolProcess(Protocol):
     async def clear(self) -> bool:
         """Empty the conversation of an idle process; False when it cannot be reused."""
 
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time the process has used (None where it cannot be read)."""
+
     def freeze(self) -> bool:
         """Stop an idle process's CPU use until the next thing it is told (which
         continues it first); False when it may not be frozen."""

@@ -46,7 +46,9 @@ class Releasing:
         log.debug("pool.release", pid=member.process.pid, how=how.value)
         if member not in self.members.all or member.state is not State.BUSY:
             return
-        self.members.starts.turn_ended(time.monotonic() - member.since)
+        before, after = member.busy_cpu, member.process.cpu_seconds()
+        cpu = after - before if before is not None and after is not None else None
+        self.members.starts.turn_ended(time.monotonic() - member.since, cpu)
         if member.refill is not None and self.on_refill is not None:
             self.on_refill(member.refill, member)
         member.refill = None

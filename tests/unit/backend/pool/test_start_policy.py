@@ -14,6 +14,7 @@ from tests.unit.backend.pool.running import (
     Running,
     age,
     deadline,
+    fake,
     running,
     turn,
 )
@@ -150,3 +151,49 @@ async def test_a_spare_start_that_hangs_holds_a_claim_up_only_briefly(
             await run.until(lambda: len(run.processes.waiting("start")) == 2)  # its own
             run.processes.resume("start")
         assert run.pool.stats()["spawned"] == 2
+
+
+def test_busy_processes_that_use_the_cores_are_waited_for_however_long() -> None:
+    policy = StartPolicy(cores=2)
+    policy.turn_ended(3.0, cpu_seconds=2.7)  # a CPU-bound turn: 0.9 of a core
+    assert policy.cpu_share == pytest.approx(0.9)
+    assert not policy.saturated(1)
+    assert policy.saturated(2)
+    # Longer than a start, many ahead, waited long: still a wait while saturated.
+    assert policy.wait_s([0.1, 0.2], ahead=9, waited=5.0, busy=2) == pytest.approx(3.0)
+    assert policy.wait_s([0.1], ahead=0, waited=0.0, busy=1) == 0.0  # a core is free
+    assert policy.wait_s([], ahead=0, waited=0.0, busy=2) == 0.0  # none of the profile
+
+
+def test_turns_that_wait_for_the_upstream_never_saturate() -> None:
+    policy = StartPolicy(cores=2)
+    for _ in range(20):
+        policy.turn_ended(4.0, cpu_seconds=0.1)
+    assert not policy.saturated(32)
+    assert policy.wait_s([0.5] * 8, ahead=0, waited=0.0, busy=32) == 0.0
+
+
+async def test_a_busy_span_counts_the_cpu_its_process_used() -> None:
+    async with running() as run:
+        member = await run.pool.take_clean(turn("one"), DEFAULT, deadline())
+        fake(member).cpu += 1_000.0  # far more than the span's wall time: one core
+        run.pool.release(member, Release.CLEAR)
+        assert run.pool.members.starts.cpu_share == 1.0
+
+
+async def test_a_claim_waits_while_the_busy_processes_use_the_cores() -> None:
+    async with running() as run:
+        starts = run.pool.members.starts
+        starts.cores = 1
+        starts.turn_ended(5.0, cpu_seconds=5.0)
+        starts.start_s = 0.5  # a start would be far sooner than the turn's end
+        first = await run.pool.take_clean(turn("one"), DEFAULT, deadline())
+        await run.pool.begin_turn(first, turn("one"))
+        taken: list[PooledProcess] = []
+        async with anyio.create_task_group() as group:
+            group.start_soon(take, run, taken)
+            await run.until(lambda: starts.waiting.get(DEFAULT.key) == 1)
+            assert len(run.processes.made) == 1
+            run.pool.release(first, Release.CLEAR)
+        assert taken == [first]
+        assert run.pool.stats()["spawned"] == 1
