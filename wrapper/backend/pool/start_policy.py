@@ -20,7 +20,7 @@ of the share of a core a busy process uses meanwhile, and of how long starts tak
   free one sooner than a start would be ready; else, and in any case once it has
   waited as long as a start takes, it starts one.
 
-With no turn seen yet (after a restart) it starts, as before. Turns that wait for a
+With no turn seen yet (after a restart) it starts one. Turns that wait for a
 real upstream use a few percent of a core, so the pool still grows to meet them.
 """
 
