@@ -99,9 +99,10 @@ class Claims:
         holding pays, else the one used last; else binds an unbound spare to the
         profile (~50 ms), waiting for one being started; else waits for a clean
         spare of the profile being started (at start-up, or to replace one a turn
-        took) that no other claim waits for; else, while a busy process of the
-        profile should be free sooner than a start would be ready, waits for it
-        (``start_policy.py``); else starts one (making room if needed).
+        took) that no other claim waits for; else, while the busy processes use the
+        cores already or a busy one of the profile should be free sooner than a start
+        would be ready, waits for it (``start_policy.py``); else starts one (making
+        room if needed).
 
         Raises:
             BackendUnavailableError: no process freed up before the deadline (503).

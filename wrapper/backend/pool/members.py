@@ -158,7 +158,8 @@ class Counters:
         # spawn.
         self.bound_hits = 0
         # Claims that found no idle process of their profile and waited for a busy one
-        # to finish, as it was due sooner than a start would be ready (start_policy.py).
+        # to finish, as the busy ones used the cores already or one was due sooner than
+        # a start would be ready (start_policy.py).
         self.busy_waits = 0
         # Processes taken out of the pool to be stopped (abandoned or failed turns,
         # worn, evicted or expired ones), not counting the stop of all at shutdown.

@@ -67,21 +67,34 @@ async def take(run: Running, taken: list[PooledProcess]) -> None:
     taken.append(await run.pool.take_clean(turn("new"), DEFAULT, deadline()))
 
 
+def primed(run: Running, turn_s: float, start_s: float, cpu_s: float | None = None) -> None:
+    """Give the pool's policy a mean turn (with its CPU) and a mean start."""
+    starts = run.pool.members.starts
+    starts.turn_ended(turn_s, cpu_s)
+    starts.start_s = start_s
+
+
+async def waited_for_busy(run: Running) -> tuple[PooledProcess, list[PooledProcess]]:
+    """A turn running on one process, and a claim that waits for it (nothing started
+    meanwhile) until it is released; returns that process and what the claim got."""
+    first = await run.pool.take_clean(turn("one"), DEFAULT, deadline())
+    await run.pool.begin_turn(first, turn("one"))
+    taken: list[PooledProcess] = []
+    async with anyio.create_task_group() as group:
+        group.start_soon(take, run, taken)
+        await run.until(lambda: run.pool.members.starts.waiting.get(DEFAULT.key) == 1)
+        assert len(run.processes.made) == 1  # nothing started meanwhile
+        run.pool.release(first, Release.CLEAR)
+    return first, taken
+
+
 async def test_a_claim_waits_for_a_busy_process_that_frees_sooner_than_a_start() -> None:
     async with running() as run:
-        starts = run.pool.members.starts
-        starts.turn_ended(5.0)
-        starts.start_s = 100.0
-        first = await run.pool.take_clean(turn("one"), DEFAULT, deadline())
-        await run.pool.begin_turn(first, turn("one"))
-        taken: list[PooledProcess] = []
-        async with anyio.create_task_group() as group:
-            group.start_soon(take, run, taken)
-            await run.until(lambda: starts.waiting.get(DEFAULT.key) == 1)
-            assert len(run.processes.made) == 1  # nothing started meanwhile
-            run.pool.release(first, Release.CLEAR)
+        primed(run, turn_s=5.0, start_s=100.0)
+        first, taken = await waited_for_busy(run)
         assert taken == [first]
         assert first.state is State.BUSY
+        starts = run.pool.members.starts
         stats = run.pool.stats()
         assert stats["spawned"] == 1
         assert stats["busy_waits"] == 1
@@ -91,9 +104,7 @@ async def test_a_claim_waits_for_a_busy_process_that_frees_sooner_than_a_start()
 
 async def test_a_claim_starts_a_process_when_turns_take_longer_than_a_start() -> None:
     async with running() as run:
-        starts = run.pool.members.starts
-        starts.turn_ended(5.0)
-        starts.start_s = 0.5
+        primed(run, turn_s=5.0, start_s=0.5)
         first = await run.pool.take_clean(turn("one"), DEFAULT, deadline())
         second = await run.pool.take_clean(turn("two"), DEFAULT, deadline())
         assert second is not first
@@ -102,9 +113,7 @@ async def test_a_claim_starts_a_process_when_turns_take_longer_than_a_start() ->
 
 async def test_a_claim_starts_a_process_when_the_busy_one_is_overdue() -> None:
     async with running() as run:
-        starts = run.pool.members.starts
-        starts.turn_ended(5.0)
-        starts.start_s = 100.0
+        primed(run, turn_s=5.0, start_s=100.0)
         first = await run.pool.take_clean(turn("one"), DEFAULT, deadline())
         age(first, 11.0)
         second = await run.pool.take_clean(turn("two"), DEFAULT, deadline())
@@ -114,9 +123,7 @@ async def test_a_claim_starts_a_process_when_the_busy_one_is_overdue() -> None:
 
 async def test_another_profiles_busy_process_is_not_waited_for() -> None:
     async with running() as run:
-        starts = run.pool.members.starts
-        starts.turn_ended(5.0)
-        starts.start_s = 100.0
+        primed(run, turn_s=5.0, start_s=100.0)
         await run.pool.take_clean(turn("one"), OTHER, deadline())
         mine = await run.pool.take_clean(turn("two"), DEFAULT, deadline())
         assert mine.profile == DEFAULT
@@ -183,17 +190,9 @@ async def test_a_busy_span_counts_the_cpu_its_process_used() -> None:
 
 async def test_a_claim_waits_while_the_busy_processes_use_the_cores() -> None:
     async with running() as run:
-        starts = run.pool.members.starts
-        starts.cores = 1
-        starts.turn_ended(5.0, cpu_seconds=5.0)
-        starts.start_s = 0.5  # a start would be far sooner than the turn's end
-        first = await run.pool.take_clean(turn("one"), DEFAULT, deadline())
-        await run.pool.begin_turn(first, turn("one"))
-        taken: list[PooledProcess] = []
-        async with anyio.create_task_group() as group:
-            group.start_soon(take, run, taken)
-            await run.until(lambda: starts.waiting.get(DEFAULT.key) == 1)
-            assert len(run.processes.made) == 1
-            run.pool.release(first, Release.CLEAR)
+        run.pool.members.starts.cores = 1
+        # A start would be far sooner than the turn's end.
+        primed(run, turn_s=5.0, start_s=0.5, cpu_s=5.0)
+        first, taken = await waited_for_busy(run)
         assert taken == [first]
         assert run.pool.stats()["spawned"] == 1
