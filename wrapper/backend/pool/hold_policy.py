@@ -20,6 +20,11 @@ an optimistic start let one-shot traffic grow the pool to its cap within a few
 requests. The first follow-up that finds its conversation dropped lifts the rate
 to the threshold at once (see :meth:`HoldPolicy.missed`), so a client that does
 come back costs one transcript resume, not a run of them.
+
+Only once the fates of ``SEEN_ENOUGH`` held conversations show a low rate does the
+pool drop a hold as soon as the turn ends (``Maintenance.held``): a fresh server
+keeps each conversation until a new one needs its process, so a client that
+sends its follow-up after a restart still finds it held.
 """
 
 from __future__ import annotations
@@ -32,20 +37,30 @@ from collections.abc import Iterable
 WORTH_HOLDING_RATE = 0.1
 _WEIGHT = 0.1
 _REMEMBERED = 256
+SEEN_ENOUGH = 10
+"""Held conversations whose fate must be known before a low rate is taken as
+traffic's own (rather than the zero it starts at)."""
 
 
 class HoldPolicy:
     """An exponentially weighted claim rate of held conversations."""
 
-    __slots__ = ("_dropped", "rate")
+    __slots__ = ("_dropped", "observed", "rate")
 
     def __init__(self) -> None:
         self.rate = 0.0
+        self.observed = 0
         self._dropped: OrderedDict[str, None] = OrderedDict()
 
     @property
     def worth_holding(self) -> bool:
         return self.rate >= WORTH_HOLDING_RATE
+
+    @property
+    def rarely_claimed(self) -> bool:
+        """Whether held conversations are seen to go unclaimed: the rate is low over
+        at least ``SEEN_ENOUGH`` of them (so not only for want of any)."""
+        return not self.worth_holding and self.observed >= SEEN_ENOUGH
 
     def claimed(self) -> None:
         """A held conversation was continued on its process."""
@@ -69,4 +84,5 @@ class HoldPolicy:
             self._observe(1.0)
 
     def _observe(self, outcome: float) -> None:
+        self.observed += 1
         self.rate += _WEIGHT * (outcome - self.rate)

@@ -8,6 +8,10 @@
   started for one — nor while a turn of the profile runs, whose process becomes
   the spare when it is released: a process that works often stays warm, one
   that idles between turns wakes up costlier. Two top-ups at once start one spare.
+  Once held conversations are seen to go unclaimed (not merely for want of any
+  after a start), one that holds a single exchange (no prefix to serve) is
+  rewound as soon as it is released when its profile has no clean process left:
+  back-to-back one-shot requests then find it clean.
 * Once a turn of a profile no process had (a system prompt or a set of client tools
   not seen before) needed a new process, the base it shares with the profiles like it
   keeps ``POOL_UNBOUND_SPARES`` unbound spares for a while (at the cap, in place of
@@ -180,9 +184,25 @@ class Maintenance:
 
     def held(self, member: PooledProcess) -> None:
         """``member`` now holds its conversation: while holding does not pay, it may be
-        the spare its profile lacks."""
-        if not self.members.holding.worth_holding:
-            self.members.spawn_soon(self.top_up, member.profile)
+        the spare its profile lacks. While held conversations are seen to go
+        unclaimed, one holding a single exchange (which serves no prefix) with no
+        clean process of its profile left is rewound at once: the next new
+        conversation would otherwise wait for that rewind on its path."""
+        members = self.members
+        if members.holding.worth_holding:
+            return
+        rarely = members.holding.rarely_claimed
+        if rarely and len(member.prefixes) <= 1 and not self._clean_left(member.profile):
+            members.drop_held(member)
+            self.releasing.reset_soon(member)
+            return
+        members.spawn_soon(self.top_up, member.profile)
+
+    def _clean_left(self, profile: Profile) -> bool:
+        return any(
+            m.profile == profile and m.state in _CLEAN and m.link is None and not m.unbound
+            for m in self.members.all
+        )
 
     def _busy(self, profile: Profile) -> bool:
         return any(

@@ -11,13 +11,15 @@ from tests.unit.backend.pool.running import (
     DEFAULT,
     OTHER,
     QUIET,
+    Running,
     age,
     deadline,
     fake,
     running,
     turn,
 )
-from wrapper.backend.pool import Release, State
+from wrapper.backend.pool import PooledProcess, Release, State
+from wrapper.backend.pool.hold_policy import SEEN_ENOUGH
 from wrapper.config import PoolSettings
 
 pytestmark = pytest.mark.anyio
@@ -203,6 +205,80 @@ async def test_while_holding_does_not_pay_a_running_turns_process_becomes_the_sp
         await run.pool.maintenance.top_up(OTHER)
         assert busy.state is State.HELD  # the profile's spare, rewound when needed
         assert len(run.processes.made) == 2
+
+
+async def one_shot(run: Running, n: int) -> PooledProcess:
+    """A one-shot conversation's turn, released holding its conversation."""
+    member = await run.pool.take_clean(turn(f"one-shot {n}"), DEFAULT, deadline())
+    await run.pool.begin_turn(member, turn(f"one-shot {n}"))
+    run.pool.release(member, Release.HOLD, digest=f"conversation-{n}")
+    return member
+
+
+async def unclaimed(run: Running) -> PooledProcess:
+    """One-shot conversations until holds are seen to go unclaimed: the last one's
+    process, rewound at once."""
+    for n in range(SEEN_ENOUGH):
+        await one_shot(run, n)
+    member = await one_shot(run, SEEN_ENOUGH)
+    assert run.pool.members.holding.rarely_claimed
+    await run.until(lambda: run.count(State.RESETTING) == 0)
+    return member
+
+
+async def test_a_fresh_pool_keeps_a_single_exchange_held_until_a_new_conversation_needs_it() -> (
+    None
+):
+    async with running() as run:
+        member = await one_shot(run, 0)
+        assert member.state is State.HELD  # its follow-up may come: nothing says otherwise
+        assert fake(member).clears == 0
+
+
+async def test_once_holds_go_unclaimed_a_single_exchange_is_rewound_as_its_turn_ends() -> None:
+    async with running() as run:
+        for n in range(SEEN_ENOUGH):
+            await one_shot(run, n)
+            assert run.count(State.HELD) == 1  # until the fates of enough holds are known
+        member = await one_shot(run, SEEN_ENOUGH)
+        assert run.pool.members.holding.rarely_claimed
+        assert member.state is State.RESETTING
+        await run.until(lambda: member.state is State.CLEAN)
+        clears = fake(member).clears
+        # The next conversation finds it clean: no rewind on its path.
+        assert await run.pool.take_clean(turn("next"), DEFAULT, deadline()) is member
+        assert fake(member).clears == clears
+        assert run.pool.stats()["spawned"] == 1
+
+
+async def test_a_conversation_dropped_as_its_turn_ended_still_counts_when_its_follow_up_comes() -> (
+    None
+):
+    async with running() as run:
+        await unclaimed(run)
+        holding = run.pool.members.holding
+        rate = holding.rate
+        assert run.pool.take_affine(f"conversation-{SEEN_ENOUGH}") is None
+        assert holding.rate > rate  # the drop was a mistake: holding may pay after all
+
+
+async def test_a_hold_stays_while_a_clean_process_of_its_profile_is_left() -> None:
+    async with running() as run:
+        await unclaimed(run)
+        spare = await run.clean()
+        member = await run.held("conv-1")
+        assert member.state is State.HELD  # the next conversation takes the clean one
+        assert spare.state is State.CLEAN
+
+
+async def test_a_longer_conversation_stays_held_for_the_prefixes_it_may_serve() -> None:
+    async with running() as run:
+        await unclaimed(run)
+        few_shot = await run.pool.spawn_for(
+            turn("example", "answer", "question"), DEFAULT, deadline()
+        )
+        run.pool.release(few_shot, Release.HOLD, digest="few-shot")
+        assert few_shot.state is State.HELD
 
 
 async def test_one_shot_traffic_after_a_restart_does_not_grow_the_pool() -> None:
