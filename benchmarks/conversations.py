@@ -113,33 +113,44 @@ async def _worker(client: Client, todo: list[int], latencies: list[float]) -> No
         latencies.append(await client.one_shot())
 
 
-async def concurrency(client: Client, levels: tuple[int, ...], per_level: int) -> dict[str, Any]:
+async def _level(client: Client, level: int, per_level: int) -> dict[str, Any]:
+    """One-shot requests from ``level`` concurrent loops on one server."""
     contender = client.contender
-    results: dict[str, Any] = {}
-    for level in levels:
-        total = max(per_level, 2 * level)
-        latencies: list[float] = []
-        await contender.settle()
-        spawned = await _spawned(contender)
-        cpu_before = sum(contender.cpu_seconds())
-        started = time.perf_counter()
-        todo = [total]
-        async with anyio.create_task_group() as group:
-            for _ in range(level):
-                group.start_soon(_worker, client, todo, latencies)
-        wall = time.perf_counter() - started
-        await contender.settle()
-        cpu = sum(contender.cpu_seconds()) - cpu_before
-        stats = summary(latencies)
-        results[str(level)] = {
-            "requests": total,
-            "p50_s": stats["p50"],
-            "p90_s": stats["p90"],
-            "requests_per_s": total / wall,
-            "cpu_s_per_request": cpu / total,
-            "spawned": await _spawned(contender) - spawned,
-        }
-        print(f"   c{level}: {total / wall:.1f} req/s", flush=True)
+    total = max(per_level, 2 * level)
+    latencies: list[float] = []
+    await contender.settle()
+    spawned = await _spawned(contender)
+    cpu_before = sum(contender.cpu_seconds())
+    started = time.perf_counter()
+    todo = [total]
+    async with anyio.create_task_group() as group:
+        for _ in range(level):
+            group.start_soon(_worker, client, todo, latencies)
+    wall = time.perf_counter() - started
+    await contender.settle()
+    cpu = sum(contender.cpu_seconds()) - cpu_before
+    stats = summary(latencies)
+    print(f"   {contender.name} c{level}: {total / wall:.1f} req/s", flush=True)
+    return {
+        "requests": total,
+        "p50_s": stats["p50"],
+        "p90_s": stats["p90"],
+        "requests_per_s": total / wall,
+        "cpu_s_per_request": cpu / total,
+        "spawned": await _spawned(contender) - spawned,
+    }
+
+
+async def concurrency(
+    clients: list[Client], levels: tuple[int, ...], per_level: int
+) -> dict[str, dict[str, Any]]:
+    """Each level on each pooled server in turn (the order rotating by level), so that
+    a variant's figures are side by side with ``pooled``'s: by server, then level."""
+    results: dict[str, dict[str, Any]] = {client.contender.name: {} for client in clients}
+    for n, level in enumerate(levels):
+        shift = n % len(clients)
+        for client in clients[shift:] + clients[:shift]:
+            results[client.contender.name][str(level)] = await _level(client, level, per_level)
     return results
 
 
@@ -208,6 +219,21 @@ def report(result: dict[str, Any]) -> str:
             f"| {entry['p90_s'] * 1000:.0f} ms | {entry['cpu_s_per_request']:.3f} "
             f"| {entry.get('spawned', 0)} |"
         )
+    for name, levels in result.get("concurrency_variants", {}).items():
+        rows += [
+            "",
+            f"| concurrency | {name} req/s | pooled req/s | {name} / pooled "
+            f"| {name} CPU-s/req | pooled CPU-s/req | {name} pool starts |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for level, entry in levels.items():
+            base = result["concurrency"][level]
+            rows.append(
+                f"| {level} | {entry['requests_per_s']:.1f} | {base['requests_per_s']:.1f} "
+                f"| {_x(ratio(entry['requests_per_s'], base['requests_per_s']))} "
+                f"| {entry['cpu_s_per_request']:.3f} | {base['cpu_s_per_request']:.3f} "
+                f"| {entry.get('spawned', 0)} |"
+            )
     rows += ["", "| target (x a pool hit) | latency | CPU | met |", "|---|---|---|---|"]
     for target in targets(result):
         rows.append(
@@ -239,9 +265,13 @@ async def measure(
             await client.few_shot()
         print("-- scenarios", flush=True)
         result: dict[str, Any] = {"scenarios": await scenarios(clients, args.rounds, args.size)}
-        print("-- concurrency (pooled, one-shot)", flush=True)
+        print("-- concurrency (one-shot, each pooled server)", flush=True)
         levels = QUICK_CONCURRENCY if args.quick else CONCURRENCY
-        result["concurrency"] = await concurrency(clients[0], levels, args.per_level)
+        pooled = [client for client in clients if client.contender.pooled]
+        by_server = await concurrency(pooled, levels, args.per_level)
+        result["concurrency"] = by_server.pop("pooled")
+        if by_server:
+            result["concurrency_variants"] = by_server
         result["pool_status"] = await clients[0].contender.status()
         if not args.skip_restart:
             print("-- one-shot traffic after a restart (a fresh pooled server)", flush=True)

@@ -158,3 +158,22 @@ async def test_a_batch_of_session_next_never_starts_its_session_on_the_record() 
         assert len(recorder.bodies[-1]["messages"]) == 7
     finally:
         await contender.aclose()
+
+
+def test_a_variant_s_concurrency_levels_are_reported_beside_pooled_s() -> None:
+    def level(rate: float, cpu: float) -> dict[str, float]:
+        return {"requests_per_s": rate, "p50_s": 0.5, "p90_s": 0.6, "cpu_s_per_request": cpu}
+
+    result: dict[str, Any] = {
+        "scenarios": {
+            "one-shot": {
+                "pooled": {**_entry(0.05, 0.05), "samples": 9},
+                "cold": {**_entry(0.5, 0.5), "samples": 9},
+            }
+        },
+        "concurrency": {"16": level(25.0, 0.06)},
+        "concurrency_variants": {"unpaced": {"16": level(20.0, 0.07)}},
+    }
+    text = conversations.report(result)
+    assert "| concurrency | unpaced req/s | pooled req/s | unpaced / pooled " in text
+    assert "| 16 | 20.0 | 25.0 | 0.80x | 0.070 | 0.060 | 0 |" in text
