@@ -50,9 +50,6 @@ class QueueSettings(msgspec.Struct, frozen=True, kw_only=True):
     """The cap on turns in flight and the queue before it."""
 
     max_concurrent_turns: int | None = None
-    # While the running turns are CPU-bound, more than this many wait (at most 1 s) for
-    # one to end; None: the cores, 0: never.
-    max_cpu_bound_turns: int | None = None
     max_queued_turns: int = 64
     timeout_s: float = 30.0
 
@@ -407,7 +404,6 @@ _SPEC: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("POOL_FREEZE_IDLE_SECONDS", "pool.freeze_after_s", _parse_non_negative_float),
     ("POOL_RESET", "pool.reset", _parse_choice("clear", "replace")),
     ("MAX_CONCURRENT_TURNS", "queue.max_concurrent_turns", _parse_positive_int),
-    ("MAX_CPU_BOUND_TURNS", "queue.max_cpu_bound_turns", _parse_non_negative_int),
     ("MAX_QUEUED_TURNS", "queue.max_queued_turns", _parse_non_negative_int),
     ("QUEUE_TIMEOUT_SECONDS", "queue.timeout_s", _parse_positive_float),
     ("SESSION_STORE_URL", "sessions.store_url", _parse_text),

@@ -16,9 +16,7 @@ class PoolStatus(msgspec.Struct):
     turns_running: int
     turns_waiting: int
     turns_rejected: int
-    turns_paced: int
     max_concurrent_turns: int
-    max_cpu_bound_turns: int
     max_queued_turns: int
     pids: list[int]
     circuit_breaker: BreakerStatus
@@ -38,9 +36,7 @@ class PoolAPI:
                 turns_running=admission.running,
                 turns_waiting=admission.waiting,
                 turns_rejected=admission.rejected,
-                turns_paced=admission.paced,
                 max_concurrent_turns=admission.limit,
-                max_cpu_bound_turns=admission.cpu_bound_limit,
                 max_queued_turns=admission.queue_limit,
                 pids=pool.pids(),
                 circuit_breaker=engine.breaker.status(),

@@ -39,28 +39,16 @@ class CoreRequest(msgspec.Struct, frozen=True, kw_only=True):
 OpenCore = Callable[[CoreRequest, LifespanStack], Awaitable[CoreBackend]]
 
 
-def admission_for(settings: Settings, cores: int | None = None) -> Admission:
-    """The turn queue; paced while CPU-bound only given the ``cores`` of a pool (whose
-    running means tell when turns are)."""
+def admission_for(settings: Settings) -> Admission:
     queue = settings.queue
-    cpu_bound = queue.max_cpu_bound_turns
-    if cores is None:
-        cpu_bound = 0
-    elif cpu_bound is None:
-        cpu_bound = cores
-    return Admission(
-        settings.max_concurrent_turns,
-        queue.max_queued_turns,
-        queue.timeout_s,
-        cpu_bound_limit=cpu_bound,
-    )
+    return Admission(settings.max_concurrent_turns, queue.max_queued_turns, queue.timeout_s)
 
 
 async def open_core_backend(request: CoreRequest, stack: LifespanStack) -> CoreBackend:
     """The backend for the settings; the pool's processes are stopped by ``stack``."""
     settings = request.settings
+    admission = admission_for(settings)
     if not settings.pool.enabled:
-        admission = admission_for(settings)
         cold = ColdBackend(
             request.runtime,
             admission,
@@ -76,8 +64,6 @@ async def open_core_backend(request: CoreRequest, stack: LifespanStack) -> CoreB
     )
     pool.attach(stack.background)
     stack.push_async_callback(pool.close)
-    admission = admission_for(settings, pool.members.starts.cores)
-    admission.saturated = pool.cpu_bound
     backend = PooledBackend(
         pool,
         admission,

@@ -100,10 +100,6 @@ class ProcessPool:
         counts["mean_start_ms"] = round(starts.start_s * 1000)
         return counts
 
-    def cpu_bound(self, running: int) -> bool:
-        """Whether ``running`` turns use the cores already (``start_policy.py``)."""
-        return self.members.starts.saturated(running)
-
     def pids(self) -> list[int]:
         return [m.process.pid for m in self.members.all if m.process.pid is not None]
 
