@@ -114,16 +114,22 @@ async def _worker(client: Client, todo: list[int], latencies: list[float]) -> No
         latencies.append(await client.one_shot())
 
 
+async def _burst(client: Client, level: int, total: int) -> list[float]:
+    """``total`` one-shot requests from ``level`` concurrent loops: their latencies."""
+    todo = [total]
+    latencies: list[float] = []
+    async with anyio.create_task_group() as group:
+        for _ in range(level):
+            group.start_soon(_worker, client, todo, latencies)
+    return latencies
+
+
 async def grown(client: Client) -> None:
     """Grow a pooled server's pool to its steady size, off the record: 16 concurrent
     one-shot requests, twice, as ``benchmarks.run`` warms its pooled server. The pool's
     growth after a start is then no scenario's cost (the restart phase measures it)."""
     for _ in range(2):
-        todo = [WARM_CONCURRENCY * 2]
-        latencies: list[float] = []
-        async with anyio.create_task_group() as group:
-            for _ in range(WARM_CONCURRENCY):
-                group.start_soon(_worker, client, todo, latencies)
+        await _burst(client, WARM_CONCURRENCY, WARM_CONCURRENCY * 2)
     await client.contender.settle()
 
 
@@ -131,15 +137,11 @@ async def _level(client: Client, level: int, per_level: int) -> dict[str, Any]:
     """One-shot requests from ``level`` concurrent loops on one server."""
     contender = client.contender
     total = max(per_level, 2 * level)
-    latencies: list[float] = []
     await contender.settle()
     spawned = await _spawned(contender)
     cpu_before = sum(contender.cpu_seconds())
     started = time.perf_counter()
-    todo = [total]
-    async with anyio.create_task_group() as group:
-        for _ in range(level):
-            group.start_soon(_worker, client, todo, latencies)
+    latencies = await _burst(client, level, total)
     wall = time.perf_counter() - started
     await contender.settle()
     cpu = sum(contender.cpu_seconds()) - cpu_before

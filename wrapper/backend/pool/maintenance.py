@@ -191,18 +191,13 @@ class Maintenance:
         members = self.members
         if members.holding.worth_holding:
             return
-        rarely = members.holding.rarely_claimed
-        if rarely and len(member.prefixes) <= 1 and not self._clean_left(member.profile):
+        profile = member.profile
+        clean_left = any(members.pick(profile, state, pinned=False) for state in _CLEAN)
+        if members.holding.rarely_claimed and len(member.prefixes) <= 1 and not clean_left:
             members.drop_held(member)
             self.releasing.reset_soon(member)
             return
-        members.spawn_soon(self.top_up, member.profile)
-
-    def _clean_left(self, profile: Profile) -> bool:
-        return any(
-            m.profile == profile and m.state in _CLEAN and m.link is None and not m.unbound
-            for m in self.members.all
-        )
+        members.spawn_soon(self.top_up, profile)
 
     def _busy(self, profile: Profile) -> bool:
         return any(
