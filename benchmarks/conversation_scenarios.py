@@ -170,6 +170,12 @@ class Client:
         self.last = [*messages, {"role": "assistant", "content": reply}]
         return elapsed
 
+    async def few_shot_chat(self) -> float:
+        """A chat of two exchanges and a new question under the fixed examples, whose
+        own turns no process holds (its process went on with another client's
+        question): the examples are shared, the chat's turns are not."""
+        return (await self.post([*EXAMPLES, *history(3, uuid.uuid4().hex[:8])]))[0]
+
     def unseen(self, turns: int) -> Scenario:
         async def run() -> float:
             return (await self.post(history(turns, uuid.uuid4().hex[:8])))[0]
@@ -216,6 +222,7 @@ SCENARIOS: dict[str, Callable[[Client], Scenario]] = {
     "one-shot": lambda c: c.one_shot,
     "follow-up": lambda c: c.follow_up,
     "few-shot": lambda c: c.few_shot,
+    "few-shot-chat": lambda c: c.few_shot_chat,
     "regenerate": lambda c: c.regenerate,
     "session-first": lambda c: c.session_first,
     "session-next": lambda c: c.session_next,

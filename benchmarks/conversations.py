@@ -6,6 +6,8 @@ pool can miss, side by side in one run against the same fake upstream:
 * ``one-shot``   — one user message (the pool hit every ratio is taken against);
 * ``follow-up``  — a stateless client's next turn (its history plus the reply it got);
 * ``few-shot``   — the same fixed example turns before a new question each time;
+* ``few-shot-chat`` — two exchanges of a chat and a new question under those examples,
+  the chat's own turns held by no process;
 * ``regenerate`` — the last user message replaced (a client's retry or edit);
 * ``session-first`` — the first turn of a server-side session (a new ``session_id``);
 * ``session-next``  — the next turn of such a session (only the new message);
@@ -133,6 +135,18 @@ async def grown(client: Client) -> None:
     await client.contender.settle()
 
 
+async def rehearsed(client: Client) -> int:
+    """Every scenario once, off the record, on a grown pool: the spares the pool keeps
+    beside conversations it holds (once follow-ups show holding pays) are started here
+    rather than in the first round's batches. Returns the processes it started."""
+    spawned = await _spawned(client.contender)
+    for scenario, make in SCENARIOS.items():
+        await client.prepare(scenario, 1)
+        await make(client)()
+    await client.contender.settle()
+    return await _spawned(client.contender) - spawned
+
+
 async def _level(client: Client, level: int, per_level: int) -> dict[str, Any]:
     """One-shot requests from ``level`` concurrent loops on one server."""
     contender = client.contender
@@ -210,6 +224,10 @@ def report(result: dict[str, Any]) -> str:
             f"| {cold['p50_s'] * 1000:.0f} ms | {cold['cpu_s_per_request']:.3f} "
             f"| {_x(ratio(cold['p50_s'], pooled['p50_s']))} |"
         )
+    warm_up = result.get("warm_up_spawned")
+    if warm_up:
+        started = ", ".join(f"{name} {count}" for name, count in warm_up.items())
+        rows += ["", f"Pool starts in the warm-up round (off the record): {started}."]
     variants = [name for name in table["one-shot"] if name not in ("pooled", "cold")]
     for name in variants:
         rows += [
@@ -276,13 +294,16 @@ async def measure(
         pid = server.process.pid
         clients.append(Client(ServerContender(name, server.url, pid, pooled=name != "cold")))
     try:
+        warm_up: dict[str, int] = {}
         for client in clients:  # warm up, off the record
             await client.one_shot()
             await client.few_shot()
             if client.contender.pooled:
                 await grown(client)
+                warm_up[client.contender.name] = await rehearsed(client)
         print("-- scenarios", flush=True)
         result: dict[str, Any] = {"scenarios": await scenarios(clients, args.rounds, args.size)}
+        result["warm_up_spawned"] = warm_up
         print("-- concurrency (one-shot, each pooled server)", flush=True)
         levels = QUICK_CONCURRENCY if args.quick else CONCURRENCY
         pooled = [client for client in clients if client.contender.pooled]

@@ -10,7 +10,13 @@ import pytest
 
 from benchmarks import after_restart, conversations, report
 from benchmarks.contenders import ServerContender
-from benchmarks.conversation_scenarios import AGENT_TOOLS, SCENARIOS, Client, agent_history
+from benchmarks.conversation_scenarios import (
+    AGENT_TOOLS,
+    EXAMPLES,
+    SCENARIOS,
+    Client,
+    agent_history,
+)
 from benchmarks.upstream import INSTANT_MARKER
 
 
@@ -160,6 +166,28 @@ async def test_a_batch_of_session_next_never_starts_its_session_on_the_record() 
         await contender.aclose()
 
 
+@pytest.mark.anyio
+async def test_a_few_shot_chat_carries_the_examples_then_its_own_unheld_turns() -> None:
+    recorder = _Recorder()
+    contender = ServerContender("fake", "http://127.0.0.1:9", 0, pooled=True)
+    await contender.http.aclose()
+    contender.http = httpx.AsyncClient(
+        base_url="http://127.0.0.1:9", transport=httpx.MockTransport(recorder)
+    )
+    client = Client(contender)
+    try:
+        await client.few_shot_chat()
+        await client.few_shot_chat()
+        first, second = (body["messages"] for body in recorder.bodies)
+        assert first[: len(EXAMPLES)] == second[: len(EXAMPLES)] == EXAMPLES
+        chat = first[len(EXAMPLES) :]
+        assert [m["role"] for m in chat] == ["user", "assistant", "user", "assistant", "user"]
+        assert chat[0] != second[len(EXAMPLES)]  # each chat's own turns are new
+        assert INSTANT_MARKER in chat[-1]["content"]
+    finally:
+        await contender.aclose()
+
+
 def test_a_variant_s_concurrency_levels_are_reported_beside_pooled_s() -> None:
     def level(rate: float, cpu: float) -> dict[str, float]:
         return {"requests_per_s": rate, "p50_s": 0.5, "p90_s": 0.6, "cpu_s_per_request": cpu}
@@ -174,6 +202,8 @@ def test_a_variant_s_concurrency_levels_are_reported_beside_pooled_s() -> None:
         "concurrency": {"16": level(25.0, 0.06)},
         "concurrency_variants": {"unpaced": {"16": level(20.0, 0.07)}},
     }
+    result["warm_up_spawned"] = {"pooled": 2, "unpaced": 1}
     text = conversations.report(result)
+    assert "Pool starts in the warm-up round (off the record): pooled 2, unpaced 1." in text
     assert "| concurrency | unpaced req/s | pooled req/s | unpaced / pooled " in text
     assert "| 16 | 20.0 | 25.0 | 0.80x | 0.070 | 0.060 | 0 |" in text

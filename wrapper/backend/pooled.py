@@ -10,7 +10,11 @@ How a turn finds its process:
    (a stateless client resending its history plus the reply it got): only the
    new message is sent.
 3. **Fresh.** A single user message: a clean process of the turn's profile.
-4. **Unseen.** Any other conversation: its earlier messages are appended, as they
+4. **Shared start.** The earlier messages begin with a conversation a process
+   holds, or with a prefix of one that ends before one of its user messages (a
+   few-shot chat's examples, whose process had moved on to another client's turns):
+   it is rewound there if need be, the rest is appended, and the last one is sent.
+5. **Unseen.** Any other conversation: its earlier messages are appended, as they
    are, to a clean process (no upstream call: the model sees the real turns), and
    the last one is sent. Past ``SEED_MAX_USER_MESSAGES`` user messages, or when the
    CLI does not take them, a new process resumes it from a transcript instead (as
@@ -133,6 +137,11 @@ class PooledBackend:
             member = await self.pool.take_clean(turn, profile, deadline)
             await self._send(member, turn)
             return member
+        shared = self.pool.take_shared(profile.key, messages, SEED_MAX_USER_MESSAGES)
+        if shared is not None:
+            member, start = shared
+            if await self.pool.begin_seeded(member, turn, deadline, start):
+                return member
         if _seedable(messages):
             member = await self.pool.take_clean(turn, profile, deadline)
             if await self.pool.begin_seeded(member, turn, deadline):

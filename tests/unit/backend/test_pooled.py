@@ -14,7 +14,7 @@ import anyio
 import pytest
 
 from tests.fakes.pool_process import FakeProcess
-from tests.unit.backend.pool.running import MODEL, Running, running, turn
+from tests.unit.backend.pool.running import MODEL, Running, fake, running, turn
 from wrapper.backend.admission import Admission
 from wrapper.backend.pool import State
 from wrapper.backend.pooled import SEED_MAX_USER_MESSAGES, PooledBackend
@@ -127,6 +127,22 @@ async def test_a_turn_cancelled_while_its_history_is_appended_replaces_the_proce
         process = clean.process
         assert isinstance(process, FakeProcess)
         await serve.run.until(lambda: process.stopped)
+
+
+async def test_a_turn_cancelled_while_rewinding_to_a_shared_start_replaces_the_process() -> None:
+    async with served() as serve:
+        await serve.ask(turn("example", "answer", "question 1"))
+        await serve.ask(turn("example", "answer", "question 2"))
+        process = only_fake(serve)
+        serve.run.processes.pause("rewind")
+        async with anyio.create_task_group() as group:
+            group.start_soon(serve.ask, turn("example", "answer", "question 1", "reply 1", "more"))
+            await serve.run.processes.reached("rewind")
+            group.cancel_scope.cancel()
+        serve.run.processes.resume("rewind")
+        await serve.run.until(serve.settled)
+        await serve.run.until(lambda: process.stopped)
+        assert serve.run.pool.stats()["shared_hits"] == 0
 
 
 async def _occupied(serve: Served) -> Callable[[], Awaitable[None]]:
@@ -250,6 +266,86 @@ async def test_a_regenerated_last_message_rewinds_the_conversation() -> None:
         assert process.rewinds == [sent_more]
         assert serve.run.pool.stats()["spawned"] == 1
         assert serve.run.pool.stats()["prefix_hits"] == 1
+
+
+async def test_a_chat_under_shared_examples_is_rewound_to_them_and_its_own_turns_appended() -> None:
+    examples = ("example question", "example answer")
+    async with served() as serve:
+        await serve.ask(turn(*examples, "question 1"))
+        process = only_fake(serve)
+        # Another client's question takes the process: rewound to the examples.
+        await serve.ask(turn(*examples, "question 2"))
+        question_2 = process.user_ids[-1]
+        # The first client's follow-up: its own turns are no longer held, the examples are.
+        third = await serve.ask(turn(*examples, "question 1", "reply 1", "more"))
+        assert text(third) == "reply 3"
+        assert process.rewinds[-1] == question_2
+        assert process.seeded[-1] == [
+            ("user", [{"type": "text", "text": "question 1"}]),
+            ("assistant", [{"type": "text", "text": "reply 1"}]),
+        ]
+        assert process.sent[-1] == [{"type": "text", "text": "more"}]
+        stats = serve.run.pool.stats()
+        assert (stats["shared_hits"], stats["seeded_hits"], stats["spawned"]) == (1, 1, 1)
+        # It holds that whole conversation now, and each of its user messages is a target.
+        await serve.ask(turn(*examples, "question 1", "reply 1", "more", "reply 3", "last"))
+        assert serve.run.pool.stats()["affinity_hits"] == 1
+        await serve.ask(turn(*examples, "question 3"))
+        assert serve.run.pool.stats()["prefix_hits"] == 2
+        assert serve.settled()
+
+
+async def test_a_conversation_that_went_on_elsewhere_appends_only_what_the_process_lacks() -> None:
+    async with served() as serve:
+        await serve.ask(turn("hi"))
+        process = only_fake(serve)
+        rewinds = list(process.rewinds)
+        back = await serve.ask(turn("hi", "reply 1", "more", "answered elsewhere", "and now"))
+        assert text(back) == "reply 2"
+        assert process.rewinds == rewinds
+        assert process.seeded[-1] == [
+            ("user", [{"type": "text", "text": "more"}]),
+            ("assistant", [{"type": "text", "text": "answered elsewhere"}]),
+        ]
+        assert process.sent[-1] == [{"type": "text", "text": "and now"}]
+        assert serve.run.pool.stats()["shared_hits"] == 1
+        assert serve.run.processes.spawned == []
+        assert serve.settled()
+
+
+async def test_a_held_start_is_taken_over_a_clean_process_and_an_unshared_history_is_not() -> None:
+    async with served() as serve:
+        await serve.ask(turn("a", "b", "c"))
+        short = only_fake(serve)
+        clean = await serve.run.clean()
+        await serve.ask(turn("a", "b", "c", "reply 1", "d", "e", "f"))
+        assert short.seeded[-1] == [
+            ("user", [{"type": "text", "text": "d"}]),
+            ("assistant", [{"type": "text", "text": "e"}]),
+        ]
+        assert fake(clean).seeded == []
+        # Nothing held shares its start: appended whole to the clean process.
+        await serve.ask(turn("x", "y", "z"))
+        assert fake(clean).seeded[-1][0] == ("user", [{"type": "text", "text": "x"}])
+        assert serve.run.pool.stats()["shared_hits"] == 1
+        assert serve.settled()
+
+
+async def test_a_refused_rewind_to_a_shared_start_appends_the_whole_history_elsewhere() -> None:
+    examples = ("example question", "example answer")
+    async with served() as serve:
+        await serve.ask(turn(*examples, "question 1"))
+        await serve.ask(turn(*examples, "question 2"))
+        process = only_fake(serve)
+        process.rewind_ok = False
+        third = await serve.ask(turn(*examples, "question 1", "reply 1", "more"))
+        assert text(third) == "reply 3"
+        assert process.clears == 1
+        assert process.seeded[-1][0] == ("user", [{"type": "text", "text": "example question"}])
+        assert len(process.seeded[-1]) == 4
+        stats = serve.run.pool.stats()
+        assert (stats["shared_hits"], stats["seeded_hits"], stats["spawned"]) == (0, 2, 1)
+        assert serve.settled()
 
 
 async def test_a_refused_rewind_clears_the_process_and_appends_the_conversation_again() -> None:

@@ -22,6 +22,9 @@ from wrapper.backend.profile import Profile
 from wrapper.backend.spawn import remove_file
 from wrapper.backend.turns import Deadline
 from wrapper.config import PoolSettings
+from wrapper.logging import get_logger
+
+log = get_logger(__name__)
 
 # A held process whose conversation is longer than one exchange ranks one later.
 _EVICTION_ORDER = {State.CLEAN: 0, State.HELD: 1, State.PARKED: 2}
@@ -87,10 +90,17 @@ class Capacity:
         return True
 
     async def start(
-        self, profile: Profile, model: str, deadline: Deadline | None, *, unbound: bool = False
+        self,
+        profile: Profile,
+        model: str,
+        deadline: Deadline | None,
+        *,
+        unbound: bool = False,
+        why: str = "claim",
     ) -> PooledProcess:
         """Start a clean process into a reservation (uncounted here, however it ends);
-        with ``unbound``, an unbound spare of base ``profile``.
+        with ``unbound``, an unbound spare of base ``profile``. ``why`` names what
+        asked for it in the debug log (a claim, a spare).
 
         Raises:
             BackendTimeoutError: the deadline passed while starting.
@@ -121,6 +131,7 @@ class Capacity:
             members.notify()
         members.counters.spawned += 1
         members.starts.started(time.monotonic() - began)
+        log.debug("pool.started", pid=process.pid, profile=profile.key, why=why)
         member = PooledProcess(process, gate, profile)
         member.unbound = unbound
         if members.closed:  # closed while it was starting

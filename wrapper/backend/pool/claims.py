@@ -90,6 +90,49 @@ class Claims:
         members.holding.missed(digest)
         return None
 
+    def take_shared(
+        self, profile_key: str, messages: Sequence[Message], most_users: int
+    ) -> tuple[PooledProcess, int] | None:
+        """The held process whose conversation (or a prefix of it that ends before one
+        of its user messages) is the longest start of ``messages[:-1]``, now busy, and
+        how many of those messages it has: the turn appends the rest (rewound first
+        when only a prefix is shared; see :meth:`begin_seeded`). None when no held
+        process shares any, or when what is left to append has more than
+        ``most_users`` user messages.
+
+        This serves a history whose start the pool holds but whose end it does not: a
+        few-shot chat's fixed examples under one client's turns, when the process that
+        held those turns was taken by another client; a conversation that went on
+        elsewhere (another replica) and came back.
+        """
+        held = [
+            m
+            for m in self.members.all
+            if m.state is State.HELD and m.link is None and m.profile.key == profile_key
+        ]
+        if not held:
+            return None
+        history = messages[:-1]
+        at = {digest: n for n, digest in enumerate(prefix_digests(profile_key, history)) if n}
+        best: tuple[int, float, PooledProcess, str | None] | None = None
+        for member in held:
+            found: list[tuple[int, str | None]] = [
+                (at[prefix], target) for prefix, target in member.prefixes if prefix in at
+            ]
+            if member.digest in at:
+                found.append((at[member.digest], None))
+            for shared, target in found:
+                if best is None or (shared, member.since) > best[:2]:
+                    best = (shared, member.since, member, target)
+        if best is None:
+            return None
+        shared, _, member, target = best
+        if sum(message.role == "user" for message in history[shared:]) > most_users:
+            return None
+        self.members.holding.claimed()
+        member.rewind_to = target
+        return self.members.claim(member), shared
+
     async def take_clean(self, turn: Turn, profile: Profile, deadline: Deadline) -> PooledProcess:
         """A process of ``profile`` with an empty conversation, now busy.
 
@@ -293,6 +336,7 @@ class Claims:
         The turn is already running when this returns.
         """
         members = self.members
+        why = "resume" if session is None else "session"
         if session is None:
             self.maintenance.note_use(profile, turn.model)
         try:
@@ -307,6 +351,7 @@ class Claims:
             members.starting -= 1
             members.notify()
         members.counters.spawned += 1
+        log.debug("pool.started", pid=process.pid, profile=profile.key, why=why)
         member = PooledProcess(process, gate, profile)
         member.transcript = transcript
         member.link = session.link if session is not None else None
@@ -357,25 +402,36 @@ class Claims:
             self.members.counters.affinity_hits += 1
         return True
 
-    async def begin_seeded(self, member: PooledProcess, turn: Turn, deadline: Deadline) -> bool:
-        """Append ``turn``'s earlier messages, which no process holds, to ``member``
-        (claimed clean), then send its last one: the conversation is taken on by a warm
-        process instead of a spawn. Its user messages are rewind targets afterwards, as
-        a resumed transcript's are. False: the CLI did not take them, and ``member`` was
-        released to be replaced (the turn needs another process).
+    async def begin_seeded(
+        self, member: PooledProcess, turn: Turn, deadline: Deadline, start: int = 0
+    ) -> bool:
+        """Append ``turn``'s earlier messages from ``start`` on, which no process holds,
+        to ``member``, then send its last one: the conversation is taken on by a warm
+        process instead of a spawn. ``member`` was claimed clean (``start`` 0), or
+        holding the first ``start`` messages (:meth:`take_shared`; rewound to them
+        first when it holds more). Its user messages are rewind targets afterwards, as
+        a resumed transcript's are. False: the CLI refused the rewind (``member`` was
+        released to be cleared) or did not take the messages (released to be
+        replaced); the turn needs another process.
 
-        However this fails or is cancelled, ``member`` is released: put back clean when
-        the CLI was told nothing yet, else replaced.
+        However this fails or is cancelled, ``member`` is released: put back as it was
+        when the CLI was told nothing yet, else replaced.
 
         Raises:
             BackendTimeoutError: the deadline passed while the messages were appended.
         """
         process = member.process
-        history = [(message.role, blocks(message.content)) for message in turn.messages[:-1]]
+        target, member.rewind_to = member.rewind_to, None
+        history = [(message.role, blocks(message.content)) for message in turn.messages[start:-1]]
         told = False
         try:
             await anyio.lowlevel.checkpoint_if_cancelled()
             told = True
+            if target is not None:
+                if not await process.rewind(target):
+                    self.releasing.release(member, Release.CLEAR)
+                    return False
+                member.rewound(target)
             # The model first: the assistant messages are appended as that model's.
             await process.set_model(turn.model)
             with anyio.fail_after(deadline.remaining()):
@@ -390,7 +446,11 @@ class Claims:
                 raise deadline.expired_error() from None
             raise
         member.prefixes = _prefixes(member.profile.key, turn.messages, process.user_ids)
-        self.members.counters.seeded_hits += 1
+        counters = self.members.counters
+        if start:
+            counters.shared_hits += 1
+        else:
+            counters.seeded_hits += 1
         return True
 
     def _failed(self, member: PooledProcess, exc: BaseException, *, told: bool) -> None:

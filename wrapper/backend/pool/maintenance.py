@@ -123,7 +123,9 @@ class Maintenance:
         housekeeping pass tries again."""
         starting[profile.key] = starting.get(profile.key, 0) + 1
         try:
-            await self.capacity.start(profile, model, None, unbound=unbound)
+            await self.capacity.start(
+                profile, model, None, unbound=unbound, why="unbound" if unbound else "spare"
+            )
         except BackendUnavailableError:
             return
         except Exception:  # noqa: BLE001 - a failed spare is logged and retried later

@@ -139,6 +139,7 @@ class Counters:
         "parked_hits",
         "prefix_hits",
         "seeded_hits",
+        "shared_hits",
         "spawned",
     )
 
@@ -150,6 +151,9 @@ class Counters:
         # Turns whose earlier conversation, seen by no process, was appended to a warm
         # one (its messages as they are, no upstream call) instead of a spawn.
         self.seeded_hits = 0
+        # Turns whose earlier conversation began with one a held process had (all of
+        # it, or up to one of its user messages, rewound to): the rest was appended.
+        self.shared_hits = 0
         # Turns of server-kept client sessions (``kept_sessions``) served by a warm
         # process: the one holding the session, or a clean one it was appended to.
         self.kept_session_hits = 0

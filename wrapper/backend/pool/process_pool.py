@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import anyio
 import anyio.abc
 
@@ -15,7 +17,7 @@ from wrapper.backend.profile import Profile
 from wrapper.backend.spawn import SessionStart
 from wrapper.backend.turns import Deadline
 from wrapper.config import PoolSettings
-from wrapper.events import ToolResultPart, Turn
+from wrapper.events import Message, ToolResultPart, Turn
 
 
 class ProcessPool:
@@ -88,6 +90,7 @@ class ProcessPool:
         counts["parked_hits"] = counters.parked_hits
         counts["prefix_hits"] = counters.prefix_hits
         counts["seeded_hits"] = counters.seeded_hits
+        counts["shared_hits"] = counters.shared_hits
         counts["bound_hits"] = counters.bound_hits
         counts["kept_session_hits"] = counters.kept_session_hits
         counts["discarded"] = counters.discarded
@@ -135,10 +138,20 @@ class ProcessPool:
         False when the rewind its claim needed was refused (it was released)."""
         return await self.claims.begin_turn(member, turn)
 
-    async def begin_seeded(self, member: PooledProcess, turn: Turn, deadline: Deadline) -> bool:
-        """Append ``turn``'s earlier messages to a claimed clean process, then send its
-        last (released if that fails); False when the CLI refused them (released)."""
-        return await self.claims.begin_seeded(member, turn, deadline)
+    def take_shared(
+        self, profile_key: str, messages: Sequence[Message], most_users: int
+    ) -> tuple[PooledProcess, int] | None:
+        """The held process sharing the longest start of ``messages[:-1]``, now busy,
+        and how many messages it shares (see ``Claims.take_shared``)."""
+        return self.claims.take_shared(profile_key, messages, most_users)
+
+    async def begin_seeded(
+        self, member: PooledProcess, turn: Turn, deadline: Deadline, start: int = 0
+    ) -> bool:
+        """Append ``turn``'s earlier messages from ``start`` on to a claimed process
+        (clean, or sharing the first ``start``), then send its last (released if that
+        fails); False when the CLI refused the rewind or the messages (released)."""
+        return await self.claims.begin_seeded(member, turn, deadline, start)
 
     def resume_parked(self, member: PooledProcess, results: list[ToolResultPart]) -> None:
         """Hand the client's tool results to a parked turn, which goes on."""
