@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from wrapper.backend.admission import Admission
-from wrapper.backend.fingerprint import conversation_digest
+from wrapper.backend.fingerprint import conversation_digest, prefix_digests
 from wrapper.backend.pool import PooledProcess, ProcessPool, Release
 from wrapper.backend.pooled_sessions import PooledSessions
 from wrapper.backend.profile import Profile, profile_for
@@ -128,16 +128,16 @@ class PooledBackend:
     async def _start(self, turn: Turn, profile: Profile, deadline: Deadline) -> PooledProcess:
         """A process with ``turn`` running on it (released again if starting fails)."""
         messages = turn.messages
-        if len(messages) > 1:
-            digest = conversation_digest(profile.key, messages[:-1])
-            member = self.pool.take_affine(digest)
-            if member is not None and await self._continue(member, turn):
-                return member
         if len(messages) == 1:
             member = await self.pool.take_clean(turn, profile, deadline)
             await self._send(member, turn)
             return member
-        shared = self.pool.take_shared(profile.key, messages, SEED_MAX_USER_MESSAGES)
+        # One pass over the history: its digest, and those of its starts.
+        starts = prefix_digests(profile.key, messages[:-1])
+        held = self.pool.take_affine(starts[-1])
+        if held is not None and await self._continue(held, turn):
+            return held
+        shared = self.pool.take_shared(starts, messages, SEED_MAX_USER_MESSAGES)
         if shared is not None:
             member, start = shared
             if await self.pool.begin_seeded(member, turn, deadline, start):

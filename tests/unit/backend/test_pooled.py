@@ -331,6 +331,34 @@ async def test_a_held_start_is_taken_over_a_clean_process_and_an_unshared_histor
         assert serve.settled()
 
 
+@pytest.mark.parametrize(("claim_rate", "rewound"), [(1.0, False), (0.0, True)])
+async def test_a_short_shared_start_drops_a_longer_held_conversation_only_when_it_pays(
+    claim_rate: float, rewound: bool
+) -> None:
+    async with served() as serve:
+        await serve.ask(turn("hi", "hello", "q1"))
+        await serve.ask(turn("hi", "hello", "q1", "reply 1", "q2"))
+        process = only_fake(serve)
+        clean = await serve.run.clean()
+        # One user message shared; the rewind would drop two ("q1", "q2"), which come
+        # back at the claim rate.
+        serve.run.pool.members.holding.rate = claim_rate
+        await serve.ask(turn("hi", "hello", "other", "its reply", "next"))
+        if rewound:
+            assert len(process.rewinds) == 1
+            assert process.seeded[-1] == [
+                ("user", [{"type": "text", "text": "other"}]),
+                ("assistant", [{"type": "text", "text": "its reply"}]),
+            ]
+            assert fake(clean).seeded == []
+            assert serve.run.pool.stats()["shared_hits"] == 1
+        else:
+            assert process.rewinds == []
+            assert len(fake(clean).seeded[-1]) == 4
+            assert serve.run.pool.stats()["shared_hits"] == 0
+        assert serve.settled()
+
+
 async def test_a_refused_rewind_to_a_shared_start_appends_the_whole_history_elsewhere() -> None:
     examples = ("example question", "example answer")
     async with served() as serve:

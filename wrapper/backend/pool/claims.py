@@ -91,13 +91,14 @@ class Claims:
         return None
 
     def take_shared(
-        self, profile_key: str, messages: Sequence[Message], most_users: int
+        self, starts: Sequence[str], messages: Sequence[Message], most_users: int
     ) -> tuple[PooledProcess, int] | None:
         """The held process whose conversation (or a prefix of it that ends before one
         of its user messages) is the longest start of ``messages[:-1]``, now busy, and
         how many of those messages it has: the turn appends the rest (rewound first
-        when only a prefix is shared; see :meth:`begin_seeded`). None when no held
-        process shares any, or when what is left to append has more than
+        when only a prefix is shared; see :meth:`begin_seeded`). ``starts`` are the
+        ``prefix_digests`` of ``messages[:-1]`` (which carry the profile). None when no
+        held process shares any, or when what is left to append has more than
         ``most_users`` user messages.
 
         This serves a history whose start the pool holds but whose end it does not: a
@@ -105,15 +106,14 @@ class Claims:
         held those turns was taken by another client; a conversation that went on
         elsewhere (another replica) and came back.
         """
-        held = [
-            m
-            for m in self.members.all
-            if m.state is State.HELD and m.link is None and m.profile.key == profile_key
-        ]
+        held = [m for m in self.members.all if m.state is State.HELD and m.link is None]
         if not held:
             return None
         history = messages[:-1]
-        at = {digest: n for n, digest in enumerate(prefix_digests(profile_key, history)) if n}
+        users = [0]  # users[n]: the user messages among history[:n]
+        for message in history:
+            users.append(users[-1] + (message.role == "user"))
+        at = {digest: n for n, digest in enumerate(starts) if n}
         best: tuple[int, float, PooledProcess, str | None] | None = None
         for member in held:
             found: list[tuple[int, str | None]] = [
@@ -122,16 +122,30 @@ class Claims:
             if member.digest in at:
                 found.append((at[member.digest], None))
             for shared, target in found:
+                if target is not None and not self._worth_rewinding(member, target, users[shared]):
+                    continue
                 if best is None or (shared, member.since) > best[:2]:
                     best = (shared, member.since, member, target)
         if best is None:
             return None
         shared, _, member, target = best
-        if sum(message.role == "user" for message in history[shared:]) > most_users:
+        if users[-1] - users[shared] > most_users:
             return None
         self.members.holding.claimed()
         member.rewind_to = target
         return self.members.claim(member), shared
+
+    def _worth_rewinding(self, member: PooledProcess, target: str, saved: int) -> bool:
+        """Whether to rewind ``member`` to ``target`` for a conversation that shares
+        ``saved`` user messages with it rather than append it whole to a clean process
+        (when there is one): the user messages the rewind drops from ``member`` are
+        appended again if their follow-up comes (at the claim rate), each at about
+        the cost of one saved."""
+        if self.members.pick(member.profile, State.CLEAN, pinned=False) is None:
+            return True
+        targets = [held_id for _, held_id in member.prefixes]
+        dropped = len(targets) - targets.index(target)
+        return saved >= self.members.holding.rate * dropped
 
     async def take_clean(self, turn: Turn, profile: Profile, deadline: Deadline) -> PooledProcess:
         """A process of ``profile`` with an empty conversation, now busy.

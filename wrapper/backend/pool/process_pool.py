@@ -139,11 +139,12 @@ class ProcessPool:
         return await self.claims.begin_turn(member, turn)
 
     def take_shared(
-        self, profile_key: str, messages: Sequence[Message], most_users: int
+        self, starts: Sequence[str], messages: Sequence[Message], most_users: int
     ) -> tuple[PooledProcess, int] | None:
-        """The held process sharing the longest start of ``messages[:-1]``, now busy,
-        and how many messages it shares (see ``Claims.take_shared``)."""
-        return self.claims.take_shared(profile_key, messages, most_users)
+        """The held process sharing the longest start of ``messages[:-1]`` (whose
+        ``prefix_digests`` are ``starts``), now busy, and how many messages it shares
+        (see ``Claims.take_shared``)."""
+        return self.claims.take_shared(starts, messages, most_users)
 
     async def begin_seeded(
         self, member: PooledProcess, turn: Turn, deadline: Deadline, start: int = 0
