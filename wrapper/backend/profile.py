@@ -19,6 +19,7 @@ upstream:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any
 
@@ -42,8 +43,8 @@ _NONE = "Do not call any tool in your next reply; answer with text only."
 _SINGLE = "Call at most one tool per reply."
 
 
-class Profile(msgspec.Struct, frozen=True, kw_only=True):
-    """The start-up configuration of a CLI process."""
+class Profile(msgspec.Struct, frozen=True, kw_only=True, dict=True):
+    """The start-up configuration of a CLI process (``dict``: room for the cached key)."""
 
     system_prompt: str
     tools: tuple[ToolSpec, ...] = ()
@@ -67,9 +68,10 @@ class Profile(msgspec.Struct, frozen=True, kw_only=True):
     cwd: str | None = None
     disposable: bool = False
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
-        """A stable digest (pool buckets, logs)."""
+        """A stable digest (pool buckets, logs), computed once: the pool reads it many
+        times a turn, and a coding agent's profile carries tens of KB of tools."""
         raw = msgspec.json.encode(self, order="deterministic")
         return hashlib.sha256(raw).hexdigest()[:16]
 
