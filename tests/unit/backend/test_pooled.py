@@ -114,6 +114,25 @@ async def test_a_very_long_unseen_conversation_is_resumed_on_a_new_process() -> 
         assert serve.settled()
 
 
+async def test_a_very_long_conversation_back_from_elsewhere_appends_only_its_new_turns() -> None:
+    async with served() as serve:
+        texts = [f"m{n}" for n in range(2 * SEED_MAX_USER_MESSAGES + 1)]
+        await serve.ask(turn(*texts))
+        assert len(serve.run.processes.spawned) == 1
+        resumed = only_fake(serve)
+        back = await serve.ask(turn(*texts, "reply 1", "more", "answered elsewhere", "now"))
+        assert text(back) == "reply 2"
+        assert len(serve.run.processes.spawned) == 1
+        assert resumed.seeded == [
+            [
+                ("user", [{"type": "text", "text": "more"}]),
+                ("assistant", [{"type": "text", "text": "answered elsewhere"}]),
+            ]
+        ]
+        assert serve.run.pool.stats()["shared_hits"] == 1
+        assert serve.settled()
+
+
 async def test_a_turn_cancelled_while_its_history_is_appended_replaces_the_process() -> None:
     async with served() as serve:
         clean = await serve.run.clean()
