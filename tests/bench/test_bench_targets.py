@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -131,16 +133,24 @@ class _Recorder:
         return httpx.Response(200, json={"choices": [{"message": {"content": "ok"}}]})
 
 
-@pytest.mark.anyio
-async def test_a_batch_of_session_next_never_starts_its_session_on_the_record() -> None:
+@asynccontextmanager
+async def _recorded() -> AsyncIterator[tuple[Client, _Recorder]]:
+    """A scenario client whose requests a :class:`_Recorder` answers."""
     recorder = _Recorder()
     contender = ServerContender("fake", "http://127.0.0.1:9", 0, pooled=True)
     await contender.http.aclose()
     contender.http = httpx.AsyncClient(
         base_url="http://127.0.0.1:9", transport=httpx.MockTransport(recorder)
     )
-    client = Client(contender)
     try:
+        yield Client(contender), recorder
+    finally:
+        await contender.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_batch_of_session_next_never_starts_its_session_on_the_record() -> None:
+    async with _recorded() as (client, recorder):
         await client.prepare("session-next", 3)  # no session yet: one is started
         assert len(recorder.bodies) == 1
         first = recorder.bodies[0]
@@ -162,20 +172,11 @@ async def test_a_batch_of_session_next_never_starts_its_session_on_the_record() 
             await client.follow_up()
         assert len(recorder.bodies) == 9  # the batch itself started nothing
         assert len(recorder.bodies[-1]["messages"]) == 7
-    finally:
-        await contender.aclose()
 
 
 @pytest.mark.anyio
 async def test_a_few_shot_chat_carries_the_examples_then_its_own_unheld_turns() -> None:
-    recorder = _Recorder()
-    contender = ServerContender("fake", "http://127.0.0.1:9", 0, pooled=True)
-    await contender.http.aclose()
-    contender.http = httpx.AsyncClient(
-        base_url="http://127.0.0.1:9", transport=httpx.MockTransport(recorder)
-    )
-    client = Client(contender)
-    try:
+    async with _recorded() as (client, recorder):
         await client.few_shot_chat()
         await client.few_shot_chat()
         first, second = (body["messages"] for body in recorder.bodies)
@@ -184,8 +185,6 @@ async def test_a_few_shot_chat_carries_the_examples_then_its_own_unheld_turns() 
         assert [m["role"] for m in chat] == ["user", "assistant", "user", "assistant", "user"]
         assert chat[0] != second[len(EXAMPLES)]  # each chat's own turns are new
         assert INSTANT_MARKER in chat[-1]["content"]
-    finally:
-        await contender.aclose()
 
 
 def test_a_variant_s_concurrency_levels_are_reported_beside_pooled_s() -> None:

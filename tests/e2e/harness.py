@@ -18,8 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, cast
 
@@ -262,6 +262,40 @@ def wait_until(
             return True
         time.sleep(interval)
     return bool(predicate())
+
+
+def pool_settled(server: ServerProcess) -> dict[str, Any]:
+    """The pool's counts once no process is busy or being reset."""
+    assert wait_until(
+        lambda: pool_counts(server)["busy"] == 0 and pool_counts(server)["resetting"] == 0
+    )
+    return pool_counts(server)
+
+
+@contextmanager
+def one_process_server(upstream_url: str) -> Iterator[ServerProcess]:
+    """A server whose pool holds one process only, once it is clean: every request is
+    served by that process (held, rewound, appended to or reset), and a spawn would
+    have to replace it, which the pool's counters show."""
+    env = {"POOL_MAX_PROCESSES": "1", "POOL_MIN_WARM": "1"}
+    with ServerProcess(upstream_url, env=env) as proc:
+        assert wait_until(lambda: pool_counts(proc)["clean"] >= 1, timeout=30)
+        yield proc
+
+
+def upstream_turns(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (role, text) of each conversation turn an upstream request carried."""
+    found = []
+    for message in body["messages"]:
+        if message["role"] not in ("user", "assistant"):
+            continue
+        content = message["content"]
+        if isinstance(content, str):
+            found.append((message["role"], content))
+            continue
+        text = "".join(block.get("text", "") for block in content if block["type"] == "text")
+        found.append((message["role"], text))
+    return found
 
 
 def read_until(fd: int, pattern: str, timeout: float = 60.0, seen: str = "") -> str:

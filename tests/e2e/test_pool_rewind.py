@@ -7,13 +7,17 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
-from tests.e2e.harness import ServerProcess, pool_counts, wait_until
+from tests.e2e.harness import (
+    ServerProcess,
+    one_process_server,
+    pool_counts,
+    upstream_turns,
+)
 from tests.fakes.anthropic_upstream import FakeUpstream
 
 pytestmark = pytest.mark.e2e
@@ -23,27 +27,9 @@ def marker() -> str:
     return f"R{uuid.uuid4().hex[:10]}"
 
 
-def turns(body: dict[str, Any]) -> list[tuple[str, str]]:
-    """The (role, text) of each conversation turn the upstream received."""
-    found = []
-    for message in body["messages"]:
-        if message["role"] not in ("user", "assistant"):
-            continue
-        content = message["content"]
-        if isinstance(content, str):
-            found.append((message["role"], content))
-            continue
-        text = "".join(block.get("text", "") for block in content if block["type"] == "text")
-        found.append((message["role"], text))
-    return found
-
-
 @pytest.fixture(scope="module")
 def one_process(upstream: FakeUpstream) -> Iterator[ServerProcess]:
-    # One process only: every request must be served by it, rewound or reset.
-    env = {"POOL_MAX_PROCESSES": "1", "POOL_MIN_WARM": "1"}
-    with ServerProcess(upstream.url, env=env) as proc:
-        assert wait_until(lambda: pool_counts(proc)["clean"] >= 1, timeout=30)
+    with one_process_server(upstream.url) as proc:
         yield proc
 
 
@@ -76,7 +62,7 @@ def test_a_few_shot_prompt_is_answered_by_rewinding_the_process_holding_its_exam
         )
         assert reply.choices[0].message.content == f"You said: {question}"
         # The model saw the real example turns and the new question, nothing else.
-        assert turns(upstream.recorded(question)[-1].body) == [
+        assert upstream_turns(upstream.recorded(question)[-1].body) == [
             ("user", "I love it"),
             ("assistant", "positive"),
             ("user", "I hate it"),
@@ -103,7 +89,7 @@ def test_a_regenerated_last_message_is_answered_on_the_same_process(
     client.chat.completions.create(
         model="m", messages=[*history, {"role": "user", "content": retry}]
     )
-    assert turns(upstream.recorded(retry)[-1].body) == [
+    assert upstream_turns(upstream.recorded(retry)[-1].body) == [
         ("user", f"hello {tag}"),
         ("assistant", f"You said: hello {tag}"),
         ("user", retry),
@@ -121,7 +107,7 @@ def test_a_reset_process_shows_the_next_conversation_nothing_of_the_last(
     spawned = pool_counts(one_process)["spawned"]
     client.chat.completions.create(model="m", messages=[{"role": "user", "content": fresh}])
     body = upstream.recorded(fresh)[-1].body
-    assert turns(body) == [("user", fresh)]
+    assert upstream_turns(body) == [("user", fresh)]
     sent = json.dumps(body["messages"])
     assert secret not in sent
     assert "/clear" not in sent  # a rewind leaves no note of a command behind

@@ -18,7 +18,11 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
-from tests.e2e.harness import ServerProcess, pool_counts, wait_until
+from tests.e2e.harness import (
+    ServerProcess,
+    one_process_server,
+    pool_settled,
+)
 from tests.fakes.anthropic_upstream import FakeUpstream
 
 pytestmark = pytest.mark.e2e
@@ -47,18 +51,8 @@ def conversation(body: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]
 
 @pytest.fixture(scope="module")
 def one_process(upstream: FakeUpstream) -> Iterator[ServerProcess]:
-    # One process only: a spawn would have to replace it, which the counters show.
-    env = {"POOL_MAX_PROCESSES": "1", "POOL_MIN_WARM": "1"}
-    with ServerProcess(upstream.url, env=env) as proc:
-        assert wait_until(lambda: pool_counts(proc)["clean"] >= 1, timeout=30)
+    with one_process_server(upstream.url) as proc:
         yield proc
-
-
-def settled(proc: ServerProcess) -> dict[str, Any]:
-    assert wait_until(
-        lambda: pool_counts(proc)["busy"] == 0 and pool_counts(proc)["resetting"] == 0
-    )
-    return pool_counts(proc)
 
 
 def test_an_unseen_chat_history_with_tool_calls_is_answered_by_a_warm_process(
@@ -111,7 +105,7 @@ def test_an_unseen_chat_history_with_tool_calls_is_answered_by_a_warm_process(
     client.chat.completions.create(
         model="m", messages=[history[0], {"role": "user", "content": f"hi {tag}"}], tools=tools
     )
-    before = settled(one_process)
+    before = pool_settled(one_process)
     reply = client.chat.completions.create(model="m", messages=history, tools=tools)
     assert reply.choices[0].message.content == f"You said: And tomorrow? {tag}"
     body = upstream.recorded(f"And tomorrow? {tag}")[-1].body
@@ -153,7 +147,7 @@ def test_an_unseen_chat_history_with_tool_calls_is_answered_by_a_warm_process(
         ("user", [{"type": "text", "text": f"And tomorrow? {tag}"}]),
     ]
     assert f"You help with the weather {tag}." in upstream.recorded(tag)[-1].system_text()
-    after = settled(one_process)
+    after = pool_settled(one_process)
     assert after["spawned"] == before["spawned"]
     assert after["seeded_hits"] == before["seeded_hits"] + 1
 
@@ -165,7 +159,7 @@ def test_an_unseen_chat_history_with_tool_calls_is_answered_by_a_warm_process(
         {"role": "user", "content": f"Thanks {tag}"},
     ]
     client.chat.completions.create(model="m", messages=follow_up, tools=tools)
-    final = settled(one_process)
+    final = pool_settled(one_process)
     assert final["affinity_hits"] == after["affinity_hits"] + 1
     assert final["spawned"] == before["spawned"]
 
@@ -191,7 +185,7 @@ def test_an_unseen_anthropic_history_keeps_thinking_and_tool_blocks(
     client.messages.create(
         model="m", max_tokens=100, messages=[{"role": "user", "content": f"hi {tag}"}], tools=tools
     )
-    before = settled(one_process)
+    before = pool_settled(one_process)
     reply = client.messages.create(model="m", max_tokens=100, messages=messages, tools=tools)
     assert reply.content[0].type == "text"
     body = upstream.recorded(f"Once more {tag}")[-1].body
@@ -205,7 +199,7 @@ def test_an_unseen_anthropic_history_keeps_thinking_and_tool_blocks(
             "content": [{"type": "text", "text": "found it"}],
         }
     ]
-    after = settled(one_process)
+    after = pool_settled(one_process)
     assert after["spawned"] == before["spawned"]
     assert after["seeded_hits"] == before["seeded_hits"] + 1
 

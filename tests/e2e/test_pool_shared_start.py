@@ -19,7 +19,12 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
-from tests.e2e.harness import ServerProcess, pool_counts, wait_until
+from tests.e2e.harness import (
+    ServerProcess,
+    one_process_server,
+    pool_settled,
+    upstream_turns,
+)
 from tests.fakes.anthropic_upstream import FakeUpstream
 
 pytestmark = pytest.mark.e2e
@@ -29,33 +34,10 @@ def marker() -> str:
     return f"H{uuid.uuid4().hex[:10]}"
 
 
-def turns(body: dict[str, Any]) -> list[tuple[str, str]]:
-    """The (role, text) of each turn the upstream received."""
-    found = []
-    for message in body["messages"]:
-        content = message["content"]
-        if isinstance(content, str):
-            found.append((message["role"], content))
-            continue
-        text = "".join(block.get("text", "") for block in content if block["type"] == "text")
-        found.append((message["role"], text))
-    return found
-
-
 @pytest.fixture(scope="module")
 def one_process(upstream: FakeUpstream) -> Iterator[ServerProcess]:
-    # One process only: a spawn would have to replace it, which the counters show.
-    env = {"POOL_MAX_PROCESSES": "1", "POOL_MIN_WARM": "1"}
-    with ServerProcess(upstream.url, env=env) as proc:
-        assert wait_until(lambda: pool_counts(proc)["clean"] >= 1, timeout=30)
+    with one_process_server(upstream.url) as proc:
         yield proc
-
-
-def settled(proc: ServerProcess) -> dict[str, Any]:
-    assert wait_until(
-        lambda: pool_counts(proc)["busy"] == 0 and pool_counts(proc)["resetting"] == 0
-    )
-    return pool_counts(proc)
 
 
 def test_a_follow_up_under_shared_examples_is_appended_after_a_rewind_to_them(
@@ -78,7 +60,7 @@ def test_a_follow_up_under_shared_examples_is_appended_after_a_rewind_to_them(
     client.chat.completions.create(
         model="m", messages=[*examples, {"role": "user", "content": f"second client {tag}"}]
     )
-    before = settled(one_process)
+    before = pool_settled(one_process)
     again = f"first client again {tag}"
     reply = client.chat.completions.create(
         model="m",
@@ -90,7 +72,7 @@ def test_a_follow_up_under_shared_examples_is_appended_after_a_rewind_to_them(
         ],
     )
     assert reply.choices[0].message.content == f"You said: {again}"
-    assert turns(upstream.recorded(again)[-1].body) == [
+    assert upstream_turns(upstream.recorded(again)[-1].body) == [
         ("user", "Capital of France?"),
         ("assistant", "Paris"),
         ("user", "Capital of Italy?"),
@@ -99,7 +81,7 @@ def test_a_follow_up_under_shared_examples_is_appended_after_a_rewind_to_them(
         ("assistant", f"You said: {first}"),
         ("user", again),
     ]
-    after = settled(one_process)
+    after = pool_settled(one_process)
     assert after["shared_hits"] == before["shared_hits"] + 1
     assert after["seeded_hits"] == before["seeded_hits"]
     assert after["spawned"] == before["spawned"]
@@ -115,7 +97,7 @@ def test_a_conversation_that_went_on_elsewhere_is_appended_to_the_process_holdin
         model="m", max_tokens=100, messages=[{"role": "user", "content": opening}]
     )
     assert first.content[0].type == "text"
-    before = settled(one_process)
+    before = pool_settled(one_process)
     back = f"back again {tag}"
     messages: list[Any] = [
         {"role": "user", "content": opening},
@@ -127,14 +109,14 @@ def test_a_conversation_that_went_on_elsewhere_is_appended_to_the_process_holdin
     reply = client.messages.create(model="m", max_tokens=100, messages=messages)
     assert reply.content[0].type == "text"
     assert reply.content[0].text == f"You said: {back}"
-    assert turns(upstream.recorded(back)[-1].body) == [
+    assert upstream_turns(upstream.recorded(back)[-1].body) == [
         ("user", opening),
         ("assistant", f"You said: {opening}"),
         ("user", f"asked elsewhere {tag}"),
         ("assistant", "answered by another replica"),
         ("user", back),
     ]
-    after = settled(one_process)
+    after = pool_settled(one_process)
     assert after["shared_hits"] == before["shared_hits"] + 1
     assert after["spawned"] == before["spawned"]
     # It holds the whole conversation now: the next follow-up is an affinity hit.
@@ -148,6 +130,6 @@ def test_a_conversation_that_went_on_elsewhere_is_appended_to_the_process_holdin
             {"role": "user", "content": more},
         ],
     )
-    final = settled(one_process)
+    final = pool_settled(one_process)
     assert final["affinity_hits"] == after["affinity_hits"] + 1
     assert final["spawned"] == before["spawned"]
