@@ -397,10 +397,8 @@ class Claims:
             content = blocks(turn.messages[-1].content)
             if target is not None:
                 told = True
-                if not await process.rewind(target):
-                    self.releasing.release(member, Release.CLEAR)
+                if not await self._rewound(member, target):
                     return False
-                member.rewound(target)
                 self.members.counters.prefix_hits += 1
             if process.model != turn.model:
                 told = True
@@ -441,11 +439,8 @@ class Claims:
         try:
             await anyio.lowlevel.checkpoint_if_cancelled()
             told = True
-            if target is not None:
-                if not await process.rewind(target):
-                    self.releasing.release(member, Release.CLEAR)
-                    return False
-                member.rewound(target)
+            if target is not None and not await self._rewound(member, target):
+                return False
             # The model first: the assistant messages are appended as that model's.
             await process.set_model(turn.model)
             with anyio.fail_after(deadline.remaining()):
@@ -465,6 +460,15 @@ class Claims:
             counters.shared_hits += 1
         else:
             counters.seeded_hits += 1
+        return True
+
+    async def _rewound(self, member: PooledProcess, target: str) -> bool:
+        """Cut ``member``'s conversation back to just before ``target``; False when the
+        CLI refused (``member`` was released to be cleared)."""
+        if not await member.process.rewind(target):
+            self.releasing.release(member, Release.CLEAR)
+            return False
+        member.rewound(target)
         return True
 
     def _failed(self, member: PooledProcess, exc: BaseException, *, told: bool) -> None:
