@@ -169,6 +169,9 @@ class Turn(msgspec.Struct, frozen=True, kw_only=True):
     # ``prompt_cache_key``; Codex CLI sends its session id). Turns with the same key are
     # one conversation: the backend should keep serving them from the same warm process.
     conversation_key: str | None = None
+    # Whether the client reads the reply as it is made. When it does not, the backend
+    # may hand on a block's deltas joined (one event instead of one per word).
+    streamed: bool = True
 
 
 # --------------------------------------------------------------------------------------

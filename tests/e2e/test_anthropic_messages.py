@@ -13,7 +13,7 @@ import pytest
 from anthropic.types import ContentBlockParam, MessageParam, ToolParam
 
 from tests.e2e.harness import FAKE_KEY, ServerProcess
-from tests.fakes.anthropic_upstream import FakeUpstream, Recorded, Reply, Text, Thinking
+from tests.fakes.anthropic_upstream import FakeUpstream, Recorded, Reply, Text, Thinking, ToolUse
 
 pytestmark = pytest.mark.e2e
 
@@ -388,3 +388,45 @@ def test_server_tools_are_refused_with_a_clear_400(client: anthropic.Anthropic) 
     assert body["type"] == "error"
     assert body["error"]["type"] == "invalid_request_error"
     assert "web_search_20250305" in body["error"]["message"]
+
+
+def test_a_long_reply_in_many_pieces_is_the_same_whole_as_its_stream(
+    client: anthropic.Anthropic, upstream: FakeUpstream
+) -> None:
+    # A reply that is not streamed has each block's deltas joined in the server: the
+    # text, thinking and tool input the client gets are still exactly Claude's.
+    tag = marker()
+    words = [f"w{i} " for i in range(300)]
+    arguments = {"city": "Paris", "notes": "x" * 200}
+    raw = json.dumps(arguments)
+    upstream.script(
+        tag,
+        Reply(
+            blocks=[
+                Thinking("step by step", signature="c2ln"),
+                Text("".join(words), chunks=words),
+                ToolUse("get_weather", arguments, id="toolu_long",
+                        chunks=[raw[i : i + 7] for i in range(0, len(raw), 7)]),
+            ],
+            stop_reason="tool_use",
+        ),
+    )  # fmt: skip
+    request: dict[str, Any] = {
+        "model": MODEL,
+        "max_tokens": 2048,
+        "tools": [WEATHER_TOOL],
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+        "messages": [{"role": "user", "content": tag}],
+    }
+    whole = client.messages.create(**request)
+    with client.messages.stream(**request) as stream:
+        streamed = stream.get_final_message()
+    assert [block.type for block in whole.content] == ["thinking", "text", "tool_use"]
+    assert whole.content[0].thinking == "step by step"  # type: ignore[union-attr]
+    assert whole.content[0].signature == "c2ln"  # type: ignore[union-attr]
+    assert whole.content[1].text == "".join(words)  # type: ignore[union-attr]
+    assert whole.content[2].input == arguments  # type: ignore[union-attr]
+    assert whole.stop_reason == "tool_use"
+    assert [b.model_dump(exclude={"id"}) for b in whole.content] == [
+        b.model_dump(exclude={"id"}) for b in streamed.content
+    ]

@@ -29,6 +29,7 @@ from claude_agent_sdk import (
     UserMessage,
 )
 
+from wrapper.backend.joined_deltas import DeltaJoiner
 from wrapper.backend.sdk_errors import error_for_result, structured_output_failed
 from wrapper.backend.tool_steps import ToolSteps
 from wrapper.events import (
@@ -107,6 +108,7 @@ class TurnReader:
         parallel_tool_calls: bool = True,
         cost_before: float = 0.0,
         show_tool_steps: bool = False,
+        join_deltas: bool = False,
     ) -> None:
         self.model = model
         self.cost_before = cost_before
@@ -132,17 +134,28 @@ class TurnReader:
         self.rejected_resets_at: float | None = None
         # Claude Code's own tool runs, shown as reasoning (tool_steps.py).
         self._steps = ToolSteps() if show_tool_steps else None
+        self._joiner = DeltaJoiner() if join_deltas else None
 
     # ---------------------------------------------------------------------------------
 
     def feed(self, message: Any) -> list[AgentEvent]:
         """Events for one SDK message.
 
+        With ``join_deltas``, a block's deltas are held and handed on joined
+        (:mod:`wrapper.backend.joined_deltas`): the events of a message may then
+        come with a later one, and all of them by the time :attr:`done` is set.
+
         Raises:
             WrapperError: the turn failed (classified from the CLI's result).
         """
         if self.done:
             return []
+        events = self._events_of(message)
+        if self._joiner is None:
+            return events
+        return self._joiner.join(events, final=self.done)
+
+    def _events_of(self, message: Any) -> list[AgentEvent]:
         if isinstance(message, StreamEvent):
             if message.parent_tool_use_id is not None:
                 return []

@@ -73,6 +73,7 @@ def reader_for(turn: Turn, profile: Profile, *, cost_before: float = 0.0) -> Tur
         parallel_tool_calls=turn.parallel_tool_calls,
         cost_before=cost_before,
         show_tool_steps=profile.server_tools,
+        join_deltas=not turn.streamed,
     )
 
 

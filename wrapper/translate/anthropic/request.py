@@ -397,6 +397,7 @@ def messages_request_to_turn(
         server_tools=agent is not None,
         max_turns=claude.max_turns,
         agent=agent,
+        streamed=request.stream is True,
     )
     return MessagesTurn(turn=turn, ignored=ignored, context_management=applied)
 

@@ -322,4 +322,5 @@ def chat_request_to_turn(
         server_tools=agent is not None,
         max_turns=claude.max_turns,
         agent=agent,
+        streamed=request.stream is True,
     )

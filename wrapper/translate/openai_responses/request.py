@@ -181,6 +181,7 @@ def responses_request_to_plan(
         agent=agent,
         session_id=request.session_id or headers.get("x-session-id") or None,
         conversation_key=request.prompt_cache_key,
+        streamed=request.stream is True,
     )
     reasoning = request.reasoning or rq.ReasoningConfig()
     template = rs.Response(

@@ -580,3 +580,9 @@ def test_count_tokens_payload_keeps_only_count_fields_as_sent() -> None:
         default_model=DEFAULT_MODEL,
     )
     assert given == {"model": "claude-x", "messages": [user("q")]}
+
+
+@pytest.mark.parametrize(("stream", "streamed"), [(True, True), (False, False), (None, False)])
+def test_the_turn_says_whether_the_client_streams(stream: bool | None, streamed: bool) -> None:
+    body: dict[str, Any] = {} if stream is None else {"stream": stream}
+    assert to_turn(body).streamed is streamed

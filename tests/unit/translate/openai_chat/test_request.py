@@ -524,3 +524,11 @@ def test_response_format(
     turn = to_turn(body)
     assert turn.output_schema == schema
     assert turn.json_object is json_object
+
+
+@pytest.mark.parametrize(("stream", "streamed"), [(True, True), (False, False), (None, False)])
+def test_the_turn_says_whether_the_client_streams(stream: bool | None, streamed: bool) -> None:
+    body: dict[str, Any] = {"model": "m", "messages": [user("hi")]}
+    if stream is not None:
+        body["stream"] = stream
+    assert to_turn(body).streamed is streamed

@@ -616,3 +616,9 @@ def test_item_errors_keep_the_full_path_in_the_message() -> None:
     with pytest.raises(InvalidRequestError) as caught:
         plan_of({"input": [{"role": "user", "content": "ok"}, {"role": "user", "content": 5}]})
     assert "`$.input[1].content`" in caught.value.message
+
+
+@pytest.mark.parametrize(("stream", "streamed"), [(True, True), (False, False), (None, False)])
+def test_the_turn_says_whether_the_client_streams(stream: bool | None, streamed: bool) -> None:
+    body: dict[str, Any] = {"input": "hi"} if stream is None else {"input": "hi", "stream": stream}
+    assert plan_of(body).turn.streamed is streamed
