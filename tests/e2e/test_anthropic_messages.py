@@ -10,7 +10,14 @@ from typing import Any, cast
 import anthropic
 import httpx
 import pytest
-from anthropic.types import ContentBlockParam, MessageParam, ToolParam
+from anthropic.types import (
+    ContentBlockParam,
+    MessageParam,
+    TextBlock,
+    ThinkingBlock,
+    ToolParam,
+    ToolUseBlock,
+)
 
 from tests.e2e.harness import FAKE_KEY, ServerProcess
 from tests.fakes.anthropic_upstream import FakeUpstream, Recorded, Reply, Text, Thinking, ToolUse
@@ -421,11 +428,13 @@ def test_a_long_reply_in_many_pieces_is_the_same_whole_as_its_stream(
     whole = client.messages.create(**request)
     with client.messages.stream(**request) as stream:
         streamed = stream.get_final_message()
-    assert [block.type for block in whole.content] == ["thinking", "text", "tool_use"]
-    assert whole.content[0].thinking == "step by step"  # type: ignore[union-attr]
-    assert whole.content[0].signature == "c2ln"  # type: ignore[union-attr]
-    assert whole.content[1].text == "".join(words)  # type: ignore[union-attr]
-    assert whole.content[2].input == arguments  # type: ignore[union-attr]
+    thinking, text, tool_use = whole.content
+    assert isinstance(thinking, ThinkingBlock)
+    assert isinstance(text, TextBlock)
+    assert isinstance(tool_use, ToolUseBlock)
+    assert (thinking.thinking, thinking.signature) == ("step by step", "c2ln")
+    assert text.text == "".join(words)
+    assert tool_use.input == arguments
     assert whole.stop_reason == "tool_use"
     assert [b.model_dump(exclude={"id"}) for b in whole.content] == [
         b.model_dump(exclude={"id"}) for b in streamed.content
