@@ -156,6 +156,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stream_write_timeout_s: float = 30.0
     first_byte_deadline_s: float = 10.0
     shutdown_grace_s: float = 30.0
+    keep_alive_s: float = 75.0
     body_timeout_s: float = 30.0
     enable_server_tools: bool = False
     default_max_turns: int = 10
@@ -386,6 +387,7 @@ _SPEC: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("STREAM_WRITE_TIMEOUT_SECONDS", "stream_write_timeout_s", _parse_positive_float),
     ("FIRST_BYTE_DEADLINE_SECONDS", "first_byte_deadline_s", _parse_positive_float),
     ("SHUTDOWN_GRACE_SECONDS", "shutdown_grace_s", _parse_positive_float),
+    ("KEEP_ALIVE_SECONDS", "keep_alive_s", _parse_positive_float),
     ("BODY_TIMEOUT_SECONDS", "body_timeout_s", _parse_positive_float),
     ("ENABLE_SERVER_TOOLS", "enable_server_tools", _parse_bool),
     ("WRAPPER_DEFAULT_MAX_TURNS", "default_max_turns", _parse_positive_int),

@@ -152,6 +152,8 @@ class ServerProcess:
             self.worker_class,
             "--graceful-timeout",  # as claude-wrapper does: SHUTDOWN_GRACE_SECONDS
             str(math.ceil(float(self.env.get("SHUTDOWN_GRACE_SECONDS", "10")))),
+            "--keep-alive",  # and KEEP_ALIVE_SECONDS
+            self.env.get("KEEP_ALIVE_SECONDS", "75"),
         ]
 
     def _start_process(self, command: list[str], timeout: float) -> ServerProcess:

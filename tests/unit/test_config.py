@@ -81,6 +81,7 @@ def test_the_environment_is_kept_whole_for_the_components_that_read_it() -> None
         ({"SSE_PING_INTERVAL_SECONDS": "0.5"}, "ping_interval_s", 0.5),
         ({"FIRST_BYTE_DEADLINE_SECONDS": "3"}, "first_byte_deadline_s", 3.0),
         ({"SHUTDOWN_GRACE_SECONDS": "1"}, "shutdown_grace_s", 1.0),
+        ({"KEEP_ALIVE_SECONDS": "90"}, "keep_alive_s", 90.0),
         ({"ENABLE_SERVER_TOOLS": "TRUE"}, "enable_server_tools", True),
         ({"LOAD_FILESYSTEM_SETTINGS": "on"}, "load_filesystem_settings", True),
     ],

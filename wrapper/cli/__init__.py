@@ -135,6 +135,10 @@ def _hypercorn_config(
     # hypercorn's own records go through the app's log renderer (JSON or readable lines).
     config.errorlog = logging.getLogger("hypercorn.error")
     config.graceful_timeout = settings.shutdown_grace_s
+    # Longer than a client's own idle expiry (httpx, the OpenAI and Anthropic SDKs: 5 s)
+    # and a load balancer's (60 s on AWS): whoever is idle the longest must be the one to
+    # close, or a request sent just as the server closes is lost on the wire.
+    config.keep_alive_timeout = settings.keep_alive_s
     # The server runs in this process (no supervisor holding a copy of the listening
     # socket), so a shutdown closes the socket at once: a new connection during the
     # grace period is refused instead of waiting unanswered in the backlog.
