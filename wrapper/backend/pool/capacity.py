@@ -30,8 +30,9 @@ log = get_logger(__name__)
 _EVICTION_ORDER = {State.CLEAN: 0, State.HELD: 1, State.PARKED: 2}
 SPARE_MAY_EVICT_AFTER_S = 60.0
 """How long a longer conversation (or a parked turn) must have been idle before a spare
-may take its place. A burst of new profiles would otherwise evict the conversations
-that are still going on, for spares that the burst uses up faster than they start."""
+may take its place, while held conversations may be claimed. A burst of new profiles
+would otherwise evict the conversations that are still going on, for spares that the
+burst uses up faster than they start."""
 
 
 class Capacity:
@@ -50,7 +51,9 @@ class Capacity:
     ) -> PooledProcess | None:
         """The idle process to evict first (see the module docstring), never ``keep``.
         With ``spare`` (room for a spare rather than for a turn), only a clean one, one
-        holding a single exchange, or one unused for ``SPARE_MAY_EVICT_AFTER_S``."""
+        holding a single exchange, or one unused for ``SPARE_MAY_EVICT_AFTER_S``; while
+        held conversations are seen to go unclaimed, any held one (the claim of the
+        next new profile would evict one anyway, on its path)."""
         now = time.monotonic()
         ranked = [
             (_EVICTION_ORDER[m.state] + (len(m.prefixes) > 1), m.since, n, m)
@@ -58,10 +61,12 @@ class Capacity:
             if m.state in _EVICTION_ORDER and m is not keep
         ]
         if spare:
+            unclaimed = self.members.holding.rarely_claimed
             ranked = [
                 entry
                 for entry in ranked
                 if entry[0] <= _EVICTION_ORDER[State.HELD]
+                or (unclaimed and entry[3].state is State.HELD)
                 or now - entry[1] >= SPARE_MAY_EVICT_AFTER_S
             ]
         return min(ranked)[3] if ranked else None

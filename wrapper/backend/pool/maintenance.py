@@ -15,7 +15,8 @@
 * Once a turn of a profile no process had (a system prompt or a set of client tools
   not seen before) needed a new process, the base it shares with the profiles like it
   keeps ``POOL_UNBOUND_SPARES`` unbound spares for a while (at the cap, in place of
-  an idle process that holds at most one exchange or has idled a minute), started
+  an idle process that holds at most one exchange or has idled a minute, or any held
+  one while held conversations go unclaimed), started
   as that turn ends: the next new profile of that base binds one (~50 ms) instead
   of waiting for a start (~350 ms), and waits for one being started rather than
   start another.
@@ -171,8 +172,9 @@ class Maintenance:
         """Keep ``POOL_UNBOUND_SPARES`` unbound spares of ``base``. At the cap one is
         started in place of an idle process (as a new profile's own start would evict
         one, but off the path of its turn): a clean one, one holding a single exchange,
-        or a longer conversation idle for a minute (``Capacity.victim``), never
-        ``keep``; without ``evict``, only into free room."""
+        or a longer conversation idle for a minute, or any held one while held
+        conversations go unclaimed (``Capacity.victim``), never ``keep``; without
+        ``evict``, only into free room."""
         members = self.members
         recent = self._bases.get(base.key)
         if recent is None or members.closed:

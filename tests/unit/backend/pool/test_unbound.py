@@ -217,6 +217,28 @@ async def test_an_unbound_spare_never_takes_the_place_of_a_longer_conversation()
         assert unbound(run) == []
 
 
+async def test_while_held_conversations_go_unclaimed_a_longer_one_makes_room_for_a_spare() -> None:
+    settings = msgspec.structs.replace(UNBOUND, max_processes=2)
+    async with running(settings) as run:
+        held = await run.held("conv-1")
+        held.prefixes.append(("conv-0", "user-0"))
+        run.pool.members.holding.observed = 10  # ten fates seen, none claimed
+        member = await new_profile_turn(run)
+        assert held not in run.members
+        assert member in run.members
+        assert len(unbound(run)) == 1
+
+
+async def test_while_held_conversations_go_unclaimed_a_parked_turn_still_stays() -> None:
+    settings = msgspec.structs.replace(UNBOUND, max_processes=2)
+    async with running(settings) as run:
+        parked = await run.parked("conv-1", "call-1")
+        run.pool.members.holding.observed = 10
+        await new_profile_turn(run)
+        assert parked in run.members and parked.state is State.PARKED
+        assert unbound(run) == []
+
+
 async def test_a_longer_conversation_idle_for_a_minute_may_make_room_for_a_spare() -> None:
     settings = msgspec.structs.replace(UNBOUND, max_processes=2)
     async with running(settings) as run:
