@@ -268,10 +268,15 @@ class Claims:
         spares = self.members.unbound_spares(base)
         if not spares:
             return None
+        # Only a profile no process has makes the base keep spares: a known one out of
+        # clean processes (the default profile under a burst) would otherwise start a
+        # spare after each turn, on cores its busy processes already use.
+        new = not any(m.profile == profile for m in self.members.all)
         member = self.members.claim(max(spares, key=lambda m: m.since))
         member.unbound = False
-        member.refill = base
-        self.maintenance.keep_unbound(base, model)
+        if new:
+            member.refill = base
+            self.maintenance.keep_unbound(base, model)
         try:
             bound = await member.process.bind(profile.system_prompt, profile.tools, member.gate)
         except Exception:  # noqa: BLE001 - logged by the process's boundary; start one instead

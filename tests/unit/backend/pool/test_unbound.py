@@ -146,6 +146,20 @@ async def test_a_default_turn_with_no_clean_process_binds_an_unbound_spare_too()
         assert fake(taken).bound == ("", ())
 
 
+async def test_a_known_profile_that_binds_the_spare_starts_no_other() -> None:
+    async with running(UNBOUND) as run:
+        await run.pool.take_clean(turn("hi"), DEFAULT, deadline())  # still running
+        await new_profile_turn(run)
+        spare = unbound(run)[0]
+        taken = await run.pool.take_clean(turn("hi"), DEFAULT, deadline())
+        assert taken is spare
+        made = len(run.processes.made)
+        run.pool.release(taken, Release.HOLD, digest="conv-2")
+        await settled(run)
+        assert unbound(run) == []
+        assert len(run.processes.made) == made
+
+
 async def test_a_refused_binding_replaces_the_spare_and_starts_a_process() -> None:
     async with running(UNBOUND) as run:
         await new_profile_turn(run)
