@@ -25,7 +25,7 @@ import msgspec
 
 from wrapper.api.context import AppContext
 from wrapper.app import App
-from wrapper.backend.pool_view import NoPool
+from wrapper.backend.pool_view import NoPool, PoolView
 from wrapper.config import (
     BreakerSettings,
     ModelSettings,
@@ -71,14 +71,19 @@ class Wiring:
         self.released = 0
 
 
-def make_app(backend: Backend, settings: Settings | None = None) -> tuple[App, Wiring]:
-    """An App whose lifespan wires ``backend`` as its core backend, under the real
-    composition root (layers, hooks, stores); returns the app and its wiring record."""
+def make_app(
+    backend: Backend, settings: Settings | None = None, pool: PoolView | None = None
+) -> tuple[App, Wiring]:
+    """An App whose lifespan wires ``backend`` as its core backend (and ``pool`` as its
+    pool, else none), under the real composition root (layers, hooks, stores); returns
+    the app and its wiring record."""
     wiring = Wiring()
 
     async def open_core(request: CoreRequest, stack: LifespanStack) -> CoreBackend:
         return CoreBackend(
-            backend=backend, pool=NoPool(), admission=admission_for(request.settings)
+            backend=backend,
+            pool=pool or NoPool(),
+            admission=admission_for(request.settings),
         )
 
     async def factory(settings: Settings, stack: LifespanStack) -> AppContext:

@@ -19,6 +19,7 @@ from tests.asgi.driver import (
 from tests.fakes.backend import FakeBackend, text_events
 from wrapper.api.context import AppContext
 from wrapper.app import App, _run_watched
+from wrapper.backend.pool_view import NoPool
 from wrapper.config import ConfigError, Settings
 from wrapper.http.request import Request
 from wrapper.http.responses import JSONResponse, Response
@@ -126,6 +127,37 @@ async def test_wrong_method_is_a_json_405_with_allow() -> None:
     assert exchange.json()["error"]["code"] == "method_not_allowed"
     assert chat.status == 405
     assert chat.headers["allow"] == "POST"
+
+
+class _WarmingPool(NoPool):
+    """A pool view whose first warm process is still starting until ``up`` is set."""
+
+    def __init__(self) -> None:
+        self.up = False
+
+    @property
+    def enabled(self) -> bool:
+        return True
+
+    @property
+    def ready(self) -> bool:
+        return self.up
+
+
+async def test_readiness_waits_for_the_pools_first_warm_process_and_needs_no_key() -> None:
+    pool = _WarmingPool()
+    app, _ = make_app(_backend(), quiet_settings(api_key="secret"), pool=pool)
+    async with started(app):
+        starting = await Exchange("GET", "/healthz/ready").run(app)
+        live = await Exchange("GET", "/health").run(app)
+        pool.up = True
+        ready = await Exchange("GET", "/healthz/ready").run(app)
+    assert starting.status == 503
+    assert starting.headers["retry-after"] == "1"
+    assert starting.json() == {"status": "starting", "service": "claude-wrapper"}
+    assert live.status == 200  # liveness does not wait for the pool
+    assert ready.status == 200
+    assert ready.json() == {"status": "ready", "service": "claude-wrapper"}
 
 
 async def test_the_root_and_claude_codes_probe_answer_without_a_key() -> None:

@@ -75,6 +75,7 @@ async def test_every_auth_free_route_says_so_and_every_other_needs_the_key() -> 
             "/openapi.json",
             "/docs",
             "/health",
+            "/healthz/ready",
             "/version",
         }
 

@@ -317,3 +317,33 @@ def test_one_shot_traffic_stays_on_a_few_warm_processes(upstream: FakeUpstream) 
         after = status(proc)["processes"]
         assert after["spawned"] - spawned <= 1, after
         assert after["total"] <= 2, after
+
+
+def test_a_new_server_is_ready_once_its_warm_process_is_up(upstream: FakeUpstream) -> None:
+    """``/health`` answers as soon as the server listens; ``/healthz/ready`` only once
+    the pool's first warm process is up, so the first request sent then finds it."""
+    env = {"POOL_MAX_PROCESSES": "2", "POOL_MIN_WARM": "1", "POOL_SPARES_PER_PROFILE": "0"}
+    with ServerProcess(upstream.url, env=env) as proc:  # returns once /health is 200
+        answers: list[httpx.Response] = []
+
+        def ready() -> bool:
+            answers.append(httpx.get(f"{proc.url}/healthz/ready", timeout=10))
+            return answers[-1].status_code == 200
+
+        assert wait_until(ready, timeout=30)
+        at_ready = status(proc)["processes"]
+        for answer in answers[:-1]:  # before the warm process was up
+            assert answer.status_code == 503
+            assert answer.headers["retry-after"] == "1"
+            assert answer.json()["status"] == "starting"
+        assert answers[-1].json()["status"] == "ready"
+        assert at_ready["total"] - at_ready["starting"] >= 1
+        assert at_ready["spawned"] == 1
+        reply = httpx.post(
+            f"{proc.url}/v1/chat/completions",
+            json={"model": "m", "messages": [{"role": "user", "content": "ping"}]},
+            timeout=60,
+        )
+        assert reply.json()["choices"][0]["message"]["content"] == "You said: ping"
+        assert status(proc)["processes"]["spawned"] == 1  # the warm process served it
+        assert httpx.get(f"{proc.url}/healthz/ready", timeout=10).status_code == 200

@@ -11,7 +11,7 @@ from __future__ import annotations
 from wrapper.api.agent_routes import agent_routes
 from wrapper.api.chat import ChatAPI
 from wrapper.api.context import AppContext
-from wrapper.api.health import Health, HealthAPI, Version
+from wrapper.api.health import Health, HealthAPI, Readiness, Version
 from wrapper.api.landing import Hello, LandingAPI, package_assets
 from wrapper.api.messages import MessagesAPI
 from wrapper.api.models import ModelsAPI, RefreshResult
@@ -112,6 +112,19 @@ def build_router(ctx: AppContext) -> Router:
             ),
             Route(
                 "GET",
+                "/healthz/ready",
+                health.ready,
+                name="healthz.ready",
+                group="health",
+                auth=False,
+                doc=Doc(
+                    "Readiness: the pool has a warm process (no upstream call)",
+                    response=Readiness,
+                    statuses={503: Readiness},
+                ),
+            ),
+            Route(
+                "GET",
                 "/version",
                 health.version,
                 name="version",
@@ -126,7 +139,7 @@ def build_router(ctx: AppContext) -> Router:
                 name="healthz.deep",
                 group="health",
                 doc=Doc(
-                    "Readiness: a real (cached) round trip through the CLI",
+                    "Deep health: a real (cached) round trip through the CLI",
                     response=DeepHealthResult,
                     statuses={503: DeepHealthResult},
                 ),

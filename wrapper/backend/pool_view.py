@@ -1,4 +1,4 @@
-"""What ``GET /v1/pool/status`` and the metrics read of the process pool.
+"""What ``GET /v1/pool/status``, ``GET /healthz/ready`` and the metrics read of the process pool.
 
 The pooled backend's :class:`~wrapper.backend.pool.ProcessPool` is one; the cold
 backend has no pool, and :class:`NoPool` stands for it.
@@ -15,6 +15,12 @@ class PoolView(Protocol):
     @property
     def enabled(self) -> bool: ...
 
+    @property
+    def ready(self) -> bool:
+        """The pool has had its warm minimum up (it stays ready once it has), and is
+        not closed: a request sent now does not wait for the pool's first start."""
+        ...
+
     def stats(self) -> dict[str, int]: ...
 
     def pids(self) -> list[int]: ...
@@ -26,6 +32,10 @@ class NoPool:
     @property
     def enabled(self) -> bool:
         return False
+
+    @property
+    def ready(self) -> bool:
+        return True
 
     def stats(self) -> dict[str, int]:
         return {}

@@ -106,6 +106,7 @@ async def test_the_cpu_guard_needs_a_budget() -> None:
 
 class FakePool:
     enabled = True
+    ready = True
 
     def pids(self) -> list[int]:
         return []

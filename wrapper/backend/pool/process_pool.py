@@ -49,11 +49,25 @@ class ProcessPool:
         self.releasing.on_held = self.maintenance.held
         self.releasing.on_refill = self.maintenance.refill
         self.claims = Claims(self.members, self.capacity, self.releasing, self.maintenance, factory)
+        self._warmed = False
 
     @property
     def enabled(self) -> bool:
         """A pool is on (see :class:`~wrapper.backend.pool_view.PoolView`)."""
         return True
+
+    @property
+    def ready(self) -> bool:
+        """Once as many processes are up as the warm minimum (at most the cap), the
+        pool stays ready until it closes: a process it later loses is replaced, and
+        readiness that came and went would only make a balancer drop a working
+        replica."""
+        if self.members.closed:
+            return False
+        if not self._warmed:
+            warm = min(self.settings.min_warm, self.settings.max_processes)
+            self._warmed = len(self.members.all) >= warm
+        return self._warmed
 
     @property
     def closed(self) -> bool:

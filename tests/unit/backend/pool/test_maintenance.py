@@ -7,6 +7,7 @@ import anyio.lowlevel
 import msgspec
 import pytest
 
+from tests.fakes.pool_process import FakeProcesses
 from tests.unit.backend.pool.running import (
     DEFAULT,
     OTHER,
@@ -20,6 +21,7 @@ from tests.unit.backend.pool.running import (
 )
 from wrapper.backend.pool import PooledProcess, Release, State
 from wrapper.backend.pool.hold_policy import SEEN_ENOUGH
+from wrapper.backend.pool_view import NoPool
 from wrapper.config import PoolSettings
 
 pytestmark = pytest.mark.anyio
@@ -293,3 +295,29 @@ async def test_one_shot_traffic_after_a_restart_does_not_grow_the_pool() -> None
                 lambda: run.count(State.RESETTING) == 0 and run.pool.members.starting == 0
             )
         assert run.pool.stats()["spawned"] <= 2
+
+
+def ready(run: Running) -> bool:
+    """The pool's readiness now (a call, so that each read is a new one to mypy too)."""
+    return run.pool.ready
+
+
+async def test_the_pool_is_ready_once_its_warm_minimum_is_up_and_stays_ready() -> None:
+    processes = FakeProcesses()
+    processes.pause("start")
+    async with running(msgspec.structs.replace(QUIET, min_warm=1), processes) as run:
+        await processes.reached("start")
+        assert not ready(run)  # the first warm process is still starting
+        processes.resume("start")
+        await run.until(lambda: run.count(State.CLEAN) == 1)
+        assert ready(run)
+        await run.pool.capacity.discard(run.members[0])  # a lost process is replaced later
+        assert ready(run)
+        await run.pool.close()
+        assert not ready(run)
+
+
+async def test_a_pool_without_a_warm_minimum_is_ready_at_once() -> None:
+    async with running(QUIET) as run:
+        assert ready(run)
+        assert NoPool().ready  # the cold backend never waits for a start
