@@ -14,6 +14,11 @@ Peak RSS of the tree is sampled for the whole phase.
 Requests from the third on are compared with the settled figures of the
 long-running pooled server in the same run (its one-shot p50 and CPU per
 request): a pool that starts cold should be as fast as a settled one by then.
+
+That phase starts at ``/health``, the worst case: a balancer that does not gate
+on readiness. :func:`gated_restart` then starts another fresh server and sends
+its first request once ``GET /healthz/ready`` answers 200, as a balancer that
+gates on readiness would: how long that takes, and what the request costs.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ THINK_S = 0.3
 # The requests compared with the settled figures: the third on (index 2).
 FROM_REQUEST = 3
 TARGET = 1.3
+READY_TIMEOUT_S = 60.0
+READY_POLL_S = 0.05
 
 
 async def after_restart(
@@ -101,6 +108,49 @@ async def after_restart(
         "peak_rss_bytes": peak.peaks.get("restarted"),
         "pool_status_end": final,
     }
+
+
+async def gated_restart(upstream_url: str) -> dict[str, Any]:
+    """Start a fresh pooled server, wait for ``GET /healthz/ready``, then measure one
+    one-shot chat (its latency; the tree's CPU until the server is quiet again)."""
+    server = ServerProcess(upstream_url, env={"DEFAULT_MODEL": MODEL})
+    started = time.perf_counter()
+    try:
+        await anyio.to_thread.run_sync(server.start)  # returns once /health answers 200
+        healthy_s = time.perf_counter() - started
+        assert server.process is not None
+        contender = ServerContender("gated", server.url, server.process.pid, pooled=True)
+        try:
+            with anyio.fail_after(READY_TIMEOUT_S):
+                while (await contender.http.get("/healthz/ready")).status_code != 200:
+                    await anyio.sleep(READY_POLL_S)
+            ready_s = time.perf_counter() - started
+            cpu_before = sum(contender.cpu_seconds())
+            latency = await Client(contender).one_shot()
+            await contender.settle()
+            cpu = sum(contender.cpu_seconds()) - cpu_before
+            processes = (await contender.status())["processes"]
+        finally:
+            await contender.aclose()
+    finally:
+        await anyio.to_thread.run_sync(server.close)
+    return {
+        "healthy_after_s": healthy_s,
+        "ready_after_s": ready_s,
+        "first_latency_s": latency,
+        "first_cpu_s": cpu,
+        "processes": processes.get("total"),
+        "spawned": processes.get("spawned"),
+    }
+
+
+def gated_report(gated: dict[str, Any]) -> str:
+    return (
+        f"gated on /healthz/ready (another fresh server): healthy after "
+        f"{gated['healthy_after_s']:.2f} s, ready after {gated['ready_after_s']:.2f} s; "
+        f"its first request {gated['first_latency_s'] * 1000:.0f} ms, "
+        f"{gated['first_cpu_s']:.3f} CPU-s, {gated['spawned']} spawned so far"
+    )
 
 
 def compare(phase: dict[str, Any], settled: dict[str, Any]) -> dict[str, Any]:

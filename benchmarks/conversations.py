@@ -278,6 +278,9 @@ def report(result: dict[str, Any]) -> str:
     if restart:
         rows += ["", "One-shot traffic after a restart (a fresh pooled server):"]
         rows.append(after_restart.report(restart))
+    gated = result.get("gated_restart")
+    if gated:
+        rows += ["", after_restart.gated_report(gated)]
     return "\n".join(rows)
 
 
@@ -321,6 +324,7 @@ async def measure(
                 restart, result["scenarios"]["one-shot"]["pooled"]
             )
             result["after_restart"] = restart
+            result["gated_restart"] = await after_restart.gated_restart(upstream_url)
     finally:
         for client in clients:
             await client.contender.aclose()

@@ -206,3 +206,17 @@ def test_a_variant_s_concurrency_levels_are_reported_beside_pooled_s() -> None:
     assert "Pool starts in the warm-up round (off the record): pooled 2, unpaced 1." in text
     assert "| concurrency | unpaced req/s | pooled req/s | unpaced / pooled " in text
     assert "| 16 | 20.0 | 25.0 | 0.80x | 0.070 | 0.060 | 0 |" in text
+
+
+def test_the_gated_restart_reports_readiness_and_its_first_request() -> None:
+    gated = {
+        "healthy_after_s": 2.5,
+        "ready_after_s": 3.1,
+        "first_latency_s": 0.085,
+        "first_cpu_s": 0.12,
+        "processes": 2,
+        "spawned": 2,
+    }
+    text = after_restart.gated_report(gated)
+    assert "healthy after 2.50 s, ready after 3.10 s" in text
+    assert "its first request 85 ms, 0.120 CPU-s, 2 spawned so far" in text
