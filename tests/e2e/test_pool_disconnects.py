@@ -168,7 +168,9 @@ def test_a_disconnect_storm_leaves_no_stuck_or_orphan_process(
     anyio.run(_storm, stormed, storm)
     assert all(storm.steady), f"steady conversations unanswered: {storm.errors} {status(stormed)}"
     assert not storm.errors, storm.errors
-    assert len(storm.cut) >= ROUNDS * BURST * 3 // 4, len(storm.cut)
+    # Most requests must have been cut for the checks below to mean anything. Not all:
+    # on a fast machine a plain reply often comes back inside its 0-250 ms window.
+    assert len(storm.cut) >= ROUNDS * BURST // 2, len(storm.cut)
     assert wait_until(lambda: idle(stormed), timeout=30), status(stormed)
     assert wait_until(lambda: no_orphans(stormed), timeout=30), status(stormed)
 
